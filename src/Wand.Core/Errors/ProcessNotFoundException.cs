@@ -1,0 +1,8 @@
+namespace Wand.Errors;
+
+/// <summary>Thrown when no process with the given PID exists (or it is not visible to us).</summary>
+public sealed class ProcessNotFoundException(int pid)
+    : WandException(ExitCodes.ProcessNotFound, $"no process with PID {pid}", "run `wand ps` to list the Python processes on this machine")
+{
+    public int Pid { get; } = pid;
+}

@@ -1,0 +1,99 @@
+using System.Text.RegularExpressions;
+using Wand.Errors;
+using Wand.Transport.Local;
+
+namespace Wand.Injection.Attacher;
+
+/// <summary>
+/// Finds <c>_PyRuntime</c> of a process from /proc/PID/maps and the ELF file behind the mapping
+/// (PEP768.md, "Finding _PyRuntime"). Reads files only; the process's memory is not touched.
+/// </summary>
+public static partial class PythonBinaryLocator
+{
+    /// <summary>
+    /// Finds the Python binary of <paramref name="pid"/>, or null when no python-named mapping holds a
+    /// runtime. With <paramref name="thorough"/>, also considers every other mapped ELF file (embedders
+    /// such as uWSGI whose binaries do not carry "python" in their name).
+    /// </summary>
+    public static PythonBinary? Find(int pid, ProcFs procfs, bool thorough = false)
+    {
+        var maps = procfs.Maps(pid);
+        var bases = maps.Where(m => m.IsFile && m.Offset == 0).DistinctBy(m => m.Path).ToList();
+        var named = bases.Where(m => m.FileName.Contains("python", StringComparison.OrdinalIgnoreCase)).ToList();
+        foreach (var mapping in OrderCandidates(named))
+            if (TryRead(pid, procfs, mapping) is { } found) return found;
+        if (!thorough) return null;
+        foreach (var mapping in bases.Except(named))
+            if (TryRead(pid, procfs, mapping) is { } found) return found;
+        return null;
+    }
+
+    /// <summary>Like <see cref="Find"/>, but throws <see cref="NotPythonException"/> with what was looked at.</summary>
+    public static PythonBinary FindOrThrow(int pid, ProcFs procfs)
+    {
+        if (!procfs.Exists(pid)) throw new ProcessNotFoundException(pid);
+        return Find(pid, procfs, thorough: true)
+            ?? throw new NotPythonException(pid, $"no mapped file holds a .PyRuntime section; command: {string.Join(' ', procfs.CommandLine(pid)).Trim()}");
+    }
+
+    /// <summary>libpython first: in shared builds the executable has no runtime of its own.</summary>
+    private static IEnumerable<ProcMapsEntry> OrderCandidates(List<ProcMapsEntry> named) =>
+        named.OrderBy(m => m.FileName.StartsWith("libpython", StringComparison.Ordinal) ? 0 : 1);
+
+    private static PythonBinary? TryRead(int pid, ProcFs procfs, ProcMapsEntry mapping)
+    {
+        foreach (var path in PathsToTry(pid, procfs, mapping))
+        {
+            try
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096);
+                var elf = ElfImage.Read(stream);
+                ulong? address = null;
+                PythonVersion? version = null;
+                if (elf.Section(".PyRuntime") is { } section)
+                {
+                    address = mapping.Start + section.Address - elf.FirstLoadVaddr;
+                    if (section.HasFileBytes)
+                        version = DebugOffsets.ReadVersion(elf.ReadSection(section, 16));
+                }
+                else if (elf.FindSymbol("_PyRuntime") is { } symbol)
+                {
+                    address = mapping.Start + symbol - elf.FirstLoadVaddr;
+                }
+                if (address is null) return null; // right file, but no runtime in it
+                return new PythonBinary(mapping.Path, path, address.Value, version, VersionFromName(mapping.FileName));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ElfFormatException)
+            {
+                // try the next way to reach the file
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The maps path is rendered relative to the reader's root: for a chroot seen from the host it is
+    /// already the full host path, for another mount namespace it is the container's path. Try the
+    /// target's root first, then the path as is, then /proc/PID/exe; prefer a file whose device and
+    /// inode match the mapping.
+    /// </summary>
+    private static IEnumerable<string> PathsToTry(int pid, ProcFs procfs, ProcMapsEntry mapping)
+    {
+        const string deleted = " (deleted)";
+        var path = mapping.Path.EndsWith(deleted, StringComparison.Ordinal) ? mapping.Path[..^deleted.Length] : mapping.Path;
+        var candidates = new List<string> { procfs.PathOf(pid, "root") + path, path };
+        var exe = procfs.ReadLink(pid, "exe");
+        if (exe is not null && (exe == mapping.Path || exe == path)) candidates.Add(procfs.PathOf(pid, "exe"));
+        candidates.Add(procfs.PathOf(pid, $"map_files/{mapping.Start:x}-{mapping.End:x}"));
+
+        var matching = candidates.Where(c => Libc.StatDeviceInode(c) is { } st && st.Inode == mapping.Inode
+            && Libc.SplitDevice(st.Device) == (mapping.DevMajor, mapping.DevMinor)).ToList();
+        return matching.Concat(candidates.Except(matching).Where(File.Exists));
+    }
+
+    public static string? VersionFromName(string fileName) =>
+        VersionInName().Match(fileName) is { Success: true } m ? m.Groups[1].Value : null;
+
+    [GeneratedRegex(@"python(\d+\.\d+)")]
+    private static partial Regex VersionInName();
+}

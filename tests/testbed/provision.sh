@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# Provision a Debian sid rootfs with real CPython 3.13/3.14/3.15 + debugpy and
+# the web stacks wand's tests attach to. Idempotent and cached: a second run
+# only re-checks the rootfs, re-establishes mounts and re-copies the sample apps.
+#
+# Usage: tests/testbed/provision.sh [--force | --unmount]
+#   --force    rebuild the rootfs even if the cache stamp matches
+#   --unmount  unmount proc/dev/shm mounts under the rootfs and exit
+#
+# Environment:
+#   WAND_TESTBED         cache directory (default /var/cache/wand-testbed)
+#   WAND_TESTBED_MIRROR  override the Debian mirror URL (default: the host's
+#                        apt configuration's Debian URI, suite swapped for sid)
+#
+# Outputs:
+#   $WAND_TESTBED/rootfs                      the rootfs (chroot into it)
+#   $WAND_TESTBED/rootfs/.wand-testbed.json   versions and paths
+#   $WAND_TESTBED/rootfs/usr/bin/python3.1X-host  host-runnable copies
+#   $WAND_TESTBED/rootfs/srv/apps/            copy of tests/testbed/apps
+#   stdout: one line "testbed ready: ..."; progress goes to stderr.
+set -euo pipefail
+
+SCRIPT_VERSION=1
+PY_VERSIONS=(3.13 3.14 3.15)
+PACKAGES=(
+  python3
+  python3.13 python3.13-minimal libpython3.13-minimal libpython3.13-stdlib
+  python3.14 python3.14-minimal libpython3.14-minimal libpython3.14-stdlib
+  python3.15 python3.15-minimal libpython3.15-minimal libpython3.15-stdlib
+  python3-debugpy python3-uvicorn python3-fastapi python3-starlette
+  python3-flask python3-werkzeug python3-gunicorn python3-django
+  python3-watchfiles python3-httpx
+)
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TB="${WAND_TESTBED:-/var/cache/wand-testbed}"
+ROOTFS="$TB/rootfs"
+APTDIR="$TB/apt"
+STAMP="$TB/stamp"
+MULTIARCH=x86_64-linux-gnu
+LOADER="$ROOTFS/usr/lib/$MULTIARCH/ld-linux-x86-64.so.2"
+T0=${EPOCHREALTIME/[.,]/}
+
+log() {
+  local ms=$(( (${EPOCHREALTIME/[.,]/} - T0) / 1000 ))
+  printf '%s +%d.%03ds [testbed] %s\n' "$(date +%H:%M:%S)" $((ms / 1000)) $((ms % 1000)) "$*" >&2
+}
+warn() { log "WARNING: $*"; }
+die() { log "ERROR: $*"; exit 1; }
+
+MODE=provision
+case "${1:-}" in
+  "") ;;
+  --force) MODE=force ;;
+  --unmount) MODE=unmount ;;
+  -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) die "unknown argument: $1 (try --help)" ;;
+esac
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (chroot, mount, dpkg -x ownership)"
+[[ $(uname -m) == x86_64 ]] || die "only x86_64 hosts are supported"
+
+mkdir -p "$TB"
+# One provisioner at a time (tests may call us concurrently).
+exec 9>"$TB/.lock"
+flock 9
+
+KEY=$( { echo "script-version=$SCRIPT_VERSION"; printf '%s\n' "${PACKAGES[@]}"; } | sha256sum | cut -d' ' -f1)
+
+# ---------------------------------------------------------------- mounts ----
+# Mount points below ROOTFS, from /proc/self/mountinfo (octal escapes decoded).
+mounts_under_rootfs() {
+  local real
+  real=$(realpath -m "$ROOTFS")
+  awk '{print $5}' /proc/self/mountinfo | while IFS= read -r mp; do
+    mp=$(printf '%b' "$mp")
+    [[ $mp == "$real" || $mp == "$real"/* ]] && echo "$mp"
+  done
+  return 0
+}
+
+is_mounted() { mounts_under_rootfs | grep -qxF "$(realpath -m "$1")"; }
+
+unmount_all() {
+  local mp
+  # Deepest first.
+  mounts_under_rootfs | sort -r | while IFS= read -r mp; do
+    log "unmounting $mp"
+    umount "$mp" 2>/dev/null || umount -l "$mp"
+  done
+}
+
+ensure_devnode() { # name major minor
+  local p="$ROOTFS/dev/$1"
+  if [[ -c $p ]]; then return 0; fi
+  rm -f "$p"
+  if ! mknod -m 666 "$p" c "$2" "$3" 2>/dev/null; then
+    # mknod refused (e.g. nodev filesystem, restricted sandbox): bind the host node.
+    : >"$p"
+    mount --bind "/dev/$1" "$p"
+  fi
+}
+
+ensure_mounts() {
+  mkdir -p "$ROOTFS/proc" "$ROOTFS/dev/shm" "$ROOTFS/dev/pts"
+  if ! is_mounted "$ROOTFS/proc"; then
+    mount -t proc proc "$ROOTFS/proc" || die "cannot mount proc in $ROOTFS/proc"
+  fi
+  if ! is_mounted "$ROOTFS/dev/shm"; then
+    mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$ROOTFS/dev/shm" \
+      || die "cannot mount tmpfs on $ROOTFS/dev/shm"
+  fi
+  ensure_devnode null 1 3
+  ensure_devnode zero 1 5
+  ensure_devnode full 1 7
+  ensure_devnode random 1 8
+  ensure_devnode urandom 1 9
+  ensure_devnode tty 5 0
+  local l
+  for l in fd:/proc/self/fd stdin:/proc/self/fd/0 stdout:/proc/self/fd/1 stderr:/proc/self/fd/2; do
+    [[ -L $ROOTFS/dev/${l%%:*} ]] || ln -sfn "${l#*:}" "$ROOTFS/dev/${l%%:*}"
+  done
+}
+
+if [[ $MODE == unmount ]]; then
+  [[ -d $ROOTFS ]] && unmount_all
+  exit 0
+fi
+
+# ------------------------------------------------------------- apps copy ----
+copy_apps() {
+  local src="$HERE/apps" dst="$ROOTFS/srv/apps"
+  [[ -d $src ]] || { warn "no $src; skipping app copy"; return 0; }
+  mkdir -p "$ROOTFS/srv"
+  rm -rf "$dst.new" "$dst.old"
+  cp -r "$src" "$dst.new"
+  find "$dst.new" -name __pycache__ -type d -prune -exec rm -rf {} +
+  chmod -R a+rX "$dst.new"
+  [[ -e $dst ]] && mv "$dst" "$dst.old"
+  mv "$dst.new" "$dst"
+  rm -rf "$dst.old"
+}
+
+# ------------------------------------------------------------- fast path ----
+rootfs_intact() {
+  [[ -f $STAMP && $(cat "$STAMP") == "$KEY" ]] || return 1
+  [[ -f $ROOTFS/.wand-testbed.json && -x $LOADER ]] || return 1
+  [[ -d $ROOTFS/usr/lib/python3/dist-packages/debugpy ]] || return 1
+  local v
+  for v in "${PY_VERSIONS[@]}"; do
+    [[ -x $ROOTFS/usr/bin/python$v && -x $ROOTFS/usr/bin/python$v-host ]] || return 1
+  done
+  "$ROOTFS/usr/bin/python3.14-host" -S -c 'pass' 2>/dev/null || return 1
+}
+
+summary_line() {
+  cat "$TB/summary"
+}
+
+if [[ $MODE != force ]] && rootfs_intact; then
+  ensure_mounts
+  copy_apps
+  summary_line
+  exit 0
+fi
+
+# ------------------------------------------------------------ full build ----
+log "provisioning $ROOTFS (cache key ${KEY:0:12}, mode $MODE)"
+
+host_mirror() {
+  if [[ -n ${WAND_TESTBED_MIRROR:-} ]]; then echo "$WAND_TESTBED_MIRROR"; return; fi
+  local f uri
+  # deb822 sources: first URIs: of a stanza that is not the security archive.
+  for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f ]] || continue
+    uri=$(awk '
+      BEGIN { RS=""; FS="\n" }
+      {
+        uris=""; suites=""
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^URIs:/)   { sub(/^URIs:[ \t]*/, "", $i); split($i, u, /[ \t]+/); uris=u[1] }
+          if ($i ~ /^Suites:/) { sub(/^Suites:[ \t]*/, "", $i); suites=$i }
+        }
+        if (uris != "" && uris !~ /security/ && suites !~ /security/ && uris ~ /debian\/?$/) { print uris; exit }
+      }' "$f")
+    [[ -n $uri ]] && { echo "$uri"; return; }
+  done
+  # One-line style.
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] || continue
+    uri=$(awk '
+      $1 == "deb" {
+        i = 2
+        if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+        if ($i !~ /security/ && $(i+1) !~ /security/ && $i ~ /debian\/?$/) { print $i; exit }
+      }' "$f")
+    [[ -n $uri ]] && { echo "$uri"; return; }
+  done
+  return 1
+}
+
+MIRROR=$(host_mirror) || die "no Debian mirror found in the host's apt configuration (set WAND_TESTBED_MIRROR)"
+MIRROR=${MIRROR%/}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+[[ -f $KEYRING ]] || die "missing $KEYRING (apt-get install debian-archive-keyring)"
+log "mirror $MIRROR (suite sid)"
+
+# Private apt configuration: own etc, state, cache; host's apt untouched.
+mkdir -p "$APTDIR"/etc/{apt.conf.d,preferences.d,sources.list.d,trusted.gpg.d} \
+         "$APTDIR"/state/lists/partial "$APTDIR"/cache/archives/partial "$APTDIR"/log
+: >"$APTDIR/state/status"     # empty dpkg status: apt resolves every dependency
+write_sources() { # extra options, e.g. "trusted=yes"
+  {
+    echo "Types: deb"
+    echo "URIs: $MIRROR"
+    echo "Suites: sid"
+    echo "Components: main"
+    if [[ -n ${1:-} ]]; then echo "Trusted: yes"; else echo "Signed-By: $KEYRING"; fi
+  } >"$APTDIR/etc/sources.list.d/sid.sources"
+}
+{
+  echo "Dir::Etc \"$APTDIR/etc\";"
+  echo "Dir::Etc::main \"apt.conf\";"
+  echo "Dir::Etc::parts \"apt.conf.d\";"
+  echo "Dir::Etc::sourcelist \"sources.list\";"
+  echo "Dir::Etc::sourceparts \"sources.list.d\";"
+  echo "Dir::Etc::preferences \"preferences\";"
+  echo "Dir::Etc::preferencesparts \"preferences.d\";"
+  echo "Dir::Etc::trusted \"trusted.gpg\";"
+  echo "Dir::Etc::trustedparts \"trusted.gpg.d\";"
+  echo "Dir::State \"$APTDIR/state\";"
+  echo "Dir::State::status \"$APTDIR/state/status\";"
+  echo "Dir::Cache \"$APTDIR/cache\";"
+  echo "Dir::Cache::archives \"$APTDIR/cache/archives\";"
+  echo "Dir::Cache::pkgcache \"pkgcache.bin\";"
+  echo "Dir::Cache::srcpkgcache \"srcpkgcache.bin\";"
+  echo "Dir::Log \"$APTDIR/log\";"
+  echo "APT::Architecture \"amd64\";"
+  echo "APT::Architectures { \"amd64\"; };"
+  echo "APT::Install-Recommends \"false\";"
+  echo "APT::Install-Suggests \"false\";"
+  echo "APT::Get::Assume-Yes \"true\";"
+  echo "Acquire::Languages \"none\";"
+  echo "Acquire::Retries \"3\";"
+  echo "Debug::NoLocking \"false\";"
+  # Carry over the host's network settings (proxies, validity checks) only.
+  apt-config dump 2>/dev/null \
+    | grep -E '^Acquire::(https?|ftp)::Proxy|^Acquire::(https?::)?Check-(Valid-Until|Date) ' || true
+} >"$APTDIR/apt.conf"
+: >"$APTDIR/etc/apt.conf"
+export APT_CONFIG="$APTDIR/apt.conf"
+export DEBIAN_FRONTEND=noninteractive
+
+write_sources
+log "apt-get update (sid)"
+if ! apt-get -q update >"$APTDIR/log/update.log" 2>&1 || grep -qE '^(W|E): .*(NO_PUBKEY|not signed|EXPKEYSIG|BADSIG|is not signed)' "$APTDIR/log/update.log"; then
+  if grep -qE 'NO_PUBKEY|not signed|EXPKEYSIG|BADSIG|KEYEXPIRED|InRelease' "$APTDIR/log/update.log"; then
+    warn "signature verification of sid failed with $KEYRING; falling back to trusted=yes"
+    sed 's/^/  /' "$APTDIR/log/update.log" | tail -n 5 >&2
+    write_sources trusted
+    apt-get -q update >"$APTDIR/log/update.log" 2>&1 || { cat "$APTDIR/log/update.log" >&2; die "apt-get update failed"; }
+  else
+    cat "$APTDIR/log/update.log" >&2
+    die "apt-get update failed"
+  fi
+fi
+
+log "resolving dependencies"
+apt-get -s install "${PACKAGES[@]}" >"$APTDIR/log/resolve.log" 2>&1 \
+  || { cat "$APTDIR/log/resolve.log" >&2; die "dependency resolution failed"; }
+# "Inst NAME (VERSION SUITE [ARCH])"
+mapfile -t INST < <(sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([^]]*\)\]).*/\1 \2 \3/p' "$APTDIR/log/resolve.log")
+((${#INST[@]} > 0)) || die "resolver selected no packages (see $APTDIR/log/resolve.log)"
+log "${#INST[@]} packages resolved; downloading (cached in $APTDIR/cache/archives)"
+apt-get -q install --download-only "${PACKAGES[@]}" >"$APTDIR/log/download.log" 2>&1 \
+  || { tail -n 30 "$APTDIR/log/download.log" >&2; die "download failed"; }
+
+DEBS=()
+for line in "${INST[@]}"; do
+  read -r name ver arch <<<"$line"
+  f="$APTDIR/cache/archives/${name}_${ver//:/%3a}_${arch}.deb"
+  [[ -f $f ]] || die "downloaded package missing: $f"
+  DEBS+=("$f")
+done
+# Drop .debs of older sid snapshots so the cache does not grow forever.
+declare -A KEEP=()
+for f in "${DEBS[@]}"; do KEEP[$f]=1; done
+for f in "$APTDIR"/cache/archives/*.deb; do
+  [[ -n ${KEEP[$f]:-} ]] || rm -f "$f"
+done
+
+# Fresh rootfs: unmount first, never cross filesystems while deleting.
+rm -f "$STAMP"
+if [[ -e $ROOTFS ]]; then
+  unmount_all
+  mounts_under_rootfs | grep -q . && die "could not unmount everything under $ROOTFS"
+  log "removing old rootfs"
+  rm -rf --one-file-system "$ROOTFS"
+fi
+mkdir -p "$ROOTFS"/usr/{bin,sbin,lib,lib64}
+for d in bin sbin lib lib64; do ln -sfn "usr/$d" "$ROOTFS/$d"; done
+
+log "extracting ${#DEBS[@]} packages"
+for f in "${DEBS[@]}"; do
+  dpkg-deb -x "$f" "$ROOTFS"
+done
+# If a package's data replaced one of the merged-/usr symlinks with a real
+# directory, fold it back into /usr.
+for d in bin sbin lib lib64; do
+  if [[ -d $ROOTFS/$d && ! -L $ROOTFS/$d ]]; then
+    cp -a "$ROOTFS/$d/." "$ROOTFS/usr/$d/"
+    rm -rf "${ROOTFS:?}/$d"
+  fi
+  [[ -L $ROOTFS/$d ]] || ln -sfn "usr/$d" "$ROOTFS/$d"
+done
+[[ -x $LOADER ]] || die "no dynamic loader at $LOADER after extraction"
+
+# Minimal system files.
+mkdir -p "$ROOTFS"/{tmp,proc,dev/shm,dev/pts,etc,root,srv,run,var/tmp}
+chmod 1777 "$ROOTFS/tmp" "$ROOTFS/var/tmp"
+touch "$ROOTFS/etc/passwd" "$ROOTFS/etc/group"
+grep -q '^root:' "$ROOTFS/etc/passwd" || echo 'root:x:0:0:root:/root:/bin/sh' >>"$ROOTFS/etc/passwd"
+grep -q '^nobody:' "$ROOTFS/etc/passwd" || echo 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' >>"$ROOTFS/etc/passwd"
+grep -q '^root:' "$ROOTFS/etc/group" || echo 'root:x:0:' >>"$ROOTFS/etc/group"
+grep -q '^nogroup:' "$ROOTFS/etc/group" || echo 'nogroup:x:65534:' >>"$ROOTFS/etc/group"
+[[ -s $ROOTFS/etc/hosts ]] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$ROOTFS/etc/hosts"
+[[ -e $ROOTFS/usr/bin/python3 ]] || ln -sfn python3.14 "$ROOTFS/usr/bin/python3"
+for v in "${PY_VERSIONS[@]}"; do
+  [[ -x $ROOTFS/usr/bin/python$v ]] || die "python$v missing from the rootfs"
+done
+
+ensure_mounts
+
+# Byte-compile: dpkg -x writes no .pyc and the environment may forbid writing them.
+for v in "${PY_VERSIONS[@]}"; do
+  log "byte-compiling for python$v"
+  if ! env -u PYTHONDONTWRITEBYTECODE chroot "$ROOTFS" "/usr/bin/python$v" -m compileall -q \
+        "/usr/lib/python$v" /usr/lib/python3/dist-packages >"$APTDIR/log/compileall-$v.log" 2>&1; then
+    log "compileall for python$v reported errors (expected for syntax newer/older than $v); $(grep -c '^\*\*\*' "$APTDIR/log/compileall-$v.log" || true) files, see $APTDIR/log/compileall-$v.log"
+  fi
+done
+
+# Host-runnable copies: the rootfs's interpreter with the rootfs's loader and libs.
+if ! command -v patchelf >/dev/null; then
+  log "installing patchelf on the host"
+  env -u APT_CONFIG apt-get install -y -q patchelf >/dev/null 2>&1 \
+    || { env -u APT_CONFIG apt-get update -q >/dev/null 2>&1 && env -u APT_CONFIG apt-get install -y -q patchelf >/dev/null; } \
+    || die "could not install patchelf"
+fi
+for v in "${PY_VERSIONS[@]}"; do
+  host="$ROOTFS/usr/bin/python$v-host"
+  cp "$(realpath "$ROOTFS/usr/bin/python$v")" "$host.tmp"
+  patchelf --set-interpreter "$LOADER" --force-rpath --set-rpath "$ROOTFS/usr/lib/$MULTIARCH" "$host.tmp"
+  mv "$host.tmp" "$host"
+done
+
+# Checks and versions.
+log "checking interpreters"
+declare -A PYVER=()
+for v in "${PY_VERSIONS[@]}"; do
+  PYVER[$v]=$(chroot "$ROOTFS" "/usr/bin/python$v" -c 'import platform; print(platform.python_version())') \
+    || die "python$v does not start in the chroot"
+  hv=$(env -u PYTHONHOME -u PYTHONPATH "$ROOTFS/usr/bin/python$v-host" -c 'import sys, platform; print(platform.python_version(), sys.prefix)') \
+    || die "python$v-host does not start on the host"
+  [[ $hv == "${PYVER[$v]} $ROOTFS/usr" ]] \
+    || die "python$v-host: expected '${PYVER[$v]} $ROOTFS/usr', got '$hv'"
+  if ! chroot "$ROOTFS" "/usr/bin/python$v" -c 'import debugpy' 2>/dev/null; then
+    warn "python$v in the chroot cannot import debugpy"
+  fi
+done
+DEBUGPY=$(env -u PYTHONHOME -u PYTHONPATH "$ROOTFS/usr/bin/python3.14-host" -c 'import debugpy, uvicorn, fastapi; print(debugpy.__version__)') \
+  || die "python3.14-host cannot import debugpy, uvicorn, fastapi"
+
+{
+  printf '{\n  "rootfs": "%s",\n  "pythons": {\n' "$ROOTFS"
+  sep=""
+  for v in "${PY_VERSIONS[@]}"; do
+    printf '%s    "%s": {"version": "%s", "path": "/usr/bin/python%s", "host_path": "%s"}' \
+      "$sep" "$v" "${PYVER[$v]}" "$v" "$ROOTFS/usr/bin/python$v-host"
+    sep=$',\n'
+  done
+  printf '\n  },\n  "debugpy": "%s"\n}\n' "$DEBUGPY"
+} >"$ROOTFS/.wand-testbed.json"
+
+{
+  printf 'testbed ready: %s (' "$ROOTFS"
+  for v in "${PY_VERSIONS[@]}"; do printf 'python%s %s, ' "$v" "${PYVER[$v]}"; done
+  printf 'debugpy %s)\n' "$DEBUGPY"
+} >"$TB/summary"
+
+copy_apps
+echo "$KEY" >"$STAMP"
+log "done ($(du -sh --one-file-system "$ROOTFS" | cut -f1))"
+summary_line
