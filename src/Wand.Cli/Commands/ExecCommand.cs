@@ -1,0 +1,43 @@
+using System.CommandLine;
+using Wand.Errors;
+using Wand.Injection;
+
+namespace Wand.Cli.Commands;
+
+/// <summary><c>wand exec --pid PID (FILE | -c CODE)</c>: run code inside a live process and show what it printed.</summary>
+public static class ExecCommand
+{
+    public static Command Create(IUserInterface ui)
+    {
+        var pid = new Option<int>("--pid") { Description = "PID of the Python process (see `wand ps`)", Required = true };
+        var code = new Option<string?>("--code", "-c") { Description = "Python code to run" };
+        var file = new Argument<FileInfo?>("FILE") { Description = "Python file to run", Arity = ArgumentArity.ZeroOrOne };
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "seconds to wait for the target to reach a safe point (run Python code)",
+            DefaultValueFactory = _ => 5,
+        };
+        var command = new Command("exec", "Run Python code inside a running process and print its output and traceback") { pid, code, file, timeout };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var (source, name) = ReadSource(result.GetValue(code), result.GetValue(file));
+            var runner = new CodeRunner(Transport.Local.ProcFs.Default, TimeProvider.System, ui);
+            var exec = await runner.RunAsync(result.GetValue(pid), source, name, TimeSpan.FromSeconds(result.GetValue(timeout)), cancellationToken);
+            await ui.Out.WriteAsync(exec.Stdout);
+            await ui.Out.FlushAsync(cancellationToken);
+            await Console.Error.WriteAsync(exec.Stderr);
+            if (exec.Traceback is not null) await Console.Error.WriteAsync(exec.Traceback);
+            return exec.Ok ? ExitCodes.Ok : ExitCodes.CodeRaised;
+        });
+        return command;
+    }
+
+    private static (string Source, string Name) ReadSource(string? code, FileInfo? file)
+    {
+        if ((code is null) == (file is null))
+            throw new WandException(ExitCodes.Usage, "give exactly one of FILE or -c CODE", "example: wand exec --pid 1234 -c 'print(42)'");
+        if (code is not null) return (code, "<wand exec>");
+        if (!file!.Exists) throw new WandException(ExitCodes.Usage, $"no such file: {file.FullName}");
+        return (File.ReadAllText(file.FullName), file.Name);
+    }
+}

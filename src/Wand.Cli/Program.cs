@@ -1,0 +1,9 @@
+using System.CommandLine;
+using Wand.Cli;
+using Wand.Cli.Commands;
+
+var ui = ConsoleUi.Create();
+var root = new RootCommand("wand: put real breakpoints into a running Python process (local, containers, Kubernetes), no restart needed.");
+root.Subcommands.Add(PsCommand.Create(ui));
+root.Subcommands.Add(ExecCommand.Create(ui));
+return await CommandRunner.InvokeAsync(root, args, ui);

@@ -1,0 +1,22 @@
+namespace Wand.Cli;
+
+/// <summary>
+/// Everything the commands say to the user and ask of them goes through here, so tests can record it.
+/// Human text goes to stderr; stdout carries only results (tables, JSON, the exec output).
+/// </summary>
+public interface IUserInterface : Wand.Progress.IProgress
+{
+    /// <summary>Plain output: not a terminal, or DEBUGWAND_SIMPLE_UI=1.</summary>
+    bool Simple { get; }
+
+    TextWriter Out { get; }
+
+    void Info(string message);
+
+    void Warn(string message);
+
+    void Error(string message, string? hint);
+
+    /// <summary>Prints rows as an aligned table on stdout.</summary>
+    void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows);
+}

@@ -1,0 +1,91 @@
+using Wand.Errors;
+using Wand.Transport.Local;
+
+namespace Wand.Injection;
+
+/// <summary>
+/// A private folder inside the target's own root (reached from here through /proc/PID/root), owned by
+/// the target's uid, for the files an injected script reads and writes. Removed on dispose, so nothing
+/// is left behind in the target.
+/// </summary>
+public sealed class TargetWorkDir : IDisposable
+{
+    private static readonly string[] Parents = ["/tmp", "/dev/shm", "/var/tmp"];
+
+    private readonly int _uid;
+    private readonly int _gid;
+
+    private TargetWorkDir(string hostPath, string targetPath, int uid, int gid)
+    {
+        HostPath = hostPath;
+        TargetPath = targetPath;
+        _uid = uid;
+        _gid = gid;
+    }
+
+    /// <summary>The folder as wand reaches it (/proc/PID/root/tmp/wand-...).</summary>
+    public string HostPath { get; }
+
+    /// <summary>The folder as the target sees it (/tmp/wand-...).</summary>
+    public string TargetPath { get; }
+
+    public static TargetWorkDir Create(int pid, ProcFs procfs)
+    {
+        var status = procfs.Status(pid) ?? throw new ProcessNotFoundException(pid);
+        var root = procfs.PathOf(pid, "root");
+        var name = "wand-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var tried = new List<string>();
+        foreach (var parent in Parents.Append(procfs.ReadLink(pid, "cwd")).OfType<string>())
+        {
+            var host = root + parent + "/" + name;
+            try
+            {
+                if (!Directory.Exists(root + parent)) { tried.Add($"{parent}: missing"); continue; }
+                Directory.CreateDirectory(host, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                var dir = new TargetWorkDir(host, parent + "/" + name, status.EffectiveUid, status.EffectiveGid);
+                dir.Own(host);
+                return dir;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                tried.Add($"{parent}: {e.Message}");
+                TryDelete(host);
+            }
+        }
+        if (!procfs.Exists(pid)) throw new TargetExitedException(pid, "before wand could write its files");
+        throw new InjectionFailedException($"cannot create a folder inside the root of PID {pid} ({string.Join("; ", tried)})",
+            "run wand as the target's user or as root");
+    }
+
+    /// <summary>Writes a file readable only by the target's uid; returns its path as the target sees it.</summary>
+    public string WriteFile(string name, string content)
+    {
+        var host = Path.Combine(HostPath, name);
+        File.WriteAllText(host, content);
+        File.SetUnixFileMode(host, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Own(host);
+        return TargetPath + "/" + name;
+    }
+
+    public string HostFile(string name) => Path.Combine(HostPath, name);
+
+    public void Dispose() => TryDelete(HostPath);
+
+    private void Own(string path)
+    {
+        if (Libc.chown(path, _uid, _gid) != 0 && Libc.geteuid() == 0)
+            throw new IOException($"chown {path} to {_uid}:{_gid} failed");
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // the target is gone (its root with it) or the folder was already removed
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Wand.Tests.EndToEnd.Infrastructure;
+
+/// <summary>
+/// A real Python process started inside the testbed rootfs with chroot (so every attach crosses a
+/// root boundary, as into a container). Killed, with its children, on dispose.
+/// </summary>
+public sealed class TargetProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _stdout = new();
+    private readonly ConcurrentQueue<string> _stderr = new();
+
+    private TargetProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _stdout.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _stderr.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+    public string Stdout => string.Join('\n', _stdout);
+    public string Stderr => string.Join('\n', _stderr);
+
+    /// <summary>
+    /// Starts <c>chroot ROOTFS [--userspec=USER] /usr/bin/pythonVERSION args...</c>. chroot execs the
+    /// interpreter, so <see cref="Pid"/> is the Python process itself.
+    /// </summary>
+    public static TargetProcess StartPython(string version, IEnumerable<string> args, IDictionary<string, string>? env = null, string? user = null, string? workingDirectory = null)
+    {
+        Testbed.EnsureReady();
+        var psi = new ProcessStartInfo("chroot") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        if (user is not null) psi.ArgumentList.Add($"--userspec={user}");
+        psi.ArgumentList.Add(Testbed.Root);
+        if (workingDirectory is not null)
+        {
+            // chroot has no --chdir: let Python change directory before running the real arguments.
+            psi.ArgumentList.Add("/usr/bin/env");
+            psi.ArgumentList.Add("--chdir=" + workingDirectory);
+        }
+        psi.ArgumentList.Add($"/usr/bin/python{version}");
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["PYTHONUNBUFFERED"] = "1";
+        psi.Environment.Remove("PYTHONDONTWRITEBYTECODE");
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        return new TargetProcess(Process.Start(psi)!);
+    }
+
+    /// <summary>Runs a script given as text with <c>-c</c>.</summary>
+    public static TargetProcess StartScript(string code, string version = "3.14", IDictionary<string, string>? env = null, string? user = null, IEnumerable<string>? interpreterOptions = null) =>
+        StartPython(version, [.. interpreterOptions ?? [], "-c", code], env, user);
+
+    /// <summary>Waits until a line of stdout contains <paramref name="text"/>.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_stdout.Any(l => l.Contains(text, StringComparison.Ordinal))) return;
+            if (_process.HasExited)
+                throw new InvalidOperationException($"target exited ({_process.ExitCode}) before printing '{text}'. stdout:\n{Stdout}\nstderr:\n{Stderr}");
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"target did not print '{text}'. stdout:\n{Stdout}\nstderr:\n{Stderr}");
+    }
+
+    /// <summary>Sends a line to the target's stdin.</summary>
+    public async Task SendLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception)
+        {
+            // best effort: the process may already be gone
+        }
+        _process.Dispose();
+    }
+}

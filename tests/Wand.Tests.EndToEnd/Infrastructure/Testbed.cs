@@ -1,0 +1,29 @@
+namespace Wand.Tests.EndToEnd.Infrastructure;
+
+/// <summary>
+/// The provisioned rootfs with real Pythons (tests/testbed/provision.sh). A missing testbed is a
+/// failure, not a skip: end-to-end tests must run in CI.
+/// </summary>
+public static class Testbed
+{
+    public static string Root { get; } = Path.Combine(
+        Environment.GetEnvironmentVariable("WAND_TESTBED") is { Length: > 0 } t ? t : "/var/cache/wand-testbed", "rootfs");
+
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static void EnsureReady()
+    {
+        if (!File.Exists(Path.Combine(Root, "usr/bin/python3.14")) || !File.Exists(Path.Combine(Root, "proc/self/stat")))
+            throw new InvalidOperationException($"the testbed is not provisioned at {Root} (or /proc is not mounted there): run tests/testbed/provision.sh");
+    }
+
+    /// <summary>A path inside the rootfs as the host sees it.</summary>
+    public static string HostPath(string pathInRootfs) => Root + pathInRootfs;
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Wand.slnx"))) return dir.FullName;
+        throw new InvalidOperationException("cannot find the repository root (Wand.slnx) above " + AppContext.BaseDirectory);
+    }
+}

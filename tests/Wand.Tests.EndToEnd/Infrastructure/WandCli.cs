@@ -1,0 +1,57 @@
+using System.Diagnostics;
+
+namespace Wand.Tests.EndToEnd.Infrastructure;
+
+/// <summary>The result of one run of the real wand executable.</summary>
+public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+}
+
+/// <summary>Runs the built <c>wand</c> (wand.dll next to the tests) as a separate process, as a user would.</summary>
+public static class WandCli
+{
+    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "wand.dll");
+
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? user = null, string? stdin = null, TimeSpan? timeout = null, IDictionary<string, string>? env = null)
+    {
+        var psi = new ProcessStartInfo(user is null ? "dotnet" : "setpriv")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        if (user is not null)
+        {
+            // Drop to another user for permission tests: setpriv keeps argv intact (no shell).
+            foreach (var a in new[] { $"--reuid={user}", $"--regid={user}", "--clear-groups", "--", DotnetPath() }) psi.ArgumentList.Add(a);
+            psi.Environment["DOTNET_CLI_HOME"] = "/tmp";
+            psi.Environment["HOME"] = "/tmp";
+        }
+        psi.ArgumentList.Add("exec");
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DEBUGWAND_SIMPLE_UI"] = "1";
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+
+        using var process = Process.Start(psi)!;
+        var stdoutTask = process.StandardOutput.ReadToEndAsync();
+        var stderrTask = process.StandardError.ReadToEndAsync();
+        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"wand {string.Join(' ', args)} did not finish. stderr so far:\n{await stderrTask}");
+        }
+        return new CliResult(process.ExitCode, await stdoutTask, await stderrTask);
+    }
+
+    private static string DotnetPath() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p ? p : "/usr/bin/dotnet";
+}
