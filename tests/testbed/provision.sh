@@ -11,6 +11,8 @@
 #   WAND_TESTBED         cache directory (default /var/cache/wand-testbed)
 #   WAND_TESTBED_MIRROR  override the Debian mirror URL (default: the host's
 #                        apt configuration's Debian URI, suite swapped for sid)
+#   WAND_TESTBED_KEYRING keyring for sid's Release file (default: the host's
+#                        /usr/share/keyrings/debian-archive-keyring.gpg)
 #
 # Outputs:
 #   $WAND_TESTBED/rootfs                      the rootfs (chroot into it)
@@ -20,7 +22,7 @@
 #   stdout: one line "testbed ready: ..."; progress goes to stderr.
 set -euo pipefail
 
-SCRIPT_VERSION=1
+SCRIPT_VERSION=2
 PY_VERSIONS=(3.13 3.14 3.15)
 PACKAGES=(
   python3
@@ -30,6 +32,7 @@ PACKAGES=(
   python3-debugpy python3-uvicorn python3-fastapi python3-starlette
   python3-flask python3-werkzeug python3-gunicorn python3-django
   python3-watchfiles python3-httpx
+  dash
 )
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -53,7 +56,7 @@ case "${1:-}" in
   "") ;;
   --force) MODE=force ;;
   --unmount) MODE=unmount ;;
-  -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
   *) die "unknown argument: $1 (try --help)" ;;
 esac
 
@@ -201,7 +204,7 @@ host_mirror() {
 
 MIRROR=$(host_mirror) || die "no Debian mirror found in the host's apt configuration (set WAND_TESTBED_MIRROR)"
 MIRROR=${MIRROR%/}
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+KEYRING=${WAND_TESTBED_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 [[ -f $KEYRING ]] || die "missing $KEYRING (apt-get install debian-archive-keyring)"
 log "mirror $MIRROR (suite sid)"
 
@@ -242,7 +245,6 @@ write_sources() { # extra options, e.g. "trusted=yes"
   echo "APT::Get::Assume-Yes \"true\";"
   echo "Acquire::Languages \"none\";"
   echo "Acquire::Retries \"3\";"
-  echo "Debug::NoLocking \"false\";"
   # Carry over the host's network settings (proxies, validity checks) only.
   apt-config dump 2>/dev/null \
     | grep -E '^Acquire::(https?|ftp)::Proxy|^Acquire::(https?::)?Check-(Valid-Until|Date) ' || true
@@ -253,8 +255,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 write_sources
 log "apt-get update (sid)"
-if ! apt-get -q update >"$APTDIR/log/update.log" 2>&1 || grep -qE '^(W|E): .*(NO_PUBKEY|not signed|EXPKEYSIG|BADSIG|is not signed)' "$APTDIR/log/update.log"; then
-  if grep -qE 'NO_PUBKEY|not signed|EXPKEYSIG|BADSIG|KEYEXPIRED|InRelease' "$APTDIR/log/update.log"; then
+if ! apt-get -q update >"$APTDIR/log/update.log" 2>&1; then
+  if grep -qE 'NO_PUBKEY|not signed|EXPKEYSIG|BADSIG|KEYEXPIRED|signatures (were invalid|couldn.t be verified)' "$APTDIR/log/update.log"; then
     warn "signature verification of sid failed with $KEYRING; falling back to trusted=yes"
     sed 's/^/  /' "$APTDIR/log/update.log" | tail -n 5 >&2
     write_sources trusted
@@ -325,6 +327,7 @@ grep -q '^root:' "$ROOTFS/etc/group" || echo 'root:x:0:' >>"$ROOTFS/etc/group"
 grep -q '^nogroup:' "$ROOTFS/etc/group" || echo 'nogroup:x:65534:' >>"$ROOTFS/etc/group"
 [[ -s $ROOTFS/etc/hosts ]] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$ROOTFS/etc/hosts"
 [[ -e $ROOTFS/usr/bin/python3 ]] || ln -sfn python3.14 "$ROOTFS/usr/bin/python3"
+[[ -e $ROOTFS/usr/bin/sh ]] || ln -sfn dash "$ROOTFS/usr/bin/sh"
 for v in "${PY_VERSIONS[@]}"; do
   [[ -x $ROOTFS/usr/bin/python$v ]] || die "python$v missing from the rootfs"
 done
@@ -332,11 +335,19 @@ done
 ensure_mounts
 
 # Byte-compile: dpkg -x writes no .pyc and the environment may forbid writing them.
+# One compileall per version, run side by side (each writes its own
+# cpython-3XX .pyc names; no -j inside, multiprocessing is not needed).
+log "byte-compiling for python${PY_VERSIONS[*]}"
+declare -A COMPILE_PID=()
 for v in "${PY_VERSIONS[@]}"; do
-  log "byte-compiling for python$v"
-  if ! env -u PYTHONDONTWRITEBYTECODE chroot "$ROOTFS" "/usr/bin/python$v" -m compileall -q \
-        "/usr/lib/python$v" /usr/lib/python3/dist-packages >"$APTDIR/log/compileall-$v.log" 2>&1; then
-    log "compileall for python$v reported errors (expected for syntax newer/older than $v); $(grep -c '^\*\*\*' "$APTDIR/log/compileall-$v.log" || true) files, see $APTDIR/log/compileall-$v.log"
+  env -u PYTHONDONTWRITEBYTECODE chroot "$ROOTFS" "/usr/bin/python$v" -m compileall -q \
+    "/usr/lib/python$v" /usr/lib/python3/dist-packages >"$APTDIR/log/compileall-$v.log" 2>&1 &
+  COMPILE_PID[$v]=$!
+done
+for v in "${PY_VERSIONS[@]}"; do
+  if ! wait "${COMPILE_PID[$v]}"; then
+    log "compileall for python$v reported errors (expected for syntax a version lacks):" \
+      "$(grep -c '^\*\*\*' "$APTDIR/log/compileall-$v.log" || true) file(s), see $APTDIR/log/compileall-$v.log"
   fi
 done
 
@@ -344,7 +355,7 @@ done
 if ! command -v patchelf >/dev/null; then
   log "installing patchelf on the host"
   env -u APT_CONFIG apt-get install -y -q patchelf >/dev/null 2>&1 \
-    || { env -u APT_CONFIG apt-get update -q >/dev/null 2>&1 && env -u APT_CONFIG apt-get install -y -q patchelf >/dev/null; } \
+    || { env -u APT_CONFIG apt-get update -q >/dev/null 2>&1 && env -u APT_CONFIG apt-get install -y -q patchelf >/dev/null 2>&1; } \
     || die "could not install patchelf"
 fi
 for v in "${PY_VERSIONS[@]}"; do

@@ -31,18 +31,12 @@ public sealed class TargetProcess : IAsyncDisposable
     /// Starts <c>chroot ROOTFS [--userspec=USER] /usr/bin/pythonVERSION args...</c>. chroot execs the
     /// interpreter, so <see cref="Pid"/> is the Python process itself.
     /// </summary>
-    public static TargetProcess StartPython(string version, IEnumerable<string> args, IDictionary<string, string>? env = null, string? user = null, string? workingDirectory = null)
+    public static TargetProcess StartPython(string version, IEnumerable<string> args, IDictionary<string, string>? env = null, string? user = null)
     {
         Testbed.EnsureReady();
         var psi = new ProcessStartInfo("chroot") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         if (user is not null) psi.ArgumentList.Add($"--userspec={user}");
         psi.ArgumentList.Add(Testbed.Root);
-        if (workingDirectory is not null)
-        {
-            // chroot has no --chdir: let Python change directory before running the real arguments.
-            psi.ArgumentList.Add("/usr/bin/env");
-            psi.ArgumentList.Add("--chdir=" + workingDirectory);
-        }
         psi.ArgumentList.Add($"/usr/bin/python{version}");
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PYTHONUNBUFFERED"] = "1";

@@ -1,0 +1,284 @@
+using System.Net.Http;
+using System.Net.Sockets;
+using Wand.Errors;
+using Wand.Tests.EndToEnd.Infrastructure;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// <c>wand exec --pid</c> against real interpreters in the testbed rootfs. One class, so its tests run
+/// one after another and the "nothing left behind" check sees only its own files.
+/// </summary>
+public class ExecTests
+{
+    private const string Loop = """
+        import time
+        counter = 0
+        print("ready", flush=True)
+        while True:
+            counter += 1
+            time.sleep(0.02)
+        """;
+
+    private static string[] Exec(int pid, string code, params string[] extra) => ["exec", "--pid", pid.ToString(), "-c", code, .. extra];
+
+    private static void AssertNothingLeftBehind()
+    {
+        var leftovers = Directory.GetDirectories(Testbed.HostPath("/tmp"), "wand-*");
+        Assert.True(leftovers.Length == 0, "left behind in the target: " + string.Join(", ", leftovers));
+    }
+
+    [Theory]
+    [InlineData("3.14")]
+    [InlineData("3.15")]
+    public async Task RunsCodeAndReturnsItsOutput(string version)
+    {
+        await using var target = TargetProcess.StartScript(Loop, version);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "import sys, __main__\nprint('counter', __main__.counter > 0)\nprint(sys.version_info[:2], file=sys.stderr)"));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("counter True\n", r.Stdout);
+        Assert.Contains($"({version.Replace(".", ", ")})", r.Stderr);
+        Assert.False(target.HasExited);
+        Assert.DoesNotContain("counter True", target.Stdout); // captured, not printed by the target
+        AssertNothingLeftBehind();
+    }
+
+    [Fact]
+    public async Task RunsAFile()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var file = Path.Combine(Path.GetTempPath(), $"wand-test-{Guid.NewGuid():N}.py");
+        await File.WriteAllTextAsync(file, "import os\nprint('pid', os.getpid())\n");
+        try
+        {
+            var r = await WandCli.RunAsync(["exec", "--pid", target.Pid.ToString(), file]);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            Assert.Equal($"pid {target.Pid}\n", r.Stdout);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        AssertNothingLeftBehind();
+    }
+
+    [Fact]
+    public async Task CodeThatRaisesReturnsTracebackAndExitCode1()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "print('before')\ndef boom():\n    raise ValueError('kaboom')\nboom()"));
+        Assert.Equal(ExitCodes.CodeRaised, r.ExitCode);
+        Assert.Equal("before\n", r.Stdout);
+        Assert.Contains("ValueError: kaboom", r.Stderr);
+        Assert.Contains("raise ValueError('kaboom')", r.Stderr); // the user's own source line
+        Assert.DoesNotContain("_wand_exec", r.Stderr);           // not our payload's frames
+        // SystemExit must not stop the application either.
+        var exit = await WandCli.RunAsync(Exec(target.Pid, "raise SystemExit(3)"));
+        Assert.Equal(ExitCodes.CodeRaised, exit.ExitCode);
+        await Task.Delay(200);
+        Assert.False(target.HasExited);
+        AssertNothingLeftBehind();
+    }
+
+    [Fact]
+    public async Task LargeOutputComesBackWhole()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "import sys\nfor i in range(16384):\n    sys.stdout.write('%063d\\n' % i)"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(16384 * 64, r.Stdout.Length);
+        Assert.EndsWith("16383\n", r.Stdout);
+        AssertNothingLeftBehind();
+    }
+
+    [Fact]
+    public async Task NoSuchPid()
+    {
+        var r = await WandCli.RunAsync(Exec(4_000_000, "print(1)"));
+        Assert.Equal(ExitCodes.ProcessNotFound, r.ExitCode);
+        Assert.Contains("no process with PID 4000000", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr); // no stack trace
+    }
+
+    [Fact]
+    public async Task NotPython()
+    {
+        using var sleep = System.Diagnostics.Process.Start("sleep", "60");
+        try
+        {
+            var r = await WandCli.RunAsync(Exec(sleep.Id, "print(1)"));
+            Assert.Equal(ExitCodes.NotPython, r.ExitCode);
+            Assert.Contains("not a CPython process", r.Stderr);
+        }
+        finally
+        {
+            sleep.Kill();
+        }
+    }
+
+    [Fact]
+    public async Task Python313IsRefusedWithAdvice()
+    {
+        await using var target = TargetProcess.StartScript(Loop, "3.13");
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "print(1)"));
+        Assert.Equal(ExitCodes.UnsupportedPython, r.ExitCode);
+        Assert.Contains("Python 3.13", r.Stderr);
+        Assert.Contains("3.14 or newer", r.Stderr);
+        Assert.Contains("rdg debug", r.Stderr);
+        AssertNothingLeftBehind();
+    }
+
+    [Theory]
+    [InlineData("env")]
+    [InlineData("xoption")]
+    public async Task RemoteDebugDisabledIsReported(string how)
+    {
+        await using var target = how == "env"
+            ? TargetProcess.StartScript(Loop, env: new Dictionary<string, string> { ["PYTHON_DISABLE_REMOTE_DEBUG"] = "1" })
+            : TargetProcess.StartScript(Loop, interpreterOptions: ["-X", "disable-remote-debug"]);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "print(1)"));
+        Assert.Equal(ExitCodes.RemoteDebugDisabled, r.ExitCode);
+        Assert.Contains("PYTHON_DISABLE_REMOTE_DEBUG", r.Stderr);
+        AssertNothingLeftBehind();
+    }
+
+    [Fact]
+    public async Task AnotherUsersProcessNeedsPtracePermission()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "print(1)"), user: "nobody");
+        Assert.Equal(ExitCodes.PermissionDenied, r.ExitCode);
+        Assert.Contains("CAP_SYS_PTRACE", r.Stderr);
+        Assert.Contains("ptrace_scope", r.Stderr);
+        Assert.Contains("sudo", r.Stderr);
+        Assert.False(target.HasExited);
+        AssertNothingLeftBehind();
+    }
+
+    [Fact]
+    public async Task BlockedMainThreadTimesOutAndTheRequestIsWithdrawn()
+    {
+        const string blocked = """
+            import sys, time
+            print("ready", flush=True)
+            sys.stdin.readline()          # blocked in C until the test sends a line
+            for i in range(20):
+                time.sleep(0.02)
+            print("resumed", flush=True)
+            time.sleep(60)
+            """;
+        await using var target = TargetProcess.StartScript(blocked);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "open('/tmp/stale-marker', 'w').close()", "--timeout", "1"));
+        Assert.Equal(ExitCodes.SafePointTimeout, r.ExitCode);
+        Assert.Contains("did not run Python code within 1 s", r.Stderr);
+        Assert.Contains("withdrawn", r.Stderr);
+        AssertNothingLeftBehind();
+
+        await target.SendLineAsync("go");
+        await target.WaitForOutputAsync("resumed");
+        Assert.False(File.Exists(Testbed.HostPath("/tmp/stale-marker")), "the withdrawn request ran later");
+    }
+
+    [Fact]
+    public async Task TargetExitingDuringTheInjectionIsReported()
+    {
+        const string blocked = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n";
+        var target = TargetProcess.StartScript(blocked);
+        await target.WaitForOutputAsync("ready");
+        var run = WandCli.RunAsync(Exec(target.Pid, "print(1)", "--timeout", "30"));
+        await Task.Delay(1000);
+        await target.DisposeAsync(); // kill it while wand waits for the safe point
+        var r = await run;
+        Assert.Equal(ExitCodes.TargetExited, r.ExitCode);
+        Assert.Contains("exited", r.Stderr);
+    }
+
+    [Fact]
+    public async Task TwoConcurrentExecsBothRunWithoutTearing()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var runs = Enumerable.Range(0, 4).Select(i => WandCli.RunAsync(Exec(target.Pid, $"print('request-{i}-' + 'x' * 300)"))).ToArray();
+        var results = await Task.WhenAll(runs);
+        for (var i = 0; i < results.Length; i++)
+        {
+            Assert.True(results[i].ExitCode == 0, results[i].ToString());
+            Assert.Equal($"request-{i}-{new string('x', 300)}\n", results[i].Stdout);
+        }
+        AssertNothingLeftBehind();
+    }
+
+    [Fact]
+    public async Task UvicornKeepsServingDuringAndAfterExec()
+    {
+        var port = FreePort();
+        await using var app = TargetProcess.StartPython("3.14",
+            ["-m", "uvicorn", "--app-dir", "/srv/apps/fastapi_app", "app:app", "--host", "127.0.0.1", "--port", port.ToString()]);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        await WaitUntilServingAsync(http, app);
+
+        using var stop = new CancellationTokenSource();
+        var failures = 0;
+        var successes = 0;
+        var load = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    (await http.GetAsync("/health")).EnsureSuccessStatusCode();
+                    Interlocked.Increment(ref successes);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        });
+        for (var i = 0; i < 3; i++)
+        {
+            var r = await WandCli.RunAsync(Exec(app.Pid, "import __main__, sys\nprint(sorted(m for m in sys.modules if m.startswith('uvicorn'))[:1])"));
+            Assert.True(r.ExitCode == 0, r.ToString());
+            Assert.Equal("['uvicorn']\n", r.Stdout);
+        }
+        await Task.Delay(300);
+        stop.Cancel();
+        await load;
+        Assert.Equal(0, failures);
+        Assert.True(successes > 0);
+        AssertNothingLeftBehind();
+    }
+
+    internal static int FreePort()
+    {
+        using var l = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    internal static async Task WaitUntilServingAsync(HttpClient http, TargetProcess app)
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            try
+            {
+                if ((await http.GetAsync("/health")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (app.HasExited) throw new InvalidOperationException("app exited:\n" + app.Stderr);
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("app never served /health:\n" + app.Stderr);
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh machine (the testbed rootfs with real Pythons),
+# builds wand, runs every test tier and prints a last line "N passed, N failed[, N skipped]".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+results=artifacts/test-results
+rm -rf "$results"
+mkdir -p "$results"
+
+summary() { # passed failed skipped
+  if [ "$3" -gt 0 ]; then echo "$1 passed, $2 failed, $3 skipped"; else echo "$1 passed, $2 failed"; fi
+}
+
+if ! tests/testbed/provision.sh; then
+  echo "testbed provisioning failed" >&2
+  summary 0 1 0
+  exit 1
+fi
+if ! dotnet build Wand.slnx -c Release > "$results/build.log" 2>&1; then
+  tail -n 40 "$results/build.log" >&2
+  echo "build failed" >&2
+  summary 0 1 0
+  exit 1
+fi
+
+dotnet test Wand.slnx -c Release --no-build --results-directory "$results" \
+  --logger "trx" --logger "console;verbosity=normal" "$@"
+status=$?
+
+# dotnet test prints no closing line CI recognises: add the counts from the TRX files.
+passed=0 failed=0 skipped=0 files=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  total=$(get total) executed=$(get executed) p=$(get passed) f=$(get failed) e=$(get error) t=$(get timeout) a=$(get aborted)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0} + ${a:-0}))
+  skipped=$((skipped + ${total:-0} - ${executed:-0}))
+done
+if [ "$files" -eq 0 ] || { [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; }; then
+  echo "dotnet test exited with $status without reporting a failed test" >&2
+  failed=$((failed + 1))
+fi
+summary "$passed" "$failed" "$skipped"
+[ "$failed" -eq 0 ]
