@@ -154,7 +154,7 @@ public class ExecTests
     {
         await using var target = TargetProcess.StartScript(Loop);
         await target.WaitForOutputAsync("ready");
-        var r = await WandCli.RunAsync(Exec(target.Pid, "print(1)"), user: "nobody");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "print(1)"), user: "65534");
         Assert.Equal(ExitCodes.PermissionDenied, r.ExitCode);
         Assert.Contains("CAP_SYS_PTRACE", r.Stderr);
         Assert.Contains("ptrace_scope", r.Stderr);

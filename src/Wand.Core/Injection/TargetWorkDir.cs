@@ -15,9 +15,14 @@ public sealed class TargetWorkDir : IDisposable
     private readonly int _uid;
     private readonly int _gid;
 
-    private TargetWorkDir(string hostPath, string targetPath, int uid, int gid)
+    private readonly string? _resolvedPath;
+
+    private TargetWorkDir(string hostPath, string targetPath, string? resolvedRoot, int uid, int gid)
     {
         HostPath = hostPath;
+        // /proc/PID/root disappears with the process: keep the resolved root (a chroot or a
+        // container's rootfs seen from here) to clean up after a target that died.
+        _resolvedPath = resolvedRoot is null or "/" ? null : resolvedRoot + targetPath;
         TargetPath = targetPath;
         _uid = uid;
         _gid = gid;
@@ -33,6 +38,7 @@ public sealed class TargetWorkDir : IDisposable
     {
         var status = procfs.Status(pid) ?? throw new ProcessNotFoundException(pid);
         var root = procfs.PathOf(pid, "root");
+        var resolvedRoot = procfs.ReadLink(pid, "root");
         var name = "wand-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
         var tried = new List<string>();
         foreach (var parent in Parents.Append(procfs.ReadLink(pid, "cwd")).OfType<string>())
@@ -42,7 +48,7 @@ public sealed class TargetWorkDir : IDisposable
             {
                 if (!Directory.Exists(root + parent)) { tried.Add($"{parent}: missing"); continue; }
                 Directory.CreateDirectory(host, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                var dir = new TargetWorkDir(host, parent + "/" + name, status.EffectiveUid, status.EffectiveGid);
+                var dir = new TargetWorkDir(host, parent + "/" + name, resolvedRoot, status.EffectiveUid, status.EffectiveGid);
                 dir.Own(host);
                 return dir;
             }
@@ -69,7 +75,11 @@ public sealed class TargetWorkDir : IDisposable
 
     public string HostFile(string name) => Path.Combine(HostPath, name);
 
-    public void Dispose() => TryDelete(HostPath);
+    public void Dispose()
+    {
+        TryDelete(HostPath);
+        if (_resolvedPath is not null) TryDelete(_resolvedPath);
+    }
 
     private void Own(string path)
     {

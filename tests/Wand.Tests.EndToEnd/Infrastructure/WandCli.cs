@@ -8,7 +8,7 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
     public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
 }
 
-/// <summary>Runs the built <c>wand</c> (wand.dll next to the tests) as a separate process, as a user would.</summary>
+/// <summary>Runs the built <c>wand</c> (wand.dll next to the tests) as a separate process, as a user would; <c>user</c> is a numeric uid (its gid is taken to be the same).</summary>
 public static class WandCli
 {
     public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "wand.dll");
