@@ -6,4 +6,5 @@ var ui = ConsoleUi.Create();
 var root = new RootCommand("wand: put real breakpoints into a running Python process (local, containers, Kubernetes), no restart needed.");
 root.Subcommands.Add(PsCommand.Create(ui));
 root.Subcommands.Add(ExecCommand.Create(ui));
+root.Subcommands.Add(DebugCommand.Create(ui));
 return await CommandRunner.InvokeAsync(root, args, ui);

@@ -21,7 +21,7 @@ public static class ExecCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             var (source, name) = ReadSource(result.GetValue(code), result.GetValue(file));
-            var runner = new CodeRunner(Transport.Local.ProcFs.Default, TimeProvider.System, ui);
+            var runner = new CodeRunner(new PayloadRunner(Transport.Local.ProcFs.Default, TimeProvider.System, ui));
             var exec = await runner.RunAsync(result.GetValue(pid), source, name, TimeSpan.FromSeconds(result.GetValue(timeout)), cancellationToken);
             await ui.Out.WriteAsync(exec.Stdout);
             await ui.Out.FlushAsync(cancellationToken);

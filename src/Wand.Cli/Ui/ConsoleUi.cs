@@ -25,6 +25,31 @@ public sealed class ConsoleUi : IUserInterface
 
     public TextWriter Out => Console.Out;
 
+    public bool CanPrompt => !Console.IsInputRedirected && !Console.IsErrorRedirected;
+
+    public T Choose<T>(string title, IReadOnlyList<T> choices, Func<T, string> describe) where T : notnull
+    {
+        if (!Simple)
+            return _err.Prompt(new SelectionPrompt<T>().Title(Markup.Escape(title)).UseConverter(c => Markup.Escape(describe(c))).AddChoices(choices));
+        Console.Error.WriteLine(title);
+        for (var i = 0; i < choices.Count; i++) Console.Error.WriteLine($"  [{i + 1}] {describe(choices[i])}");
+        while (true)
+        {
+            Console.Error.Write($"choice [1-{choices.Count}, Enter for 1]: ");
+            var answer = Console.ReadLine();
+            if (string.IsNullOrWhiteSpace(answer)) return choices[0];
+            if (int.TryParse(answer, out var n) && n >= 1 && n <= choices.Count) return choices[n - 1];
+        }
+    }
+
+    public bool Confirm(string question, bool defaultAnswer)
+    {
+        if (!Simple) return _err.Confirm(Markup.Escape(question), defaultAnswer);
+        Console.Error.Write($"{question} [{(defaultAnswer ? "Y/n" : "y/N")}] ");
+        var answer = Console.ReadLine()?.Trim().ToLowerInvariant();
+        return string.IsNullOrEmpty(answer) ? defaultAnswer : answer.StartsWith('y');
+    }
+
     public void Step(string message) => Line("·", "grey", message);
 
     public void Info(string message) => Line("✓", "green", message);

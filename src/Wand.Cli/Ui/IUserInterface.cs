@@ -17,6 +17,15 @@ public interface IUserInterface : Wand.Progress.IProgress
 
     void Error(string message, string? hint);
 
+    /// <summary>True when the user can be asked questions (stdin and stderr are a terminal).</summary>
+    bool CanPrompt { get; }
+
+    /// <summary>Asks the user to pick one of <paramref name="choices"/>; the first is the default.</summary>
+    T Choose<T>(string title, IReadOnlyList<T> choices, Func<T, string> describe) where T : notnull;
+
+    /// <summary>Asks a yes/no question.</summary>
+    bool Confirm(string question, bool defaultAnswer);
+
     /// <summary>Prints rows as an aligned table on stdout.</summary>
     void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows);
 }

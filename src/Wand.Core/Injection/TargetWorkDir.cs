@@ -34,12 +34,13 @@ public sealed class TargetWorkDir : IDisposable
     /// <summary>The folder as the target sees it (/tmp/wand-...).</summary>
     public string TargetPath { get; }
 
-    public static TargetWorkDir Create(int pid, ProcFs procfs)
+    /// <param name="prefix">Start of the folder name; the rest is random.</param>
+    public static TargetWorkDir Create(int pid, ProcFs procfs, string prefix = "wand-")
     {
         var status = procfs.Status(pid) ?? throw new ProcessNotFoundException(pid);
         var root = procfs.PathOf(pid, "root");
         var resolvedRoot = procfs.ReadLink(pid, "root");
-        var name = "wand-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var name = prefix + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
         var tried = new List<string>();
         foreach (var parent in Parents.Append(procfs.ReadLink(pid, "cwd")).OfType<string>())
         {
@@ -75,8 +76,48 @@ public sealed class TargetWorkDir : IDisposable
 
     public string HostFile(string name) => Path.Combine(HostPath, name);
 
+    /// <summary>
+    /// Copies a folder of the host (a Python package) into this one, readable by the target's uid;
+    /// returns the copy's path as the target sees it.
+    /// </summary>
+    public string CopyTree(string hostSource, string name)
+    {
+        var destination = Path.Combine(HostPath, name);
+        Copy(new DirectoryInfo(hostSource), destination);
+        return TargetPath + "/" + name;
+
+        void Copy(DirectoryInfo source, string to)
+        {
+            Directory.CreateDirectory(to);
+            Own(to);
+            foreach (var file in source.EnumerateFiles())
+            {
+                if (file.Name.EndsWith(".pyc", StringComparison.Ordinal)) continue;
+                var target = Path.Combine(to, file.Name);
+                file.CopyTo(target);
+                Own(target);
+            }
+            foreach (var sub in source.EnumerateDirectories())
+                if (sub.Name != "__pycache__") Copy(sub, Path.Combine(to, sub.Name));
+        }
+    }
+
+    /// <summary>Removes a folder this class created earlier for <paramref name="pid"/> and kept (see <see cref="Keep"/>).</summary>
+    public static void Remove(int pid, ProcFs procfs, string targetPath)
+    {
+        if (!Path.GetFileName(targetPath).StartsWith("wand-", StringComparison.Ordinal))
+            throw new ArgumentException($"refusing to remove {targetPath}: not a folder wand made", nameof(targetPath));
+        TryDelete(procfs.PathOf(pid, "root") + targetPath);
+    }
+
+    /// <summary>Keeps the folder when disposed (its contents are in use by the target).</summary>
+    public void Keep() => _kept = true;
+
+    private bool _kept;
+
     public void Dispose()
     {
+        if (_kept) return;
         TryDelete(HostPath);
         if (_resolvedPath is not null) TryDelete(_resolvedPath);
     }

@@ -5,6 +5,9 @@ namespace Wand.Injection.Payloads;
 /// <summary>The Python files wand injects, embedded in the assembly (Injection/Payloads/*.py).</summary>
 public static class Payload
 {
+    public const string Exec = "exec_capture.py";
+    public const string Debugpy = "debugpy_bootstrap.py";
+
     public static string Read(string fileName)
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"Wand.Payloads.{fileName}")
@@ -14,9 +17,11 @@ public static class Payload
     }
 
     /// <summary>
-    /// Source of a payload preceded by <c>_WAND_DIR = ...</c>: injected scripts have no <c>__file__</c>,
-    /// so the folder is baked in. Hex-encoded so no path can break out of the literal.
+    /// The script to inject: <c>_WAND_DIR = ...</c>, the prelude, then the payload. Injected scripts
+    /// have no <c>__file__</c>, so the folder is baked in, hex-encoded so no path can break out of
+    /// the literal.
     /// </summary>
-    public static string WithWorkDir(string fileName, string workDirInTarget) =>
-        $"_WAND_DIR = bytes.fromhex(\"{Convert.ToHexString(System.Text.Encoding.UTF8.GetBytes(workDirInTarget))}\").decode()\n" + Read(fileName);
+    public static string Script(string fileName, string workDirInTarget) =>
+        $"_WAND_DIR = bytes.fromhex(\"{Convert.ToHexString(System.Text.Encoding.UTF8.GetBytes(workDirInTarget))}\").decode()\n"
+        + Read("prelude.py") + "\n\n" + Read(fileName);
 }

@@ -1,21 +1,16 @@
-# wand exec payload. wand writes this file, preceded by one line that sets _WAND_DIR, into a private
-# folder inside the target's root and asks the interpreter to run it (PEP 768). It runs in the
-# target's main thread at a safe point, in a fresh namespace (no __file__), so it must be quick
-# and must never let an exception or SystemExit escape into the application.
-def _wand_exec(workdir):
+# wand exec payload (after prelude.py): runs the user's code and sends back what it printed. It runs
+# in the target's main thread at a safe point (PEP 768), in a fresh namespace (no __file__), so it
+# must be quick and must never let an exception or SystemExit escape into the application.
+def _wand_exec():
     import io
-    import json
     import linecache
-    import os
     import sys
     import threading
     import traceback
 
-    try:
-        with open(os.path.join(workdir, "request.json"), "rb") as f:
-            request = json.load(f)
-    except OSError:
-        return  # the request was withdrawn and its folder removed: do nothing
+    request = _wand_request()
+    if request is None:
+        return
 
     source = request["source"]
     filename = request["filename"]
@@ -59,15 +54,8 @@ def _wand_exec(workdir):
             sys.stderr = saved_err
         linecache.cache.pop(filename, None)
 
-    result = {"ok": error is None, "stdout": out.getvalue(), "stderr": err.getvalue(), "traceback": error}
-    try:
-        temporary = os.path.join(workdir, "result.json.tmp")
-        with open(temporary, "w", encoding="utf-8") as f:
-            json.dump(result, f)
-        os.replace(temporary, os.path.join(workdir, "result.json"))
-    except OSError:
-        pass  # wand gave up and removed the folder
+    _wand_result({"ok": error is None, "stdout": out.getvalue(), "stderr": err.getvalue(), "traceback": error})
 
 
-_wand_exec(_WAND_DIR)
+_wand_run(_wand_exec)
 del _wand_exec

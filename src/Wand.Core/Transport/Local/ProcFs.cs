@@ -80,6 +80,14 @@ public sealed class ProcFs(string root = "/proc")
         return double.Parse(text.AsSpan(0, text.IndexOf(' ')), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>TCP sockets in LISTEN state in this process's network namespace (IPv4 and IPv6).</summary>
+    public IReadOnlyList<ListeningSocket> ListeningSockets() =>
+        new[] { "tcp", "tcp6" }
+            .Select(f => $"{Root}/net/{f}")
+            .Where(File.Exists)
+            .SelectMany(path => ListeningSocket.ParseAll(File.ReadAllText(path)))
+            .ToList();
+
     /// <summary>Kernel wait channel of a thread ("hrtimer_nanosleep", "do_epoll_wait"), or null.</summary>
     public string? WaitChannel(int pid, int tid) =>
         TryReadText(pid, $"task/{tid}/wchan") is { Length: > 0 } w && w != "0" ? w.Trim() : null;

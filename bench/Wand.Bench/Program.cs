@@ -1,0 +1,2 @@
+Console.Error.WriteLine("benchmarks: see bench/README.md");
+return 0;

@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Wand.Discovery;
+using Wand.Errors;
+using Wand.Injection;
+using Wand.Injection.Debugpy;
+using Wand.Session;
+using Wand.Transport.Local;
+
+namespace Wand.Cli.Commands;
+
+/// <summary>
+/// <c>wand debug [--pid PID]</c>: start debugpy inside a running local process without pausing it,
+/// wait until it accepts editors, and print how to connect. <c>--stop</c> ends it again.
+/// </summary>
+public static class DebugCommand
+{
+    public const int DefaultPort = 5679;
+
+    public static Command Create(IUserInterface ui)
+    {
+        var pid = new Option<int?>("--pid") { Description = "PID of the Python process (omit to choose from a list)" };
+        var port = new Option<int>("--port", "-p") { Description = "port debugpy listens on", DefaultValueFactory = _ => DefaultPort };
+        var host = new Option<string>("--listen-host")
+        {
+            Description = "address debugpy binds to inside the target (loopback by default: debugpy runs code for whoever connects)",
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
+        var debugpy = new Option<string?>("--debugpy") { Description = "a debugpy package folder to lend to a target that has none" };
+        var stop = new Option<bool>("--stop") { Description = "stop wand's debugpy in the target: its port closes and the app runs as before" };
+        var yes = new Option<bool>("--yes", "-y") { Description = "never prompt: take the recommended process and the next free port" };
+        var timeout = new Option<double>("--timeout") { Description = "seconds to wait for the target to reach a safe point", DefaultValueFactory = _ => 5 };
+        var output = new Option<string>("--output", "-o") { Description = "text or json", DefaultValueFactory = _ => "text" };
+        output.AcceptOnlyFromAmong("text", "json");
+        var command = new Command("debug", "Start debugpy inside a running Python process (no restart, no pause) and show how to connect an editor")
+        {
+            pid, port, host, debugpy, stop, yes, timeout, output,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var procfs = ProcFs.Default;
+            var safePoint = TimeSpan.FromSeconds(result.GetValue(timeout));
+            var injector = new DebugpyInjector(new PayloadRunner(procfs, TimeProvider.System, ui), DebugpyLocator.Default, ui);
+            var target = result.GetValue(pid) ?? await ChooseProcessAsync(ui, result.GetValue(yes), cancellationToken);
+
+            if (result.GetValue(stop))
+            {
+                var wasListening = await injector.StopAsync(target, safePoint, cancellationToken);
+                ui.Info(wasListening ? $"debugpy stopped in PID {target}; the app runs as before" : $"wand's debugpy was not running in PID {target}; nothing to stop");
+                return ExitCodes.Ok;
+            }
+
+            var listenPort = ChoosePort(ui, procfs, result.GetValue(port), result.GetValue(yes));
+            ui.Step($"starting debugpy in PID {target} on {result.GetValue(host)}:{listenPort} (the app keeps running)");
+            var endpoint = await injector.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
+            if (result.GetValue(output) == "json") await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, JsonOptions));
+            else Describe(ui, endpoint);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>
+    /// A busy port is fine when debugpy's own adapter holds it (the target may already be listening
+    /// there: the bootstrap then reuses it). Anything else is never killed: offer the next free port.
+    /// </summary>
+    private static int ChoosePort(IUserInterface ui, ProcFs procfs, int port, bool yes)
+    {
+        if (PortOwner.Find(port, procfs) is not { IsDebugpyAdapter: false } owner) return port;
+        var next = PortOwner.NextFree(port + 1, procfs);
+        var message = $"port {port} is in use by {owner.Describe()}";
+        if (yes)
+        {
+            ui.Warn($"{message}; using {next} instead");
+            return next;
+        }
+        if (ui.CanPrompt && ui.Confirm($"{message}. Use port {next} instead?", true)) return next;
+        throw new WandException(ExitCodes.PortInUse, message, $"pass --port {next} (free), or stop that process");
+    }
+
+    private static async Task<int> ChooseProcessAsync(IUserInterface ui, bool yes, CancellationToken cancellationToken)
+    {
+        ui.Step("looking for Python processes");
+        var all = await new PythonProcessScanner(progress: ui).ScanAsync(cancellationToken);
+        var candidates = all.Where(p => p.Attach.CanAttach).ToList();
+        if (candidates.Count == 0)
+            throw new WandException(ExitCodes.ProcessNotFound,
+                all.Count == 0 ? "no Python processes found on this machine" : $"none of the {all.Count} Python processes can be attached: {string.Join("; ", all.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
+                "start your app with Python 3.14+, or run `wand ps` to see why");
+        var recommended = RoleClassifier.Recommend(candidates);
+        var ordered = recommended is null ? candidates : [recommended, .. candidates.Where(p => p != recommended)];
+        if (yes || !ui.CanPrompt)
+        {
+            if (recommended is not null || candidates.Count == 1)
+            {
+                var chosen = ordered[0];
+                ui.Info($"chose PID {chosen.Pid} ({Summary(chosen)})");
+                return chosen.Pid;
+            }
+            throw new WandException(ExitCodes.Usage,
+                $"several Python processes could be meant: {string.Join("; ", candidates.Select(p => $"PID {p.Pid} {Summary(p)}"))}",
+                "pass --pid PID");
+        }
+        return ui.Choose("Which process should wand debug?", ordered,
+            p => $"{p.Pid,7}  {Summary(p)}{(p == recommended ? "  (recommended)" : "")}").Pid;
+    }
+
+    private static string Summary(PythonProcess p) =>
+        $"{p.RoleDetail ?? p.Role.ToString().ToLowerInvariant()}, Python {p.Version}, CPU {p.CpuPercent.ToString("0.0", CultureInfo.InvariantCulture)}%, " +
+        $"RSS {p.RssBytes / (1024 * 1024)} MiB, {string.Join(' ', p.CommandLine)}";
+
+    private static void Describe(IUserInterface ui, DebugpyEndpoint e)
+    {
+        var t = e.Target;
+        ui.Info(e.Reused
+            ? $"debugpy was already listening in PID {t.Pid}: reusing {e.Host}:{e.Port}"
+            : $"debugpy {e.DebugpyVersion} is listening in PID {t.Pid} on {e.Host}:{e.Port} (Python {t.Python}); the app keeps running");
+        if (e.CopiedFrom is not null) ui.Info($"the target had no debugpy: wand lent it {e.CopiedFrom} (removed by `wand debug --pid {t.Pid} --stop`)");
+        var name = $"wand: PID {t.Pid}";
+        var localRoot = t.HostRoot != "/" && t.LocalRootOnThisMachine is { } l && Directory.Exists(l) ? l : "${workspaceFolder}";
+        var o = ui.Out;
+        o.WriteLine($"Connect your editor to {e.Host}:{e.Port}");
+        o.WriteLine($"  working directory: {t.Cwd}");
+        o.WriteLine($"  main script:       {t.MainFile ?? "(none: python -c or interactive)"}");
+        o.WriteLine($"  remote root:       {t.RemoteRoot}{(t.HostRoot != "/" ? $"  (the process lives in {t.HostRoot})" : "")}");
+        o.WriteLine();
+        o.WriteLine("VS Code (.vscode/launch.json, \"configurations\"):");
+        o.WriteLine(EditorConfig.VsCodeJson(name, e.Host, e.Port, localRoot, t.RemoteRoot));
+        o.WriteLine();
+        o.WriteLine("Neovim (nvim-dap):");
+        o.WriteLine(EditorConfig.NvimDap(name, e.Host, e.Port, localRoot == "${workspaceFolder}" ? null : localRoot, t.RemoteRoot));
+        o.WriteLine();
+        o.WriteLine($"Stop with: wand debug --pid {t.Pid} --stop");
+    }
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using Wand.Errors;
+using Wand.Injection.Payloads;
+using Wand.Progress;
+
+namespace Wand.Injection.Debugpy;
+
+/// <summary>
+/// Starts debugpy inside a live local process without pausing it, and stops it again
+/// (debugpy_bootstrap.py). Returns only once debugpy.listen() has returned in the target, which is
+/// when its adapter accepts editor connections.
+/// </summary>
+public sealed class DebugpyInjector(PayloadRunner runner, DebugpyLocator locator, IProgress progress)
+{
+    /// <summary>debugpy's import and listen() take about 0.5 s; a cold, uncompiled install several seconds.</summary>
+    private static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(60);
+
+    public async Task<DebugpyEndpoint> StartAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, CancellationToken cancellationToken)
+    {
+        var result = await ListenAsync(pid, host, port, null, safePointTimeout, cancellationToken);
+        string? copiedFrom = null;
+        if (Error(result) == "missing")
+        {
+            copiedFrom = locator.Find(debugpyPath) ?? throw new DebugpyMissingException(pid, locator.SearchPatterns(debugpyPath));
+            progress.Step($"PID {pid} has no debugpy: lending it {copiedFrom}");
+            using var dir = TargetWorkDir.Create(pid, runner.ProcFs, "wand-debugpy-");
+            dir.CopyTree(copiedFrom, "debugpy");
+            result = await ListenAsync(pid, host, port, dir.TargetPath, safePointTimeout, cancellationToken);
+            if (result.GetProperty("ok").GetBoolean()) dir.Keep(); // imported from there now; removed by --stop
+        }
+        return Error(result) switch
+        {
+            null => Endpoint(pid, result, copiedFrom),
+            "missing" => throw new DebugpyMissingException(pid, [copiedFrom!]),
+            "import-failed" => throw new InjectionFailedException(
+                $"debugpy failed to import in PID {pid}: {LastLine(result)}", "repair the target's debugpy (pip install --force-reinstall debugpy) or uninstall it so wand can lend one"),
+            "foreign-listener" => throw new InjectionFailedException(
+                $"the application in PID {pid} already started debugpy itself; connect your editor to the port it chose", "look for debugpy.listen in the application's code or logs"),
+            _ => throw new InjectionFailedException($"debugpy could not listen on {host}:{port} in PID {pid}: {LastLine(result)}",
+                "choose another port with --port"),
+        };
+    }
+
+    /// <summary>Stops wand's debugpy in the target: its adapter ends and tracing is switched off. Returns false when none was listening.</summary>
+    public async Task<bool> StopAsync(int pid, TimeSpan safePointTimeout, CancellationToken cancellationToken)
+    {
+        var result = await runner.RunAsync(pid, Payload.Debugpy, new { action = "stop", host = "", port = 0 }, safePointTimeout, ListenTimeout, cancellationToken);
+        if (result.TryGetProperty("debugpy_copy", out var copy) && copy.ValueKind == JsonValueKind.String)
+            TargetWorkDir.Remove(pid, runner.ProcFs, copy.GetString()!);
+        return result.GetProperty("was_listening").GetBoolean();
+    }
+
+    private Task<JsonElement> ListenAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, CancellationToken cancellationToken) =>
+        runner.RunAsync(pid, Payload.Debugpy, new { action = "listen", host, port, debugpy_path = debugpyPath }, safePointTimeout, ListenTimeout, cancellationToken);
+
+    private static string? Error(JsonElement result) =>
+        result.GetProperty("ok").GetBoolean() ? null : result.GetProperty("error").GetString();
+
+    private static string LastLine(JsonElement result) =>
+        (result.GetProperty("detail").GetString() ?? "").Trim().Split('\n')[^1];
+
+    private DebugpyEndpoint Endpoint(int pid, JsonElement r, string? copiedFrom)
+    {
+        var info = new TargetCodeInfo(
+            r.GetProperty("pid").GetInt32(),
+            r.GetProperty("cwd").GetString()!,
+            r.GetProperty("main_file").GetString(),
+            r.GetProperty("argv").EnumerateArray().Select(a => a.GetString() ?? "").ToList(),
+            r.GetProperty("user_root").GetString(),
+            r.GetProperty("python").GetString()!,
+            r.GetProperty("executable").GetString() ?? "",
+            runner.ProcFs.ReadLink(pid, "root") ?? "/");
+        return new DebugpyEndpoint(r.GetProperty("host").GetString()!, r.GetProperty("port").GetInt32(), r.GetProperty("reused").GetBoolean(),
+            r.GetProperty("debugpy").GetString()!, info, copiedFrom);
+    }
+}

@@ -1,0 +1,155 @@
+# wand debugpy bootstrap (after prelude.py). Runs in the target's main thread at a safe point
+# (PEP 768) and must return at once: debugpy.listen() takes about half a second, so it runs in a
+# daemon thread and the application keeps serving. The result is written only after listen()
+# returned, which is wand's readiness signal (a bare TCP probe would disturb debugpy's adapter).
+#
+# Request: {"action": "listen" | "stop", "host": str, "port": int, "debugpy_path": str | None}
+def _wand_debugpy():
+    import os
+    import sys
+    import threading
+    import traceback
+
+    request = _wand_request()
+    if request is None:
+        return
+
+    def describe():
+        """Where the target's code lives, for the editor's pathMappings."""
+        main = sys.modules.get("__main__")
+        # The standard library and installed packages are not the user's code (sys.prefix is no
+        # guide: it is /usr for Debian's Python, where applications may live too).
+        stdlib = os.path.join(os.path.dirname(os.path.realpath(os.__file__)), "")
+        user_files = []
+        for name, module in list(sys.modules.items()):
+            if name in ("sitecustomize", "usercustomize", "_virtualenv"):
+                continue  # installed by the distribution or the virtualenv, e.g. /etc/python3.X
+            path = getattr(module, "__file__", None)
+            if not isinstance(path, str) or not path.endswith(".py"):
+                continue
+            path = os.path.realpath(path)
+            if path.startswith(stdlib) or "-packages" + os.sep in path:
+                continue
+            user_files.append(path)
+        user_root = None
+        if user_files:
+            user_root = os.path.commonpath(user_files)
+            if user_root.endswith(".py"):
+                user_root = os.path.dirname(user_root)
+        main_file = getattr(main, "__file__", None)
+        return {
+            "pid": os.getpid(),
+            "cwd": os.getcwd(),
+            "main_file": os.path.realpath(main_file) if isinstance(main_file, str) else None,
+            "argv": list(sys.argv),
+            "user_root": user_root,
+            "python": sys.version.split()[0],
+            "executable": sys.executable,
+        }
+
+    debugpy = sys.modules.get("debugpy")
+    endpoint = getattr(debugpy, "_wand_endpoint", None)
+
+    if request["action"] == "stop":
+        if endpoint is None:
+            _wand_result({"ok": True, "was_listening": False})
+            return
+        stopped = _wand_stop_adapter(endpoint[1])
+        try:
+            import pydevd
+
+            pydevd.stoptrace()
+        except Exception:
+            pass
+        _wand_undo_process_patches()
+        try:
+            import debugpy.server.api
+
+            debugpy.server.api.listen.called = False  # allow a later `wand debug` to listen again
+        except Exception:
+            pass
+        copy = getattr(debugpy, "_wand_copy", None)
+        del debugpy._wand_endpoint
+        _wand_result({"ok": True, "was_listening": True, "port": endpoint[1], "adapter_pids": stopped, "debugpy_copy": copy})
+        return
+
+    if endpoint is not None:
+        _wand_result(dict(ok=True, reused=True, host=endpoint[0], port=endpoint[1], debugpy=debugpy.__version__, **describe()))
+        return
+    if debugpy is not None and getattr(getattr(getattr(debugpy, "server", None), "api", None), "listen", None) is not None:
+        if debugpy.server.api.listen.called:
+            _wand_result({"ok": False, "error": "foreign-listener", "detail": "debugpy.listen() was already called by the application itself"})
+            return
+
+    copy = request.get("debugpy_path")
+    if copy and copy not in sys.path:
+        sys.path.append(copy)
+    try:
+        import debugpy
+    except ModuleNotFoundError as e:
+        if e.name != "debugpy":
+            _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
+        else:
+            _wand_result({"ok": False, "error": "missing", "detail": str(e), "sys_path": list(sys.path)})
+        return
+    except BaseException:
+        _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
+        return
+
+    info = describe()
+
+    def listen():
+        try:
+            # pydevd warns about frozen modules on the application's stderr; the warning is about
+            # stepping into the stdlib and does not concern the user's breakpoints.
+            os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+            host, port = debugpy.listen((request["host"], request["port"]))
+            debugpy._wand_endpoint = (host, port)
+            debugpy._wand_copy = copy
+            _wand_result(dict(ok=True, reused=False, host=host, port=port, debugpy=debugpy.__version__, **info))
+        except BaseException:
+            _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
+
+    threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True).start()
+
+
+def _wand_undo_process_patches():
+    """pydevd wraps the process-spawning functions to debug children too, keeping the originals as
+    module.original_NAME (pydev_monkey.monkey_patch_module), and stoptrace() does not put them back:
+    children (a new debugpy adapter among them) would try to reach the old session."""
+    import sys
+
+    for name in ("os", "_posixsubprocess", "subprocess", "_subprocess"):
+        module = sys.modules.get(name)
+        for attr in [a for a in getattr(module, "__dict__", {}) if a.startswith("original_")]:
+            setattr(module, attr[len("original_"):], getattr(module, attr))
+            delattr(module, attr)
+
+
+def _wand_stop_adapter(port):
+    """Ends debugpy's adapter for this port: it daemonized, so it is found by its command line."""
+    import os
+    import signal
+
+    stopped = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                argv = f.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        if "--for-server" in argv and any(a.endswith("adapter") for a in argv) and "--port" in argv:
+            i = argv.index("--port")
+            if i + 1 < len(argv) and argv[i + 1] == str(port):
+                try:
+                    os.kill(int(entry), signal.SIGTERM)
+                    stopped.append(int(entry))
+                except OSError:
+                    pass
+    return stopped
+
+
+_wand_run(_wand_debugpy)
+del _wand_debugpy, _wand_stop_adapter, _wand_undo_process_patches

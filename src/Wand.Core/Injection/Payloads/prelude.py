@@ -1,0 +1,37 @@
+# wand payload prelude: wand puts this, after one line that sets _WAND_DIR (the private folder wand
+# made inside the target's root), in front of every payload. Requests and results travel as JSON files
+# in that folder; the result is written under a temporary name and renamed, so wand never reads half.
+
+
+def _wand_request():
+    import json
+    import os
+
+    try:
+        with open(os.path.join(_WAND_DIR, "request.json"), "rb") as f:
+            return json.load(f)
+    except OSError:
+        return None  # the request was withdrawn and its folder removed: do nothing
+
+
+def _wand_result(result):
+    import json
+    import os
+
+    try:
+        temporary = os.path.join(_WAND_DIR, "result.json.tmp")
+        with open(temporary, "w", encoding="utf-8") as f:
+            json.dump(result, f)
+        os.replace(temporary, os.path.join(_WAND_DIR, "result.json"))
+    except OSError:
+        pass  # wand gave up and removed the folder
+
+
+def _wand_run(payload):
+    """Runs a payload so that nothing escapes into the application and wand always gets an answer."""
+    try:
+        payload()
+    except BaseException:
+        import traceback
+
+        _wand_result({"ok": False, "error": "payload-failed", "detail": traceback.format_exc()})
