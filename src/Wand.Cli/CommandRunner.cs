@@ -13,8 +13,15 @@ public static class CommandRunner
     {
         try
         {
-            var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
-            return await root.Parse(args).InvokeAsync(config);
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                var help = parsed.CommandResult.Command == root ? $"{root.Name} --help" : $"{root.Name} {parsed.CommandResult.Command.Name} --help";
+                for (var i = 0; i < parsed.Errors.Count; i++)
+                    ui.Error(parsed.Errors[i].Message, i == parsed.Errors.Count - 1 ? $"see `{help}`" : null);
+                return ExitCodes.Usage;
+            }
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (WandException e)
         {

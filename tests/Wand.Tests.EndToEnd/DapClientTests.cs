@@ -37,7 +37,10 @@ public class DapClientTests
             await WithDiagnosticsAsync(target, client, async () =>
             {
                 var attached = await client.AttachAsync(breakpoints, null);
-                Assert.Equal(tickLine, Assert.Single(attached.Breakpoints[LoopPath]).Line);
+                var breakpoint = Assert.Single(attached.Breakpoints[LoopPath]);
+                Assert.True(breakpoint.Verified, breakpoint.Message);
+                Assert.Equal(tickLine, breakpoint.Line);
+                Assert.True((bool?)attached.Capabilities["supportsConfigurationDoneRequest"]);
 
                 var stopped = await client.WaitForStoppedAsync(StopTimeout);
                 Assert.Equal("breakpoint", stopped.Reason);

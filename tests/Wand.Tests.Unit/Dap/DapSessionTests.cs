@@ -15,7 +15,7 @@ public class DapSessionTests
         await using var _ = client;
         await using var __ = adapter;
         var pathMappings = new JsonArray(new JsonObject { ["localRoot"] = "/host/app", ["remoteRoot"] = "/srv/app" });
-        var attachArguments = new JsonObject { ["pathMappings"] = pathMappings };
+        var attachArguments = new JsonObject { ["pathMappings"] = pathMappings, ["name"] = "custom" };
 
         var attaching = client.AttachAsync(
             new Dictionary<string, IReadOnlyList<int>> { ["/srv/app/a.py"] = [7, 9], ["/srv/app/b.py"] = [3] },
@@ -35,6 +35,8 @@ public class DapSessionTests
         // debugpy holds the attach response until configurationDone; the client must go on without it.
         var attach = await adapter.ExpectRequestAsync("attach");
         Assert.Equal("/srv/app", (string?)attach["arguments"]!["pathMappings"]![0]!["remoteRoot"]);
+        Assert.Equal("attach", (string?)attach["arguments"]!["request"]);
+        Assert.Equal("custom", (string?)attach["arguments"]!["name"]); // the caller's keys win
         await adapter.SendEventAsync("initialized");
 
         var a = await adapter.ExpectRequestAsync("setBreakpoints");
@@ -67,7 +69,7 @@ public class DapSessionTests
     }
 
     [Fact(Timeout = 10000)]
-    public async Task AttachWithoutArgumentsSendsAnEmptyObject()
+    public async Task AttachWithoutArgumentsStillSendsANonEmptyObject()
     {
         var (client, adapter) = FakeAdapter.Connect();
         await using var _ = client;
@@ -76,7 +78,8 @@ public class DapSessionTests
         var attaching = client.AttachAsync(new Dictionary<string, IReadOnlyList<int>>());
         await adapter.RespondAsync(await adapter.ExpectRequestAsync("initialize"));
         var attach = await adapter.ExpectRequestAsync("attach");
-        Assert.Empty(attach["arguments"]!.AsObject());
+        // debugpy's adapter drops an empty object when it forwards attach, and pydevd then fails.
+        Assert.Equal("""{"name":"wand","type":"python","request":"attach"}""", attach["arguments"]!.ToJsonString());
         await adapter.SendEventAsync("initialized");
         await adapter.RespondAsync(await adapter.ExpectRequestAsync("setExceptionBreakpoints"));
         await adapter.RespondAsync(await adapter.ExpectRequestAsync("configurationDone"));

@@ -21,7 +21,7 @@ public static class DapSession
     /// An attach that fails at once ends the wait for <c>initialized</c> and is thrown.
     /// </remarks>
     /// <param name="breakpointsBySourcePath">Lines (1-based) per source path as the adapter sees it (the debuggee's paths, or pathMappings' local side).</param>
-    /// <param name="attachArguments">Attach arguments, e.g. <c>pathMappings</c>; copied, never changed. debugpy rejects an attach without an arguments object, so <c>{}</c> is sent when null.</param>
+    /// <param name="attachArguments">Attach arguments, e.g. <c>pathMappings</c>, laid over <see cref="AttachArguments"/>'s defaults; copied, never changed.</param>
     /// <exception cref="DapRequestFailedException">A step of the handshake was refused (e.g. attach).</exception>
     /// <exception cref="TimeoutException">No <c>initialized</c> event within <see cref="InitializedTimeout"/>.</exception>
     public static async Task<DapAttachResult> AttachAsync(
@@ -45,7 +45,7 @@ public static class DapSession
             ["supportsStartDebuggingRequest"] = false,
         }, cancellationToken);
 
-        var attach = await client.SendRequestAsync("attach", attachArguments?.DeepClone().AsObject() ?? [], cancellationToken);
+        var attach = await client.SendRequestAsync("attach", AttachArguments(attachArguments), cancellationToken);
         using (var stopWaiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             var initialized = client.WaitForEventAsync("initialized", null, InitializedTimeout, stopWaiting.Token);
@@ -75,6 +75,24 @@ public static class DapSession
         await client.RequestAsync("configurationDone", null, cancellationToken);
         await attach.WaitAsync(cancellationToken);
         return new DapAttachResult(capabilities, breakpoints);
+    }
+
+    /// <summary>
+    /// The arguments <see cref="AttachAsync"/> sends: <c>name</c>, <c>type: python</c> and
+    /// <c>request: attach</c> (as VS Code sends them), then every property of <paramref name="overrides"/>.
+    /// </summary>
+    /// <remarks>
+    /// Never empty: debugpy's adapter forwards <c>attach</c> to the debuggee and drops an empty
+    /// <c>arguments</c> object on the way (debugpy/common/messaging.py, <c>send_request</c>: "If arguments is
+    /// None or {}, arguments will be omitted"), and pydevd then fails the attach with
+    /// "AttachRequest.__init__() missing 1 required positional argument: 'arguments'".
+    /// </remarks>
+    public static JsonObject AttachArguments(JsonObject? overrides = null)
+    {
+        var arguments = new JsonObject { ["name"] = "wand", ["type"] = "python", ["request"] = "attach" };
+        if (overrides is not null)
+            foreach (var (name, value) in overrides) arguments[name] = value?.DeepClone();
+        return arguments;
     }
 
     /// <summary>Waits for (and consumes) the next <c>stopped</c> event.</summary>

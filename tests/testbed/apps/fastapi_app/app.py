@@ -4,7 +4,7 @@ Tests find breakpoint lines by searching for the marker comments
 (e.g. the one named "items"); keep each statement on its own line.
 """
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 app = FastAPI()
 
@@ -20,7 +20,7 @@ def health():
 
 
 @app.get("/items/{item_id}")
-def read_item(item_id: int, q: str | None = None):
+def read_item(item_id: int, request: Request, q: str | None = None):
     doubled = item_id * 2
     message = f"item {item_id} doubled is {doubled}"
     query = q if q is not None else ""
