@@ -13,7 +13,7 @@ public static class CommandRunner
     {
         try
         {
-            var parsed = root.Parse(args);
+            var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
             if (parsed.Errors.Count > 0)
             {
                 var help = parsed.CommandResult.Command == root ? $"{root.Name} --help" : $"{root.Name} {parsed.CommandResult.Command.Name} --help";
