@@ -1,5 +1,3 @@
-using System.Net.Http;
-using System.Net.Sockets;
 using Wand.Errors;
 using Wand.Tests.EndToEnd.Infrastructure;
 using Xunit;
@@ -8,8 +6,10 @@ namespace Wand.Tests.EndToEnd;
 
 /// <summary>
 /// <c>wand exec --pid</c> against real interpreters in the testbed rootfs. One class, so its tests run
-/// one after another and the "nothing left behind" check sees only its own files.
+/// one after another, and in the collection of every test that writes into the rootfs, so the
+/// "nothing left behind" check sees only its own files.
 /// </summary>
+[Collection(TargetRootCollection.Name)]
 public class ExecTests
 {
     private const string Loop = """
@@ -25,7 +25,7 @@ public class ExecTests
 
     private static void AssertNothingLeftBehind()
     {
-        var leftovers = Directory.GetDirectories(Testbed.HostPath("/tmp"), "wand-*");
+        var leftovers = Testbed.WandLeftovers();
         Assert.True(leftovers.Length == 0, "left behind in the target: " + string.Join(", ", leftovers));
     }
 
@@ -220,11 +220,11 @@ public class ExecTests
     [Fact]
     public async Task UvicornKeepsServingDuringAndAfterExec()
     {
-        var port = FreePort();
+        var port = TestNet.FreePort();
         await using var app = TargetProcess.StartPython("3.14",
             ["-m", "uvicorn", "--app-dir", "/srv/apps/fastapi_app", "app:app", "--host", "127.0.0.1", "--port", port.ToString()]);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
-        await WaitUntilServingAsync(http, app);
+        await TestNet.WaitUntilServingAsync(http, app);
 
         using var stop = new CancellationTokenSource();
         var failures = 0;
@@ -256,29 +256,5 @@ public class ExecTests
         Assert.Equal(0, failures);
         Assert.True(successes > 0);
         AssertNothingLeftBehind();
-    }
-
-    internal static int FreePort()
-    {
-        using var l = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    internal static async Task WaitUntilServingAsync(HttpClient http, TargetProcess app)
-    {
-        for (var i = 0; i < 300; i++)
-        {
-            try
-            {
-                if ((await http.GetAsync("/health")).IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            if (app.HasExited) throw new InvalidOperationException("app exited:\n" + app.Stderr);
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("app never served /health:\n" + app.Stderr);
     }
 }

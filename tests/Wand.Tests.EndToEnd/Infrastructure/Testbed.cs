@@ -20,6 +20,17 @@ public static class Testbed
     /// <summary>A path inside the rootfs as the host sees it.</summary>
     public static string HostPath(string pathInRootfs) => Root + pathInRootfs;
 
+    /// <summary>What wand wrote into the rootfs's /tmp and did not remove.</summary>
+    public static string[] WandLeftovers() => Directory.GetDirectories(HostPath("/tmp"), "wand-*");
+
+    /// <summary>The 1-based line of a sample app marked <c># BREAKPOINT: name</c> (path as the target sees it).</summary>
+    public static int BreakpointLine(string pathInRootfs, string name)
+    {
+        var lines = File.ReadAllLines(HostPath(pathInRootfs));
+        var index = Array.FindIndex(lines, l => l.Contains($"# BREAKPOINT: {name}", StringComparison.Ordinal));
+        return index >= 0 ? index + 1 : throw new InvalidOperationException($"no '# BREAKPOINT: {name}' in {pathInRootfs}");
+    }
+
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -49,6 +49,7 @@ public sealed class DapClient : IAsyncDisposable
     public DapClient(Stream stream, TimeProvider? timeProvider = null, int maxMessageBytes = DapFraming.DefaultMaxBodyBytes)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanRead || !stream.CanWrite) throw new ArgumentException("a DAP connection must be readable and writable", nameof(stream));
         _stream = stream;
         // DapFraming reads headers byte by byte; the buffer turns that into a few large socket reads.
         // Writes go to the stream itself, so the buffer never has to switch direction.
@@ -102,6 +103,7 @@ public sealed class DapClient : IAsyncDisposable
     }
 
     /// <summary>Sends a request and returns its response's <c>body</c> (an empty object when it has none).</summary>
+    /// <remarks>Cancelling abandons the wait, not the request: a late response is dropped.</remarks>
     /// <exception cref="DapRequestFailedException">The adapter answered with <c>success: false</c>.</exception>
     /// <exception cref="DapConnectionClosedException">The connection ended before the response arrived.</exception>
     public async Task<JsonObject> RequestAsync(string command, JsonObject? arguments = null, CancellationToken cancellationToken = default)
@@ -148,6 +150,7 @@ public sealed class DapClient : IAsyncDisposable
     public async Task<JsonObject> WaitForEventAsync(string eventName, Func<JsonObject, bool>? predicate, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(eventName);
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan) throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "must be zero or more, or infinite");
         var waiter = new EventWaiter(eventName, predicate);
         lock (_gate)
         {
@@ -187,8 +190,15 @@ public sealed class DapClient : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _stop.CancelAsync();
-        // Cancellation ends a pending read on sockets and pipes; closing the stream below ends any other kind.
-        await Task.WhenAny(_readLoop, Task.Delay(TimeSpan.FromSeconds(5)));
+        try
+        {
+            // The read loop never throws. Cancellation ends a pending read on sockets and pipes...
+            await _readLoop.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (TimeoutException)
+        {
+            // ...and closing the stream below ends any other kind.
+        }
         await _stream.DisposeAsync();
         Close(DisposedReason, null);
         _stop.Dispose();
