@@ -27,13 +27,17 @@ public sealed class DebugpyLocator(string? home, Func<string, string?> environme
     public string? Find(string? explicitPath)
     {
         foreach (var pattern in SearchPatterns(explicitPath))
-            foreach (var candidate in Expand(pattern).OrderDescending(StringComparer.Ordinal))
+            foreach (var candidate in Expand(pattern).OrderByDescending(NaturalKey, StringComparer.Ordinal))
             {
                 var dir = Path.GetFileName(candidate) == "debugpy" ? candidate : Path.Combine(candidate, "debugpy");
                 if (File.Exists(Path.Combine(dir, "__init__.py")) && Directory.Exists(Path.Combine(dir, "_vendored"))) return dir;
             }
         return null;
     }
+
+    /// <summary>Numbers padded so that ms-python.debugpy-2025.10.0 sorts after 2025.9.0.</summary>
+    private static string NaturalKey(string path) =>
+        System.Text.RegularExpressions.Regex.Replace(path, @"\d+", m => m.Value.PadLeft(10, '0'));
 
     /// <summary>Expands '*' in any path segment (no recursion beyond the given segments).</summary>
     private static IEnumerable<string> Expand(string pattern)
