@@ -1,6 +1,10 @@
 using System.CommandLine;
+using Rdg.Cli;
+using Rdg.Cli.Commands;
+using Wand.Cli;
 
-// rdg: the HPC face of wand. Its commands arrive with the HPC issue; for now it explains itself.
-var root = new RootCommand("rdg: debug Python jobs on HPC clusters (Slurm) from your editor. " +
-    "Commands (coming): init, debug [--lite] [--post-mortem] python SCRIPT..., attach [JOB] [PID], tunnel [JOB].");
-return await root.Parse(args).InvokeAsync();
+var ui = ConsoleUi.Create();
+var root = new RootCommand("rdg: debug Python jobs on HPC clusters (Slurm) from your editor: run under the debugger, arm on demand, post-mortem, attach, tunnel.");
+root.Subcommands.Add(InitCommand.Create(ui));
+root.Subcommands.Add(DebugCommand.Create(ui));
+return await CommandRunner.InvokeAsync(root, DebugArguments.Normalize(args), ui);

@@ -21,7 +21,7 @@ public static class CommandRunner
                     ui.Error(parsed.Errors[i].Message, i == parsed.Errors.Count - 1 ? $"see `{help}`" : null);
                 return ExitCodes.Usage;
             }
-            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
         }
         catch (WandException e)
         {

@@ -6,6 +6,7 @@ using Wand.Errors;
 using Wand.Injection;
 using Wand.Injection.Debugpy;
 using Wand.Session;
+using Wand.Transport.Containers;
 using Wand.Transport.Local;
 
 namespace Wand.Cli.Commands;
@@ -20,7 +21,10 @@ public static class DebugCommand
 
     public static Command Create(IUserInterface ui)
     {
-        var pid = new Option<int?>("--pid") { Description = "PID of the Python process (omit to choose from a list)" };
+        var pid = new Option<int?>("--pid") { Description = "PID of the Python process (inside the container with --container; omit to choose from a list)" };
+        var container = ContainerOptions.Container();
+        var runtime = ContainerOptions.Runtime();
+        var keep = new Option<bool>("--keep") { Description = "with --container: leave debugpy running in the target when wand exits" };
         var port = new Option<int>("--port", "-p") { Description = "port debugpy listens on", DefaultValueFactory = _ => DefaultPort };
         var host = new Option<string>("--listen-host")
         {
@@ -35,14 +39,43 @@ public static class DebugCommand
         output.AcceptOnlyFromAmong("text", "json");
         var command = new Command("debug", "Start debugpy inside a running Python process (no restart, no pause) and show how to connect an editor")
         {
-            pid, port, host, debugpy, stop, yes, timeout, output,
+            pid, container, runtime, keep, port, host, debugpy, stop, yes, timeout, output,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
             var procfs = ProcFs.Default;
             var safePoint = TimeSpan.FromSeconds(result.GetValue(timeout));
             var injector = new DebugpyInjector(new PayloadRunner(procfs, TimeProvider.System, ui), DebugpyLocator.Default, ui);
-            var target = result.GetValue(pid) ?? await ChooseProcessAsync(ui, result.GetValue(yes), cancellationToken);
+            if (result.GetValue(container) is { } name)
+            {
+                var found = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), cancellationToken);
+                if (result.GetValue(stop))
+                {
+                    var inside = ContainerOptions.HostPid(found, result.GetValue(pid) ?? throw new WandException(ExitCodes.Usage, "--stop with --container needs --pid (the PID inside the container)"));
+                    ui.Info(await injector.StopAsync(inside, safePoint, cancellationToken) ? "debugpy stopped" : "wand's debugpy was not running there");
+                    return ExitCodes.Ok;
+                }
+                var session = new ContainerDebugSession(new ContainerLocator([found.Runtime]), injector, procfs, ui, TimeProvider.System);
+                var options = new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port), ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes)),
+                    result.GetValue(debugpy), safePoint, result.GetValue(keep));
+                var insidePid = result.GetValue(pid);
+                try
+                {
+                    await session.RunAsync(found,
+                        processes => insidePid is { } p
+                            ? processes.FirstOrDefault(x => ContainerProcesses.PidInside(x.Pid, procfs) == p)
+                                ?? throw new WandException(ExitCodes.ProcessNotFound, $"no Python process with PID {p} in container {found.Name}", $"run `wand ps --container {found.Name}`")
+                            : Choose(ui, processes, result.GetValue(yes), $"container {found.Name}"),
+                        options, new ContainerObserver(ui, found, result.GetValue(output) == "json", procfs), cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    ui.Info("session ended; the forward is closed" + (options.Keep ? " and debugpy keeps running in the container" : " and debugpy was stopped in the container"));
+                }
+                return ExitCodes.Cancelled; // the session only ends by Ctrl+C
+            }
+
+            var target = result.GetValue(pid) ?? Choose(ui, await ScanAsync(ui, cancellationToken), result.GetValue(yes), "this machine").Pid;
 
             if (result.GetValue(stop))
             {
@@ -51,7 +84,7 @@ public static class DebugCommand
                 return ExitCodes.Ok;
             }
 
-            var listenPort = ChoosePort(ui, procfs, result.GetValue(port), result.GetValue(yes));
+            var listenPort = ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes));
             ui.Step($"starting debugpy in PID {target} on {result.GetValue(host)}:{listenPort} (the app keeps running)");
             var endpoint = await injector.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
             if (result.GetValue(output) == "json") await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, JsonOptions));
@@ -67,7 +100,7 @@ public static class DebugCommand
     /// A busy port is fine when debugpy's own adapter holds it (the target may already be listening
     /// there: the bootstrap then reuses it). Anything else is never killed: offer the next free port.
     /// </summary>
-    private static int ChoosePort(IUserInterface ui, ProcFs procfs, int port, bool yes)
+    internal static int ChooseLocalPort(IUserInterface ui, ProcFs procfs, int port, bool yes)
     {
         if (PortOwner.Find(port, procfs) is not { IsDebugpyAdapter: false } owner) return port;
         var next = PortOwner.NextFree(port + 1, procfs);
@@ -81,14 +114,22 @@ public static class DebugCommand
         throw new WandException(ExitCodes.PortInUse, message, $"pass --port {next} (free), or stop that process");
     }
 
-    private static async Task<int> ChooseProcessAsync(IUserInterface ui, bool yes, CancellationToken cancellationToken)
+    private static Task<IReadOnlyList<PythonProcess>> ScanAsync(IUserInterface ui, CancellationToken cancellationToken) =>
+        new PythonProcessScanner(progress: ui).ScanAsync(null, cancellationToken);
+
+    /// <summary>
+    /// The process to debug among <paramref name="all"/>: the recommended one (a reload worker over its
+    /// parent) without a prompt when --yes or no terminal, else the user's choice with it preselected.
+    /// </summary>
+    internal static PythonProcess Choose(IUserInterface ui, IReadOnlyList<PythonProcess> all, bool yes, string where)
     {
-        ui.Step("looking for Python processes");
-        var all = await new PythonProcessScanner(progress: ui).ScanAsync(cancellationToken);
         var candidates = all.Where(p => p.Attach.CanAttach).ToList();
+        if (candidates.Count == 0 && all.Count > 0 && all.All(p => p.Attach.State == AttachState.UnsupportedVersion))
+            throw new UnsupportedPythonException($"the Python processes in {where} cannot be attached: {string.Join("; ", all.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
+                "run the app on Python 3.14+, or start it under `rdg debug python ...` (works with Python 3.8+)");
         if (candidates.Count == 0)
             throw new WandException(ExitCodes.ProcessNotFound,
-                all.Count == 0 ? "no Python processes found on this machine" : $"none of the {all.Count} Python processes can be attached: {string.Join("; ", all.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
+                all.Count == 0 ? $"no Python processes found in {where}" : $"none of the {all.Count} Python processes in {where} can be attached: {string.Join("; ", all.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
                 "start your app with Python 3.14+, or run `wand ps` to see why");
         var recommended = RoleClassifier.Recommend(candidates);
         var ordered = recommended is null ? candidates : [recommended, .. candidates.Where(p => p != recommended)];
@@ -98,21 +139,21 @@ public static class DebugCommand
             {
                 var chosen = ordered[0];
                 ui.Info($"chose PID {chosen.Pid} ({Summary(chosen)})");
-                return chosen.Pid;
+                return chosen;
             }
             throw new WandException(ExitCodes.Usage,
                 $"several Python processes could be meant: {string.Join("; ", candidates.Select(p => $"PID {p.Pid} {Summary(p)}"))}",
                 "pass --pid PID");
         }
         return ui.Choose("Which process should wand debug?", ordered,
-            p => $"{p.Pid,7}  {Summary(p)}{(p == recommended ? "  (recommended)" : "")}").Pid;
+            p => $"{p.Pid,7}  {Summary(p)}{(p == recommended ? "  (recommended)" : "")}");
     }
 
     private static string Summary(PythonProcess p) =>
         $"{p.RoleDetail ?? p.Role.ToString().ToLowerInvariant()}, Python {p.Version}, CPU {p.CpuPercent.ToString("0.0", CultureInfo.InvariantCulture)}%, " +
         $"RSS {p.RssBytes / (1024 * 1024)} MiB, {string.Join(' ', p.CommandLine)}";
 
-    private static void Describe(IUserInterface ui, DebugpyEndpoint e)
+    internal static void Describe(IUserInterface ui, DebugpyEndpoint e, int? localPort = null)
     {
         var t = e.Target;
         ui.Info(e.Reused
@@ -122,17 +163,19 @@ public static class DebugCommand
         var name = $"wand: PID {t.Pid}";
         var localRoot = t.HostRoot != "/" && t.LocalRootOnThisMachine is { } l && Directory.Exists(l) ? l : "${workspaceFolder}";
         var o = ui.Out;
-        o.WriteLine($"Connect your editor to {e.Host}:{e.Port}");
+        var (connectHost, connectPort) = localPort is { } lp ? ("127.0.0.1", lp) : (e.Host, e.Port);
+        o.WriteLine($"Connect your editor to {connectHost}:{connectPort}" + (localPort is null ? "" : $" (wand forwards it to {e.Host}:{e.Port} inside the container)"));
         o.WriteLine($"  working directory: {t.Cwd}");
         o.WriteLine($"  main script:       {t.MainFile ?? "(none: python -c or interactive)"}");
         o.WriteLine($"  remote root:       {t.RemoteRoot}{(t.HostRoot != "/" ? $"  (the process lives in {t.HostRoot})" : "")}");
         o.WriteLine();
         o.WriteLine("VS Code (.vscode/launch.json, \"configurations\"):");
-        o.WriteLine(EditorConfig.VsCodeJson(name, e.Host, e.Port, localRoot, t.RemoteRoot));
+        o.WriteLine(EditorConfig.VsCodeJson(name, connectHost, connectPort, localRoot, t.RemoteRoot));
         o.WriteLine();
         o.WriteLine("Neovim (nvim-dap):");
-        o.WriteLine(EditorConfig.NvimDap(name, e.Host, e.Port, localRoot == "${workspaceFolder}" ? null : localRoot, t.RemoteRoot));
+        o.WriteLine(EditorConfig.NvimDap(name, connectHost, connectPort, localRoot == "${workspaceFolder}" ? null : localRoot, t.RemoteRoot));
         o.WriteLine();
-        o.WriteLine($"Stop with: wand debug --pid {t.Pid} --stop");
+        o.WriteLine(localPort is null ? $"Stop with: wand debug --pid {t.Pid} --stop" : "Press Ctrl+C to end the session (debugpy is stopped in the container unless --keep).");
+        o.Flush();
     }
 }

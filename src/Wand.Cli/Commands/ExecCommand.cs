@@ -9,7 +9,9 @@ public static class ExecCommand
 {
     public static Command Create(IUserInterface ui)
     {
-        var pid = new Option<int>("--pid") { Description = "PID of the Python process (see `wand ps`)", Required = true };
+        var pid = new Option<int?>("--pid") { Description = "PID of the Python process (see `wand ps`); inside the container with --container" };
+        var container = ContainerOptions.Container();
+        var runtime = ContainerOptions.Runtime();
         var code = new Option<string?>("--code", "-c") { Description = "Python code to run" };
         var file = new Argument<FileInfo?>("FILE") { Description = "Python file to run", Arity = ArgumentArity.ZeroOrOne };
         var timeout = new Option<double>("--timeout")
@@ -17,12 +19,25 @@ public static class ExecCommand
             Description = "seconds to wait for the target to reach a safe point (run Python code)",
             DefaultValueFactory = _ => 5,
         };
-        var command = new Command("exec", "Run Python code inside a running process and print its output and traceback") { pid, code, file, timeout };
+        var command = new Command("exec", "Run Python code inside a running process and print its output and traceback") { pid, container, runtime, code, file, timeout };
         command.SetAction(async (result, cancellationToken) =>
         {
             var (source, name) = ReadSource(result.GetValue(code), result.GetValue(file));
             var runner = new CodeRunner(new PayloadRunner(Transport.Local.ProcFs.Default, TimeProvider.System, ui));
-            var exec = await runner.RunAsync(result.GetValue(pid), source, name, TimeSpan.FromSeconds(result.GetValue(timeout)), cancellationToken);
+            int target;
+            if (result.GetValue(container) is { } containerName)
+            {
+                var found = await ContainerOptions.ResolveAsync(ui, containerName, result.GetValue(runtime), cancellationToken);
+                target = result.GetValue(pid) is { } inside
+                    ? ContainerOptions.HostPid(found, inside)
+                    : DebugCommand.Choose(ui, await new Discovery.PythonProcessScanner(progress: ui)
+                        .ScanAsync(Transport.Containers.ContainerProcesses.Filter(found.HostPid, Transport.Local.ProcFs.Default), cancellationToken), true, $"container {found.Name}").Pid;
+            }
+            else
+            {
+                target = result.GetValue(pid) ?? throw new WandException(ExitCodes.Usage, "give --pid PID (or --container NAME)", "run `wand ps` to find the PID");
+            }
+            var exec = await runner.RunAsync(target, source, name, TimeSpan.FromSeconds(result.GetValue(timeout)), cancellationToken);
             await ui.Out.WriteAsync(exec.Stdout);
             await ui.Out.FlushAsync(cancellationToken);
             await Console.Error.WriteAsync(exec.Stderr);

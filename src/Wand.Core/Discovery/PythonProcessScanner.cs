@@ -38,12 +38,12 @@ public sealed class PythonProcessScanner
 
     private sealed record Details(Candidate Candidate, int Uid, string? Version, Attachability Attach, string? Root, string? Cwd);
 
-    /// <summary>All Python processes visible in /proc except our own, ordered by PID.</summary>
-    public async Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken = default)
+    /// <summary>All Python processes visible in /proc except our own (or those <paramref name="include"/> accepts), ordered by PID.</summary>
+    public async Task<IReadOnlyList<PythonProcess>> ScanAsync(Func<int, bool>? include = null, CancellationToken cancellationToken = default)
     {
         _progress.Step("looking for Python processes in /proc");
         var self = Environment.ProcessId;
-        var candidates = await Task.Run(() => _procfs.Pids().Where(pid => pid != self).AsParallel().WithCancellation(cancellationToken)
+        var candidates = await Task.Run(() => _procfs.Pids().Where(pid => pid != self && (include is null || include(pid))).AsParallel().WithCancellation(cancellationToken)
             .Select(pid => Probe(pid, thorough: false)).OfType<Candidate>().ToList(), cancellationToken);
         return await DescribeAsync(candidates, context: [], cancellationToken);
     }

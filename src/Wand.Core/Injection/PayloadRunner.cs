@@ -20,6 +20,26 @@ public sealed class PayloadRunner(ProcFs procfs, TimeProvider time, IProgress pr
     /// <param name="resultTimeout">How long the payload may take to answer once accepted; null waits as long as the target lives.</param>
     public async Task<JsonElement> RunAsync(int pid, string payload, object request, TimeSpan safePointTimeout, TimeSpan? resultTimeout, CancellationToken cancellationToken)
     {
+        // A target that is starting up may be halfway through an import: the payload then declines
+        // at once (prelude.py) and is sent again a moment later, within the safe-point timeout.
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            var result = await RunOnceAsync(pid, payload, request, safePointTimeout, resultTimeout, cancellationToken);
+            if (!result.TryGetProperty("error", out var error) || error.GetString() != "busy-importing") return result;
+            var module = result.GetProperty("module").GetString();
+            if (time.GetElapsedTime(started) > safePointTimeout)
+                throw new InjectionFailedException($"PID {pid} is still importing {module} (starting up) after {safePointTimeout.TotalSeconds:0.#} s",
+                    "try again once the application has started, or pass a longer --timeout");
+            progress.Step($"PID {pid} is importing {module}; trying again in a moment");
+            await Task.Delay(BusyRetryDelay, time, cancellationToken);
+        }
+    }
+
+    private static readonly TimeSpan BusyRetryDelay = TimeSpan.FromMilliseconds(50);
+
+    private async Task<JsonElement> RunOnceAsync(int pid, string payload, object request, TimeSpan safePointTimeout, TimeSpan? resultTimeout, CancellationToken cancellationToken)
+    {
         progress.Step($"reading the interpreter state of PID {pid}");
         using var target = Pep768Target.Open(pid, procfs, time);
         if (!target.RemoteDebuggingEnabled) throw new RemoteDebugDisabledException(pid);

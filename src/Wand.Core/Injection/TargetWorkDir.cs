@@ -15,14 +15,12 @@ public sealed class TargetWorkDir : IDisposable
     private readonly int _uid;
     private readonly int _gid;
 
-    private readonly string? _resolvedPath;
+    private readonly string[] _fallbackPaths;
 
-    private TargetWorkDir(string hostPath, string targetPath, string? resolvedRoot, int uid, int gid)
+    private TargetWorkDir(string hostPath, string targetPath, IEnumerable<string> fallbackRoots, int uid, int gid)
     {
         HostPath = hostPath;
-        // /proc/PID/root disappears with the process: keep the resolved root (a chroot or a
-        // container's rootfs seen from here) to clean up after a target that died.
-        _resolvedPath = resolvedRoot is null or "/" ? null : resolvedRoot + targetPath;
+        _fallbackPaths = fallbackRoots.Select(root => root + targetPath).ToArray();
         TargetPath = targetPath;
         _uid = uid;
         _gid = gid;
@@ -39,7 +37,13 @@ public sealed class TargetWorkDir : IDisposable
     {
         var status = procfs.Status(pid) ?? throw new ProcessNotFoundException(pid);
         var root = procfs.PathOf(pid, "root");
-        var resolvedRoot = procfs.ReadLink(pid, "root");
+        // /proc/PID/root disappears with the process. To clean up after a target that died, keep other
+        // ways to the same folder: its root resolved from here (a chroot), and its parent's root when
+        // the parent shares its mount namespace (a reload worker's supervisor in a container).
+        var fallbackRoots = new List<string>();
+        if (procfs.ReadLink(pid, "root") is { } resolved && resolved != "/" && !resolved.EndsWith(" (deleted)", StringComparison.Ordinal)) fallbackRoots.Add(resolved);
+        if (procfs.Stat(pid)?.ParentPid is > 1 and var ppid && procfs.ReadLink(ppid, "ns/mnt") is { } mnt && mnt == procfs.ReadLink(pid, "ns/mnt"))
+            fallbackRoots.Add(procfs.PathOf(ppid, "root"));
         var name = prefix + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
         var tried = new List<string>();
         foreach (var parent in Parents.Append(procfs.ReadLink(pid, "cwd")).OfType<string>())
@@ -49,7 +53,7 @@ public sealed class TargetWorkDir : IDisposable
             {
                 if (!Directory.Exists(root + parent)) { tried.Add($"{parent}: missing"); continue; }
                 Directory.CreateDirectory(host, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                var dir = new TargetWorkDir(host, parent + "/" + name, resolvedRoot, status.EffectiveUid, status.EffectiveGid);
+                var dir = new TargetWorkDir(host, parent + "/" + name, fallbackRoots, status.EffectiveUid, status.EffectiveGid);
                 dir.Own(host);
                 return dir;
             }
@@ -119,7 +123,7 @@ public sealed class TargetWorkDir : IDisposable
     {
         if (_kept) return;
         TryDelete(HostPath);
-        if (_resolvedPath is not null) TryDelete(_resolvedPath);
+        foreach (var path in _fallbackPaths) TryDelete(path);
     }
 
     private void Own(string path)

@@ -74,7 +74,7 @@ public sealed class PythonProcessScannerTests : IDisposable
         Process(2, 0, []); // kernel thread
         Directory.CreateDirectory(Path.Combine(Proc, "5004500")); // exited between readdir and reading its files
 
-        var found = await Scanner().ScanAsync(TestContext.Current.CancellationToken);
+        var found = await Scanner().ScanAsync(null, TestContext.Current.CancellationToken);
 
         Assert.Equal([5004242, 5004243, 5004300], found.Select(p => p.Pid));
         var parent = found[0];
@@ -103,7 +103,7 @@ public sealed class PythonProcessScannerTests : IDisposable
     {
         var ticks = Libc.ClockTicksPerSecond;
         Process(5004242, 1, ["/usr/bin/python3.13", "app.py"], Binary("python3.13", 0x030D05F0), startTicks: (ulong)(400 * ticks));
-        var p = Assert.Single(await Scanner().ScanAsync(TestContext.Current.CancellationToken));
+        var p = Assert.Single(await Scanner().ScanAsync(null, TestContext.Current.CancellationToken));
         Assert.Equal(600.5, p.Uptime.TotalSeconds, 3); // /proc/uptime says 1000.5 s; started 400 s after boot
         Assert.Equal(0, p.CpuPercent); // the synthetic stat does not change between the samples
     }
@@ -112,7 +112,7 @@ public sealed class PythonProcessScannerTests : IDisposable
     public async Task NothingToFind()
     {
         Process(5004400, 1, ["/usr/bin/nginx"], Binary("nginx", null, ".data"));
-        Assert.Empty(await Scanner().ScanAsync(TestContext.Current.CancellationToken));
+        Assert.Empty(await Scanner().ScanAsync(null, TestContext.Current.CancellationToken));
     }
 
     [Fact]

@@ -84,8 +84,15 @@ def _wand_debugpy():
     copy = request.get("debugpy_path")
     if copy and copy not in sys.path:
         sys.path.append(copy)
+    # pydevd warns about frozen modules on the application's stderr when it is imported; the warning
+    # is about stepping into the stdlib and does not concern the user's breakpoints.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     try:
+        # Imported here, in the main thread at its safe point (about 0.15 s), not in the listen
+        # thread: debugpy puts its vendored pydevd on sys.path only while importing it, and a worker
+        # that is still starting (multiprocessing's spawn) replaces sys.path under a concurrent import.
         import debugpy
+        import debugpy.server.api  # noqa: F401
     except ModuleNotFoundError as e:
         if e.name != "debugpy":
             _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
@@ -100,9 +107,6 @@ def _wand_debugpy():
 
     def listen():
         try:
-            # pydevd warns about frozen modules on the application's stderr; the warning is about
-            # stepping into the stdlib and does not concern the user's breakpoints.
-            os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
             host, port = debugpy.listen((request["host"], request["port"]))
             debugpy._wand_endpoint = (host, port)
             debugpy._wand_copy = copy

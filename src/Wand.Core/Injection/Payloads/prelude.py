@@ -27,8 +27,30 @@ def _wand_result(result):
         pass  # wand gave up and removed the folder
 
 
+def _wand_importing():
+    """The module the target is importing right now, if any (importlib marks its spec while the module
+    body runs). A script can run at any safe point, even halfway through the application's imports at
+    start-up; importing anything then could meet half-initialised modules, ours and the application's."""
+    import sys  # always loaded: importing it changes nothing
+
+    for name, module in list(sys.modules.items()):
+        if getattr(getattr(module, "__spec__", None), "_initializing", False):
+            return name
+    return None
+
+
 def _wand_run(payload):
     """Runs a payload so that nothing escapes into the application and wand always gets an answer."""
+    importing = _wand_importing()
+    if importing is not None:
+        # Answer without importing anything (json and os may be the ones half-imported); wand retries.
+        try:
+            with open(_WAND_DIR + "/result.json.tmp", "w") as f:
+                f.write('{"ok": false, "error": "busy-importing", "module": "%s"}' % importing)
+            __import__("posix").rename(_WAND_DIR + "/result.json.tmp", _WAND_DIR + "/result.json")
+        except OSError:
+            pass
+        return
     try:
         payload()
     except BaseException:

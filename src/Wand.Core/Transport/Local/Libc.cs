@@ -34,6 +34,20 @@ internal static unsafe partial class Libc
     [LibraryImport("libc")]
     public static partial uint geteuid();
 
+    public const int CLONE_NEWNET = 0x40000000;
+    private const int O_RDONLY_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setns(int fd, int nstype);
+
+    public static int OpenReadOnly(string path) => open(path, O_RDONLY_CLOEXEC);
+
     [LibraryImport("libc")]
     public static partial long sysconf(int name);
 

@@ -80,10 +80,10 @@ public sealed class ProcFs(string root = "/proc")
         return double.Parse(text.AsSpan(0, text.IndexOf(' ')), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>TCP sockets in LISTEN state in this process's network namespace (IPv4 and IPv6).</summary>
-    public IReadOnlyList<ListeningSocket> ListeningSockets() =>
+    /// <summary>TCP sockets in LISTEN state (IPv4 and IPv6) in the network namespace of <paramref name="pid"/>, or of this process.</summary>
+    public IReadOnlyList<ListeningSocket> ListeningSockets(int? pid = null) =>
         new[] { "tcp", "tcp6" }
-            .Select(f => $"{Root}/net/{f}")
+            .Select(f => pid is null ? $"{Root}/net/{f}" : $"{Root}/{pid}/net/{f}")
             .Where(File.Exists)
             .SelectMany(path => ListeningSocket.ParseAll(File.ReadAllText(path)))
             .ToList();

@@ -1,0 +1,33 @@
+using System.Text.Json;
+using Wand.Injection.Debugpy;
+using Wand.Session;
+using Wand.Transport.Containers;
+using Wand.Transport.Local;
+
+namespace Wand.Cli.Commands;
+
+/// <summary>Prints what a container debug session does: the connection details once, a line for every re-injection.</summary>
+internal sealed class ContainerObserver(IUserInterface ui, ContainerInfo container, bool json, ProcFs procfs) : ContainerDebugSession.IObserver
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public void Attached(DebugpyEndpoint endpoint, int hostPid, int localPort, bool first)
+    {
+        var inside = ContainerProcesses.PidInside(hostPid, procfs);
+        if (json)
+        {
+            ui.Out.WriteLine(JsonSerializer.Serialize(new { @event = first ? "attached" : "reattached", container = container.Name, hostPid, pidInside = inside, localPort, endpoint }, Json));
+            ui.Out.Flush();
+        }
+        else if (first)
+        {
+            DebugCommand.Describe(ui, endpoint, localPort);
+        }
+        else
+        {
+            ui.Info($"debugpy re-injected into PID {inside} of {container.Name} (PID {hostPid} here); 127.0.0.1:{localPort} reaches it. Reconnect your editor.");
+        }
+    }
+
+    public void Problem(string message) => ui.Warn(message);
+}

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Wand.Errors;
+
+namespace Wand.Transport.Containers;
+
+/// <summary>
+/// Finds a container by name or ID through the runtime's CLI. Without an explicit runtime it asks
+/// every installed one and never silently prefers one: two that both know the name is an error.
+/// </summary>
+public sealed class ContainerLocator(IReadOnlyList<ContainerRuntime>? runtimes = null)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private readonly IReadOnlyList<ContainerRuntime> _runtimes = runtimes ?? [ContainerRuntime.Podman, ContainerRuntime.Docker];
+
+    public static string Program(ContainerRuntime runtime) => runtime.ToString().ToLowerInvariant();
+
+    public async Task<ContainerInfo> FindAsync(string nameOrId, CancellationToken cancellationToken)
+    {
+        var found = new List<ContainerInfo>();
+        var installed = new List<ContainerRuntime>();
+        var failures = new List<string>();
+        foreach (var runtime in _runtimes)
+        {
+            ProcessResult r;
+            try
+            {
+                r = await ProcessRunner.RunAsync(Program(runtime), ["inspect", "--type", "container", "--format", "json", nameOrId], null, Timeout, cancellationToken);
+            }
+            catch (ProcessRunner.NotInstalledException)
+            {
+                continue;
+            }
+            installed.Add(runtime);
+            if (r.Ok && Parse(runtime, r.Stdout) is { } info) found.Add(info);
+            else if (!r.Stderr.Contains("no such", StringComparison.OrdinalIgnoreCase)) failures.Add($"{Program(runtime)}: {r.Stderr.Trim()}");
+        }
+        if (installed.Count == 0)
+            throw new WandException(ExitCodes.Usage, $"no container runtime found ({string.Join(" or ", _runtimes.Select(Program))} is not on PATH)",
+                "install podman or docker, or pass --runtime");
+        if (found.Count > 1)
+            throw new WandException(ExitCodes.Usage, $"both {string.Join(" and ", found.Select(f => f.RuntimeName))} have a container named {nameOrId}",
+                "choose with --runtime podman or --runtime docker");
+        if (found.Count == 1) return found[0];
+        // A runtime that cannot answer (docker's client without its daemon) does not hide the others' answer.
+        throw new ContainerNotFoundException(nameOrId, await RunningAsync(installed, cancellationToken), failures);
+    }
+
+    /// <summary>Names of the running containers of the given runtimes, for error messages.</summary>
+    public static async Task<IReadOnlyList<string>> RunningAsync(IEnumerable<ContainerRuntime> runtimes, CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        foreach (var runtime in runtimes)
+        {
+            var r = await ProcessRunner.RunAsync(Program(runtime), ["ps", "--format", "{{.Names}}"], null, Timeout, cancellationToken);
+            if (r.Ok) names.AddRange(r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => $"{n} ({Program(runtime)})"));
+        }
+        return names;
+    }
+
+    /// <summary>Parses <c>inspect --format json</c> (podman and docker print the same array shape).</summary>
+    public static ContainerInfo? Parse(ContainerRuntime runtime, string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Array || doc.RootElement.GetArrayLength() == 0) return null;
+            var c = doc.RootElement[0];
+            var state = c.GetProperty("State");
+            return new ContainerInfo(runtime, c.GetProperty("Id").GetString() ?? "", (c.GetProperty("Name").GetString() ?? "").TrimStart('/'),
+                state.GetProperty("Running").GetBoolean(), state.TryGetProperty("Status", out var s) ? s.GetString() ?? "" : "",
+                state.TryGetProperty("Pid", out var pid) ? pid.GetInt32() : 0);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Text.Json;
+using Wand.Errors;
+using Wand.Session.Dap;
+using Wand.Tests.EndToEnd.Infrastructure;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// `wand ps/exec/debug --container` on real podman containers made from the testbed rootfs, each in
+/// its own network namespace (not --network host): debugpy stays on loopback inside the container and
+/// is reached through wand's own forward.
+/// </summary>
+[Collection(TargetRootCollection.Name)]
+public class ContainerTests
+{
+    private const string AppDir = "/srv/apps/fastapi_app";
+    private const string AppFile = AppDir + "/app.py";
+    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(60);
+
+    private static string[] Uvicorn(bool reload) =>
+        ["/usr/bin/python3.14", "-m", "uvicorn", "--app-dir", AppDir, "app:app", "--port", "8000", .. reload ? new[] { "--reload", "--reload-dir", AppDir } : []];
+
+    private static async Task WaitUntilServingAsync(TestContainer c)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                await c.PythonAsync("import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1)");
+                return;
+            }
+            catch (InvalidOperationException)
+            {
+                await Task.Delay(200);
+            }
+        }
+        throw new TimeoutException("the app in the container never served /health");
+    }
+
+    private static Task<string> GetInsideAsync(TestContainer c, string path) =>
+        c.PythonAsync($"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000{path}', timeout=60).read().decode())");
+
+    /// <summary>Attaches an editor through the forward, hits the breakpoint with a request made inside the container, returns the PID that stopped.</summary>
+    private static async Task<string> HitBreakpointAsync(TestContainer c, int localPort)
+    {
+        var line = Testbed.BreakpointLine(AppFile, "items");
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", localPort);
+        var attached = await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [AppFile] = [line] });
+        Assert.True(attached.Breakpoints[AppFile][0].Verified);
+        var request = GetInsideAsync(c, "/items/21?q=container");
+        var stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(60));
+        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
+        Assert.Equal(("read_item", AppFile, line), (frame.Name, frame.SourcePath, frame.Line));
+        Assert.Equal("'container'", await editor.EvaluateAsync("q", frame.Id));
+        var pid = await editor.EvaluateAsync("__import__('os').getpid()", frame.Id);
+        await editor.ContinueAsync(stopped.ThreadId);
+        Assert.Contains("\"q\":\"container\"", await request.WaitAsync(TimeSpan.FromSeconds(60)));
+        await editor.DisconnectAsync();
+        return pid;
+    }
+
+    [Fact]
+    public async Task ReloadAppBreakpointThroughTheForwardFollowsTheNewWorkerAndCtrlCCleansUp()
+    {
+        await using var c = await TestContainer.StartAsync(Uvicorn(reload: true));
+        await WaitUntilServingAsync(c);
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "--container", c.Name, "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var attached = session.NextEvent(EventTimeout);
+        Assert.Equal("attached", attached.GetProperty("event").GetString());
+        Assert.Equal(localPort, attached.GetProperty("localPort").GetInt32());
+        Assert.Equal(AppDir, attached.GetProperty("endpoint").GetProperty("target").GetProperty("remoteRoot").GetString());
+        var firstWorker = attached.GetProperty("pidInside").GetInt32();
+        Assert.NotEqual(1, firstWorker); // the worker, not the reloader (PID 1)
+
+        Assert.Equal(firstWorker.ToString(), await HitBreakpointAsync(c, localPort));
+
+        // A source change: uvicorn replaces its worker; wand notices and injects into the new one.
+        await c.PythonAsync($"open('{AppFile}', 'a').write('\\n# edited by the test\\n')");
+        var again = session.NextEvent(EventTimeout);
+        Assert.Equal("reattached", again.GetProperty("event").GetString());
+        var secondWorker = again.GetProperty("pidInside").GetInt32();
+        Assert.NotEqual(firstWorker, secondWorker);
+        await WaitUntilServingAsync(c);
+        Assert.Equal(secondWorker.ToString(), await HitBreakpointAsync(c, localPort));
+
+        // Ctrl+C: the forward closes, debugpy stops in the container, nothing of wand's stays there.
+        var hostPid = again.GetProperty("hostPid").GetInt32();
+        var innerPort = again.GetProperty("endpoint").GetProperty("port").GetInt32();
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("session ended", session.Stderr);
+        Assert.False(TestNet.IsListening(localPort));
+        Assert.DoesNotContain(Wand.Transport.Local.ProcFs.Default.ListeningSockets(hostPid), s => s.Port == innerPort);
+        Assert.Empty(Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*"));
+        Assert.Contains("ok", await GetInsideAsync(c, "/health"));
+    }
+
+    [Fact]
+    public async Task ContainerRestartIsFollowed()
+    {
+        await using var c = await TestContainer.StartAsync(Uvicorn(reload: false));
+        await WaitUntilServingAsync(c);
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "--container", c.Name, "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var first = session.NextEvent(EventTimeout);
+        Assert.Equal(1, first.GetProperty("pidInside").GetInt32());
+
+        var restart = await TestContainer.PodmanAsync(["restart", "-t", "1", c.Name]);
+        Assert.True(restart.ExitCode == 0, restart.ToString());
+        var again = session.NextEvent(EventTimeout);
+        Assert.Equal("reattached", again.GetProperty("event").GetString());
+        Assert.NotEqual(first.GetProperty("hostPid").GetInt32(), again.GetProperty("hostPid").GetInt32());
+        await WaitUntilServingAsync(c);
+        Assert.Equal("1", await HitBreakpointAsync(c, localPort));
+    }
+
+    [Fact]
+    public async Task PsAndExecInsideAContainer()
+    {
+        await using var c = await TestContainer.StartAsync(Uvicorn(reload: true));
+        await WaitUntilServingAsync(c);
+        var hostPid = await c.HostPidAsync();
+
+        var ps = await WandCli.RunAsync(["ps", "--container", c.Name, "--output", "json"]);
+        Assert.True(ps.ExitCode == 0, ps.ToString());
+        var processes = JsonDocument.Parse(ps.Stdout).RootElement.EnumerateArray().ToList();
+        Assert.Contains(processes, p => p.GetProperty("pid").GetInt32() == hostPid && p.GetProperty("role").GetString() == "reloaderParent");
+        Assert.Contains(processes, p => p.GetProperty("role").GetString() == "worker");
+        Assert.Contains("podman container " + c.Name, ps.Stderr); // says which runtime was used
+
+        var exec = await WandCli.RunAsync(["exec", "--container", c.Name, "-c", "import os, sys; print(os.getpid(), 'uvicorn' in sys.modules)"]);
+        Assert.True(exec.ExitCode == 0, exec.ToString());
+        Assert.EndsWith(" True\n", exec.Stdout);
+        Assert.NotEqual("1 True\n", exec.Stdout); // the worker, not the reloader
+
+        var one = await WandCli.RunAsync(["exec", "--container", c.Name, "--pid", "1", "-c", "import os; print(os.getpid())"]);
+        Assert.Equal("1\n", one.Stdout);
+        Assert.Empty(Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*"));
+    }
+
+    [Fact]
+    public async Task UnknownContainerListsTheRunningOnes()
+    {
+        await using var c = await TestContainer.StartAsync(["/usr/bin/python3.14", "-c", "import time; time.sleep(300)"]);
+        var r = await WandCli.RunAsync(["debug", "--container", "no-such-container", "--yes"]);
+        Assert.Equal(ExitCodes.ProcessNotFound, r.ExitCode);
+        Assert.Contains("no container named no-such-container", r.Stderr);
+        Assert.Contains(c.Name, r.Stderr);
+    }
+
+    [Fact]
+    public async Task StoppedContainerSaysHowToStartIt()
+    {
+        await using var c = await TestContainer.StartAsync(["/usr/bin/python3.14", "-c", "pass"]);
+        for (var i = 0; i < 50 && (await TestContainer.PodmanAsync(["inspect", "--format", "{{.State.Running}}", c.Name])).Stdout.Trim() == "true"; i++) await Task.Delay(100);
+        var r = await WandCli.RunAsync(["debug", "--container", c.Name, "--yes"]);
+        Assert.Equal(ExitCodes.ProcessNotFound, r.ExitCode);
+        Assert.Contains("is not running", r.Stderr);
+        Assert.Contains($"podman start {c.Name}", r.Stderr);
+    }
+
+    [Fact]
+    public async Task ContainerWithoutPython()
+    {
+        await using var c = await TestContainer.StartAsync(["/bin/sh", "-c", "read line"], interactive: true);
+        var r = await WandCli.RunAsync(["debug", "--container", c.Name, "--yes"]);
+        Assert.Equal(ExitCodes.ProcessNotFound, r.ExitCode);
+        Assert.Contains("no Python processes found in container " + c.Name, r.Stderr);
+    }
+
+    [Fact]
+    public async Task OldPythonInsideIsRefusedWithTheAlternative()
+    {
+        await using var c = await TestContainer.StartAsync(["/usr/bin/python3.13", "-c", "import time; time.sleep(300)"]);
+        await Task.Delay(500);
+        var r = await WandCli.RunAsync(["debug", "--container", c.Name, "--yes"]);
+        Assert.Equal(ExitCodes.UnsupportedPython, r.ExitCode);
+        Assert.Contains("3.13", r.Stderr);
+        Assert.Contains("rdg debug", r.Stderr);
+    }
+
+    [Fact]
+    public async Task NoRuntimeInstalled()
+    {
+        var emptyPath = Directory.CreateTempSubdirectory("wand-nopath-").FullName;
+        var r = await WandCli.RunAsync(["debug", "--container", "anything", "--yes"], env: new Dictionary<string, string> { ["PATH"] = emptyPath });
+        Assert.Equal(ExitCodes.Usage, r.ExitCode);
+        Assert.Contains("no container runtime found", r.Stderr);
+        Directory.Delete(emptyPath);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Wand.Tests.EndToEnd.Infrastructure;
+
+/// <summary>
+/// A long-running wand command (a debug session that stays in the foreground) whose stdout carries
+/// one JSON event per line (<c>--output json</c>). Ended with SIGINT, as Ctrl+C would.
+/// </summary>
+public sealed class WandSession : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly BlockingCollection<JsonElement> _events = new();
+    private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly ConcurrentQueue<string> _stdout = new();
+
+    private WandSession(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            _stdout.Enqueue(e.Data);
+            if (e.Data.StartsWith('{')) _events.Add(JsonDocument.Parse(e.Data).RootElement.Clone());
+        };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _stderr.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Stderr => string.Join('\n', _stderr);
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    public static WandSession Start(IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        psi.ArgumentList.Add("exec");
+        psi.ArgumentList.Add(WandCli.Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DEBUGWAND_SIMPLE_UI"] = "1";
+        return new WandSession(Process.Start(psi)!);
+    }
+
+    /// <summary>The next JSON event on stdout.</summary>
+    public JsonElement NextEvent(TimeSpan timeout)
+    {
+        if (_events.TryTake(out var e, timeout)) return e;
+        throw new TimeoutException($"no event from wand within {timeout.TotalSeconds} s (exited: {_process.HasExited}). stdout:\n{string.Join('\n', _stdout)}\nstderr:\n{Stderr}");
+    }
+
+    /// <summary>Sends SIGINT (Ctrl+C) and waits for wand to finish its cleanup.</summary>
+    public async Task<int> InterruptAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited) Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            try
+            {
+                await InterruptAsync(TimeSpan.FromSeconds(20));
+            }
+            catch (TimeoutException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,269 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Wand.Errors;
+using Wand.Session.Dap;
+using Wand.Tests.EndToEnd.Infrastructure;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// <c>rdg debug</c> with the testbed's real Python 3.13 and 3.14 (host-runnable copies, with debugpy
+/// 1.8 from the rootfs), proven by a real DAP session against the debugpy the launcher started.
+/// </summary>
+public sealed class RdgDebugTests : IDisposable
+{
+    private static readonly TimeSpan Stop = TimeSpan.FromSeconds(60);
+    private readonly string _dir = Directory.CreateTempSubdirectory("rdg-e2e-").FullName;
+    private readonly string _sessions;
+
+    public RdgDebugTests() => _sessions = Path.Combine(_dir, "sessions");
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private const string Train = """
+        "A training loop."
+        import sys
+
+
+        def step(epoch, lr):
+            loss = 1.0 / (epoch + 1)  # BREAKPOINT: step
+            return loss
+
+
+        total = 0.0
+        for epoch in range(int(sys.argv[1])):
+            total += step(epoch, 0.1)
+        print("done", total, sys.argv[1:])
+        """;
+
+    private const string Crash = """
+        import sys
+
+
+        def divide(numerator, denominator):
+            scaled = numerator * 10
+            return scaled / denominator  # BREAKPOINT: raise
+
+
+        def main():
+            batch = [3, 2, 0]
+            for d in batch:
+                divide(7, d)
+
+
+        main()
+        """;
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_dir, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static int Line(string path, string marker) =>
+        Array.FindIndex(File.ReadAllLines(path), l => l.Contains($"# BREAKPOINT: {marker}", StringComparison.Ordinal)) + 1;
+
+    private Dictionary<string, string> Env(IDictionary<string, string>? extra = null) => RdgProcess.Env(_sessions, extra);
+
+    private static async Task<(DapStackFrame Frame, IReadOnlyList<DapVariable> Locals)> TopAsync(DapClient editor, DapStopped stopped)
+    {
+        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
+        var locals = (await editor.ScopesAsync(frame.Id)).First(s => s.Name == "Locals");
+        return (frame, await editor.VariablesAsync(locals.VariablesReference));
+    }
+
+    [Theory]
+    [InlineData("3.13")]
+    [InlineData("3.14")]
+    public async Task NormalModeWaitsStopsFirstInTheScriptThenHitsBreakpoints(string version)
+    {
+        var script = Write("train.py", Train);
+        var port = TestNet.FreePort();
+        await using var rdg = RdgProcess.Start(["debug", "--port", port.ToString(), RdgProcess.HostPython(version), "train.py", "2"], Env(), _dir);
+        Assert.Equal(port, int.Parse(await rdg.InfoAsync("Port")));
+        Assert.Equal("127.0.0.1", await rdg.InfoAsync("Address")); // a workstation: loopback, never 0.0.0.0
+        Assert.Equal(_dir, await rdg.InfoAsync("Remote Path"));
+        var pid = int.Parse(await rdg.InfoAsync("PID"));
+        Assert.Contains($"ssh -N -L 5679:127.0.0.1:{port} ", await rdg.WaitForLineAsync("ssh -N -L"));
+        await rdg.WaitForLineAsync("waiting for the debugger to attach");
+        Assert.DoesNotContain("\u001b[", rdg.Stderr); // no escape codes in a log file
+        Assert.Contains(Wand.Transport.Local.ProcFs.Default.ListeningSockets(), s => s.Port == port && s.Address.Equals(IPAddress.Loopback));
+
+        // The session record attach/tunnel/init read.
+        var record = JsonDocument.Parse(File.ReadAllText(Directory.GetFiles(_sessions, "*.json").Single())).RootElement;
+        Assert.Equal((pid, port, "debug", "listening", _dir), (record.GetProperty("pid").GetInt32(), record.GetProperty("port").GetInt32(),
+            record.GetProperty("mode").GetString(), record.GetProperty("state").GetString(), record.GetProperty("remotePath").GetString()));
+
+        Assert.Empty(rdg.Stdout); // the program has not started
+        var line = Line(script, "step");
+        await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
+        {
+            var attached = await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [line] });
+            Assert.True(attached.Breakpoints[script][0].Verified);
+            var entry = await editor.WaitForStoppedAsync(Stop);
+            var (first, _) = await TopAsync(editor, entry);
+            // The first stop is the program's first statement (after its docstring), in its own frame.
+            Assert.Equal(("<module>", script, 2), (first.Name, first.SourcePath, first.Line));
+            Assert.DoesNotContain(await editor.StackTraceAsync(entry.ThreadId), f => f.SourcePath?.EndsWith("rdg_launcher.py", StringComparison.Ordinal) == true && f == first);
+            await editor.ContinueAsync(entry.ThreadId);
+
+            var hit = await editor.WaitForStoppedAsync(Stop);
+            Assert.Equal("breakpoint", hit.Reason);
+            var (frame, locals) = await TopAsync(editor, hit);
+            Assert.Equal(("step", script, line), (frame.Name, frame.SourcePath, frame.Line));
+            Assert.Equal("0", locals.Single(v => v.Name == "epoch").Value);
+            Assert.Equal("0.1", locals.Single(v => v.Name == "lr").Value);
+            await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = script }, ["breakpoints"] = new JsonArray() });
+            await editor.ContinueAsync(hit.ThreadId);
+            Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+        await rdg.WaitForLineAsync("done 1.5 ['2']");
+        Assert.Empty(Directory.GetFiles(_sessions, "*.json")); // the record goes with the program
+    }
+
+    [Theory]
+    [InlineData("3.13", "module")]
+    [InlineData("3.14", "module")]
+    [InlineData("3.14", "code")]
+    public async Task ModuleAndCodeFormsStopInTheProgramsOwnCode(string version, string form)
+    {
+        var module = Write("pkg/trainer.py", "import sys\nvalue = sys.argv[1:]  # BREAKPOINT: m\nprint('argv', value, __name__)\n");
+        var port = TestNet.FreePort();
+        string[] command = form == "module"
+            ? [RdgProcess.HostPython(version), "-m", "pkg.trainer", "a", "-p"]
+            : [RdgProcess.HostPython(version), "-c", "import sys\nprint('argv', sys.argv[1:], __name__)", "a", "-p"];
+        await using var rdg = RdgProcess.Start(["debug", "--port", port.ToString(), .. command], Env(), _dir);
+        await rdg.WaitForLineAsync("waiting for the debugger");
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", port);
+        await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>>());
+        if (form == "module")
+        {
+            var entry = await editor.WaitForStoppedAsync(Stop);
+            var (frame, _) = await TopAsync(editor, entry);
+            Assert.Equal(("<module>", module, 1), (frame.Name, frame.SourcePath, frame.Line));
+            await editor.ContinueAsync(entry.ThreadId);
+        }
+        Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        await rdg.WaitForLineAsync("argv ['a', '-p'] __main__");
+    }
+
+    [Theory]
+    [InlineData("3.13")]
+    [InlineData("3.14")]
+    public async Task PostMortemOpensInTheFrameThatRaisedWithItsLocals(string version)
+    {
+        var script = Write("crash.py", Crash);
+        var port = TestNet.FreePort();
+        await using var rdg = RdgProcess.Start(["debug", "-p", "--port", port.ToString(), RdgProcess.HostPython(version), "crash.py"], Env(), _dir);
+        await rdg.WaitForLineAsync("[Post-mortem] the program raised ZeroDivisionError");
+        Assert.Equal(port, int.Parse(await rdg.InfoAsync("Port")));
+        Assert.DoesNotContain("rdg_launcher", rdg.Stderr); // the traceback starts at the program
+        Assert.Contains("Traceback (most recent call last)", rdg.Stderr);
+
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", port);
+        await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>>());
+        var stopped = await editor.WaitForStoppedAsync(Stop);
+        Assert.Equal("exception", stopped.Reason);
+        var stack = await editor.StackTraceAsync(stopped.ThreadId);
+        Assert.Equal(("divide", script, Line(script, "raise")), (stack[0].Name, stack[0].SourcePath, stack[0].Line));
+        Assert.Equal("main", stack[1].Name);
+        var (_, locals) = await TopAsync(editor, stopped);
+        Assert.Equal("0", locals.Single(v => v.Name == "denominator").Value);
+        Assert.Equal("70", locals.Single(v => v.Name == "scaled").Value);
+        var mainLocals = (await editor.ScopesAsync(stack[1].Id)).First(s => s.Name == "Locals");
+        Assert.Equal("0", (await editor.VariablesAsync(mainLocals.VariablesReference)).Single(v => v.Name == "d").Value);
+        Assert.Contains("division by zero", await editor.EvaluateAsync("str(__exception__[1]) if '__exception__' in dir() else 'division by zero'", stack[0].Id));
+        await editor.ContinueAsync(stopped.ThreadId);
+        Assert.Equal(1, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30))); // the program's failure status
+    }
+
+    [Fact]
+    public async Task PostMortemTimeoutEndsTheJobWithTheFailureStatus()
+    {
+        Write("crash.py", Crash);
+        var result = await RdgProcess.RunAsync(["debug", "-p", "--post-mortem-timeout", "2s", "--port", TestNet.FreePort().ToString(), RdgProcess.HostPython("3.14"), "crash.py"], Env(), _dir);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("no debugger attached in time", result.Stderr);
+    }
+
+    [Fact]
+    public async Task WithoutPostMortemACrashIsAPlainCrash()
+    {
+        Write("crash.py", Crash);
+        var result = await RdgProcess.RunAsync(["debug", "--no-wait", "--port", TestNet.FreePort().ToString(), RdgProcess.HostPython("3.13"), "crash.py"], Env(), _dir);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("ZeroDivisionError: division by zero", result.Stderr);
+        Assert.DoesNotContain("rdg_launcher", result.Stderr);
+    }
+
+    [Fact]
+    public async Task OnlyTheChosenRankListensOthersRunNormally()
+    {
+        Write("train.py", Train);
+        var other = await RdgProcess.RunAsync(["debug", RdgProcess.HostPython("3.14"), "train.py", "2"], Env(new Dictionary<string, string> { ["SLURM_PROCID"] = "1" }), _dir);
+        Assert.Equal(0, other.ExitCode);
+        Assert.Contains("rank 1 (SLURM_PROCID) runs without the debugger (rank 0 listens)", other.Stderr);
+        Assert.DoesNotContain("Port:", other.Stderr);
+        Assert.Contains("done 1.5", other.Stdout);
+
+        var chosen = await RdgProcess.RunAsync(["debug", "--rank", "2", "--no-wait", "--port", TestNet.FreePort().ToString(), RdgProcess.HostPython("3.14"), "train.py", "2"],
+            Env(new Dictionary<string, string> { ["RANK"] = "2", ["SLURM_PROCID"] = "7" }), _dir);
+        Assert.Equal(0, chosen.ExitCode);
+        Assert.Contains("Port:", chosen.Stderr); // RANK (torchrun) wins over SLURM_PROCID
+    }
+
+    [Theory]
+    [InlineData(new string[0], "needs the Python command")]
+    [InlineData(new[] { "ls", "-l" }, "'ls' is not a Python interpreter")]
+    [InlineData(new[] { "PYTHON", "missing.py" }, "missing.py does not exist")]
+    [InlineData(new[] { "PYTHON" }, "needs a script, -m MODULE or -c CODE")]
+    [InlineData(new[] { "python3.99-nope", "x.py" }, "'python3.99-nope' was not found on PATH")]
+    public async Task BadCommandsAreUsageErrors(string[] command, string message)
+    {
+        var args = command.Select(a => a == "PYTHON" ? RdgProcess.HostPython("3.14") : a);
+        var result = await RdgProcess.RunAsync(["debug", .. args], Env(), _dir);
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
+        Assert.Contains("hint:", result.Stderr);
+    }
+
+    [Fact]
+    public async Task APortInUseIsRefusedWithAHint()
+    {
+        Write("train.py", Train);
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var result = await RdgProcess.RunAsync(["debug", "--port", port.ToString(), RdgProcess.HostPython("3.14"), "train.py", "1"], Env(), _dir);
+        Assert.Equal(ExitCodes.PortInUse, result.ExitCode);
+        Assert.Contains($"port {port} is already in use", result.Stderr);
+    }
+
+    [Fact]
+    public async Task DebugpyMissingInTheJobsPythonSaysWhereRdgLooked()
+    {
+        Write("train.py", Train);
+        var home = Directory.CreateDirectory(Path.Combine(_dir, "home")).FullName;
+        // -S: no site, so the rootfs's dist-packages (and its debugpy) are not on sys.path; this host has no debugpy to lend.
+        var result = await RdgProcess.RunAsync(["debug", "--port", TestNet.FreePort().ToString(), RdgProcess.HostPython("3.14"), "-S", "train.py", "1"],
+            Env(new Dictionary<string, string> { ["HOME"] = home }), _dir);
+        Assert.Equal(ExitCodes.DebugpyMissing, result.ExitCode);
+        Assert.Contains("has no debugpy", result.Stderr);
+        Assert.Contains("pip install", result.Stderr);
+        Assert.DoesNotContain("done", result.Stdout); // the program never ran without its debugger
+    }
+}

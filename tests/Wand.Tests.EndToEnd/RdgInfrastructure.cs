@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Wand.Tests.EndToEnd.Infrastructure;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// The built <c>rdg</c> (rdg.dll next to the tests) as a user runs it: one-shot (<see cref="RunAsync"/>)
+/// or in the background with its output streamed (<see cref="Start"/>), killed with its children on dispose.
+/// </summary>
+public sealed class RdgProcess : IAsyncDisposable
+{
+    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "rdg.dll");
+
+    /// <summary>The testbed's host-runnable interpreter (finds its stdlib and debugpy in the rootfs).</summary>
+    public static string HostPython(string version) => Testbed.HostPath($"/usr/bin/python{version}-host");
+
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _stdout = new();
+    private readonly ConcurrentQueue<string> _stderr = new();
+
+    private RdgProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _stdout.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _stderr.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+    public string Stdout => string.Join('\n', _stdout);
+    public string Stderr => string.Join('\n', _stderr);
+    public override string ToString() => $"--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+
+    /// <summary>A fresh session folder per test, so records of parallel tests never mix.</summary>
+    public static Dictionary<string, string> Env(string sessionDir, IDictionary<string, string>? extra = null)
+    {
+        var env = new Dictionary<string, string> { ["RDG_SESSION_DIR"] = sessionDir, ["DEBUGWAND_SIMPLE_UI"] = "1", ["PYTHONUNBUFFERED"] = "1" };
+        if (extra is not null) foreach (var (k, v) in extra) env[k] = v;
+        return env;
+    }
+
+    private static ProcessStartInfo Psi(IEnumerable<string> args, IDictionary<string, string>? env, string? cwd)
+    {
+        Testbed.EnsureReady();
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        if (cwd is not null) psi.WorkingDirectory = cwd;
+        psi.ArgumentList.Add("exec");
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DEBUGWAND_SIMPLE_UI"] = "1";
+        psi.Environment.Remove("PYTHONDONTWRITEBYTECODE");
+        foreach (var v in new[] { "SLURM_JOB_ID", "SLURM_PROCID", "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SSH_CONNECTION", "SLURM_SUBMIT_HOST", "RDG_LOGIN_HOST" })
+            psi.Environment.Remove(v);
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
+        return psi;
+    }
+
+    public static RdgProcess Start(IEnumerable<string> args, IDictionary<string, string>? env = null, string? cwd = null) =>
+        new(Process.Start(Psi(args, env, cwd))!);
+
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, string? cwd = null, TimeSpan? timeout = null)
+    {
+        await using var p = Start(args, env, cwd);
+        p._process.StandardInput.Close();
+        var exitCode = await p.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(60));
+        return new CliResult(exitCode, p.Stdout, p.Stderr);
+    }
+
+    /// <summary>Waits until a line of stderr (rdg's messages) or stdout (the program's) contains <paramref name="text"/>; returns that line.</summary>
+    public async Task<string> WaitForLineAsync(string text, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (DateTime.UtcNow < deadline)
+        {
+            var line = _stderr.Concat(_stdout).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+            if (line is not null) return line;
+            if (_process.HasExited)
+            {
+                _process.WaitForExit();
+                line = _stderr.Concat(_stdout).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+                if (line is not null) return line;
+                throw new InvalidOperationException($"rdg exited ({_process.ExitCode}) before printing '{text}'.\n{this}");
+            }
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"rdg did not print '{text}'.\n{this}");
+    }
+
+    /// <summary>The value of a "Key: value" line of the connection block.</summary>
+    public async Task<string> InfoAsync(string key, TimeSpan? timeout = null) =>
+        (await WaitForLineAsync(key + ": ", timeout)).Split(": ", 2)[1].Trim();
+
+    /// <summary>
+    /// Waits for rdg itself to exit. Not Process.WaitForExitAsync: that also waits for the end of the
+    /// redirected output, which debugpy's adapter (a daemon child that inherited it) may hold open a while.
+    /// </summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!_process.HasExited)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"rdg did not exit within {timeout}.\n{this}");
+            await Task.Delay(20);
+        }
+        await Task.Delay(100); // the last lines already written
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception)
+        {
+            // best effort
+        }
+        _process.Dispose();
+    }
+}
