@@ -106,8 +106,11 @@ public class ContainerTests
         var first = session.NextEvent(EventTimeout);
         Assert.Equal(1, first.GetProperty("pidInside").GetInt32());
 
-        var restart = await TestContainer.PodmanAsync(["restart", "-t", "1", c.Name]);
-        Assert.True(restart.ExitCode == 0, restart.ToString());
+        // stop + start rather than `podman restart`: podman 4.3's restart fails when the stop signal
+        // wins the race against its SIGKILL fallback ("container state improper").
+        await TestContainer.PodmanAsync(["stop", "-t", "10", c.Name]);
+        var start = await TestContainer.PodmanAsync(["start", c.Name]);
+        Assert.True(start.ExitCode == 0, start.ToString());
         var again = session.NextEvent(EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.NotEqual(first.GetProperty("hostPid").GetInt32(), again.GetProperty("hostPid").GetInt32());

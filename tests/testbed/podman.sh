@@ -7,7 +7,8 @@ WAND_TESTBED=${WAND_TESTBED:-/var/cache/wand-testbed}
 conf="$WAND_TESTBED/containers.conf"
 if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then
   echo "podman.sh: installing podman and runc" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc >&2 \
+    || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc >&2; }
 fi
 mkdir -p "$WAND_TESTBED"
 cat > "$conf.tmp" <<'CONF'
