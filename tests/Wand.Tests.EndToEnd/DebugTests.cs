@@ -248,7 +248,7 @@ public class DebugTests
             Assert.True(r.ExitCode == 0, r.ToString());
             Assert.Contains("ms-python.debugpy", JsonDocument.Parse(r.Stdout).RootElement.GetProperty("copiedFrom").GetString());
             var copy = Assert.Single(Testbed.WandLeftovers()); // the lent copy, in use while debugging
-            Assert.StartsWith("wand-debugpy-", Path.GetFileName(copy));
+            Assert.StartsWith("wand-lent-", Path.GetFileName(copy));
 
             await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
             {

@@ -51,7 +51,7 @@ chown munge:munge /run/munge /var/lib/munge /var/log/munge
 chmod 0755 /run/munge
 if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
   log "starting munged"
-  runuser -u munge -- /usr/sbin/munged --force
+  runuser -u munge -- /usr/sbin/munged --force 9>&-  # daemons must not inherit the lock
   for _ in $(seq 100); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.05; done
   munge -n | unmunge >/dev/null || die "munged does not answer"
 fi
@@ -98,11 +98,11 @@ if [[ $restart -eq 1 ]]; then
 fi
 if ! alive "$DIR/slurmctld.pid"; then
   log "starting slurmctld"
-  slurmctld -f "$CONF" -i
+  slurmctld -f "$CONF" -i 9>&-
 fi
 if ! alive "$DIR/slurmd.pid"; then
   log "starting slurmd"
-  slurmd -f "$CONF" -N localhost
+  slurmd -f "$CONF" -N localhost 9>&-
 fi
 
 state=""

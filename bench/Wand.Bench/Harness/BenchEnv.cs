@@ -57,7 +57,7 @@ public static class BenchEnv
     {
         foreach (var dll in dlls)
             if (!File.Exists(dll))
-                throw new InvalidOperationException($"{dll} is missing: run the benchmark with `dotnet run -c Release --project bench/Wand.Bench`");
+                throw new InvalidOperationException($"{dll} is missing: check --wand, or run the benchmark with `dotnet run -c Release --project bench/Wand.Bench` (it builds wand next to itself)");
     }
 
     /// <summary>Starts <c>chroot ROOTFS /usr/bin/python3.14 -c CODE ARGS</c>: chroot execs the interpreter, so the child's PID is Python's.</summary>

@@ -9,7 +9,8 @@ public sealed record Candidate(string Label, string Dll)
         var eq = spec.IndexOf('=');
         var path = Path.GetFullPath(eq > 0 ? spec[(eq + 1)..] : spec);
         if (Directory.Exists(path)) path = Path.Combine(path, "wand.dll");
-        var label = eq > 0 ? spec[..eq] : Path.GetFileName(Path.GetDirectoryName(path)) ?? path;
+        var label = eq > 0 ? spec[..eq] : Path.GetFileName(Path.GetDirectoryName(path));
+        if (string.IsNullOrEmpty(label)) label = path;
         return new Candidate(label, path);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Wand.Injection.Debugpy;
 using Wand.Session;
 using Wand.Transport.Containers;
@@ -9,14 +10,21 @@ namespace Wand.Cli.Commands;
 /// <summary>Prints what a container debug session does: the connection details once, a line for every re-injection.</summary>
 internal sealed class ContainerObserver(IUserInterface ui, ContainerInfo container, bool json, ProcFs procfs) : ContainerDebugSession.IObserver
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     public void Attached(DebugpyEndpoint endpoint, int hostPid, int localPort, bool first)
     {
         var inside = ContainerProcesses.PidInside(hostPid, procfs);
         if (json)
         {
-            ui.Out.WriteLine(JsonSerializer.Serialize(new { @event = first ? "attached" : "reattached", container = container.Name, hostPid, pidInside = inside, localPort, endpoint }, Json));
+            var line = new JsonObject
+            {
+                ["event"] = first ? "attached" : "reattached",
+                ["container"] = container.Name,
+                ["hostPid"] = hostPid,
+                ["pidInside"] = inside,
+                ["localPort"] = localPort,
+                ["endpoint"] = JsonSerializer.SerializeToNode(endpoint, CliJson.Default.DebugpyEndpoint),
+            };
+            ui.Out.WriteLine(line.ToJsonString());
             ui.Out.Flush();
         }
         else if (first)

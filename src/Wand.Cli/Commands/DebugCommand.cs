@@ -87,14 +87,12 @@ public static class DebugCommand
             var listenPort = ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes));
             ui.Step($"starting debugpy in PID {target} on {result.GetValue(host)}:{listenPort} (the app keeps running)");
             var endpoint = await injector.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
-            if (result.GetValue(output) == "json") await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, JsonOptions));
+            if (result.GetValue(output) == "json") await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, CliJson.Default.DebugpyEndpoint));
             else Describe(ui, endpoint);
             return ExitCodes.Ok;
         });
         return command;
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>
     /// A busy port is fine when debugpy's own adapter holds it (the target may already be listening

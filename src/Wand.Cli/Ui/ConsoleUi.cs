@@ -5,18 +5,17 @@ namespace Wand.Cli;
 /// <summary>The terminal implementation of <see cref="IUserInterface"/>: Spectre.Console on stderr, plain text when simple.</summary>
 public sealed class ConsoleUi : IUserInterface
 {
-    private readonly IAnsiConsole _err;
-
-    private ConsoleUi(bool simple)
+    // Created on first use: setting Spectre.Console up costs tens of milliseconds that plain output never needs.
+    private readonly Lazy<IAnsiConsole> _console = new(() => AnsiConsole.Create(new AnsiConsoleSettings
     {
-        Simple = simple;
-        _err = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(Console.Error),
-            Ansi = simple ? AnsiSupport.No : AnsiSupport.Detect,
-            ColorSystem = simple ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-        });
-    }
+        Out = new AnsiConsoleOutput(Console.Error),
+        Ansi = AnsiSupport.Detect,
+        ColorSystem = ColorSystemSupport.Detect,
+    }));
+
+    private ConsoleUi(bool simple) => Simple = simple;
+
+    private IAnsiConsole Err => _console.Value;
 
     public static ConsoleUi Create() =>
         new(Environment.GetEnvironmentVariable("DEBUGWAND_SIMPLE_UI") == "1" || Console.IsErrorRedirected);
@@ -30,7 +29,7 @@ public sealed class ConsoleUi : IUserInterface
     public T Choose<T>(string title, IReadOnlyList<T> choices, Func<T, string> describe) where T : notnull
     {
         if (!Simple)
-            return _err.Prompt(new SelectionPrompt<T>().Title(Markup.Escape(title)).UseConverter(c => Markup.Escape(describe(c))).AddChoices(choices));
+            return Err.Prompt(new SelectionPrompt<T>().Title(Markup.Escape(title)).UseConverter(c => Markup.Escape(describe(c))).AddChoices(choices));
         Console.Error.WriteLine(title);
         for (var i = 0; i < choices.Count; i++) Console.Error.WriteLine($"  [{i + 1}] {describe(choices[i])}");
         while (true)
@@ -44,7 +43,7 @@ public sealed class ConsoleUi : IUserInterface
 
     public bool Confirm(string question, bool defaultAnswer)
     {
-        if (!Simple) return _err.Confirm(Markup.Escape(question), defaultAnswer);
+        if (!Simple) return Err.Confirm(Markup.Escape(question), defaultAnswer);
         Console.Error.Write($"{question} [{(defaultAnswer ? "Y/n" : "y/N")}] ");
         var answer = Console.ReadLine()?.Trim().ToLowerInvariant();
         return string.IsNullOrEmpty(answer) ? defaultAnswer : answer.StartsWith('y');
@@ -68,6 +67,6 @@ public sealed class ConsoleUi : IUserInterface
     private void Line(string tag, string color, string message)
     {
         if (Simple) Console.Error.WriteLine($"{tag} {message}");
-        else _err.MarkupLine($"[{color}]{Markup.Escape(tag)}[/] {Markup.Escape(message)}");
+        else Err.MarkupLine($"[{color}]{Markup.Escape(tag)}[/] {Markup.Escape(message)}");
     }
 }

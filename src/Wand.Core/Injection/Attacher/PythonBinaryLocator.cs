@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Wand.Errors;
 using Wand.Transport.Local;
 
@@ -8,7 +7,7 @@ namespace Wand.Injection.Attacher;
 /// Finds <c>_PyRuntime</c> of a process from /proc/PID/maps and the ELF file behind the mapping
 /// (PEP768.md, "Finding _PyRuntime"). Reads files only; the process's memory is not touched.
 /// </summary>
-public static partial class PythonBinaryLocator
+public static class PythonBinaryLocator
 {
     /// <summary>
     /// Finds the Python binary of <paramref name="pid"/>, or null when no python-named mapping holds a
@@ -91,9 +90,22 @@ public static partial class PythonBinaryLocator
         return matching.Concat(candidates.Except(matching).Where(File.Exists));
     }
 
-    public static string? VersionFromName(string fileName) =>
-        VersionInName().Match(fileName) is { Success: true } m ? m.Groups[1].Value : null;
+    /// <summary>"3.12" from python3.12, libpython3.12.so.1.0 or python3.12t (no regex: this runs for every process of `wand ps`).</summary>
+    public static string? VersionFromName(string fileName)
+    {
+        var at = fileName.IndexOf("python", StringComparison.Ordinal);
+        if (at < 0) return null;
+        var rest = fileName.AsSpan(at + "python".Length);
+        var major = Digits(rest);
+        if (major == 0 || rest.Length <= major || rest[major] != '.') return null;
+        var minor = Digits(rest[(major + 1)..]);
+        return minor == 0 ? null : rest[..(major + 1 + minor)].ToString();
 
-    [GeneratedRegex(@"python(\d+\.\d+)")]
-    private static partial Regex VersionInName();
+        static int Digits(ReadOnlySpan<char> s)
+        {
+            var n = 0;
+            while (n < s.Length && char.IsAsciiDigit(s[n])) n++;
+            return n;
+        }
+    }
 }

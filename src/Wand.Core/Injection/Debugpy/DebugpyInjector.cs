@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Wand.Errors;
 using Wand.Injection.Payloads;
 using Wand.Progress;
@@ -10,7 +11,7 @@ namespace Wand.Injection.Debugpy;
 /// (debugpy_bootstrap.py). Returns only once debugpy.listen() has returned in the target, which is
 /// when its adapter accepts editor connections.
 /// </summary>
-public sealed class DebugpyInjector(PayloadRunner runner, DebugpyLocator locator, IProgress progress)
+public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator locator, IProgress progress)
 {
     /// <summary>debugpy's import and listen() take about 0.5 s; a cold, uncompiled install several seconds.</summary>
     private static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(60);
@@ -23,10 +24,10 @@ public sealed class DebugpyInjector(PayloadRunner runner, DebugpyLocator locator
         {
             copiedFrom = locator.Find(debugpyPath) ?? throw new DebugpyMissingException(pid, locator.SearchPatterns(debugpyPath));
             progress.Step($"PID {pid} has no debugpy: lending it {copiedFrom}");
-            using var dir = TargetWorkDir.Create(pid, runner.ProcFs, "wand-debugpy-");
-            dir.CopyTree(copiedFrom, "debugpy");
-            result = await ListenAsync(pid, host, port, dir.TargetPath, safePointTimeout, cancellationToken);
-            if (result.GetProperty("ok").GetBoolean()) dir.Keep(); // imported from there now; removed by --stop
+            var lent = runner.Lend(pid, copiedFrom, "debugpy")
+                ?? throw new DebugpyMissingException(pid, ["the target (this route cannot copy files into it)"]);
+            result = await ListenAsync(pid, host, port, lent, safePointTimeout, cancellationToken);
+            if (!result.GetProperty("ok").GetBoolean()) runner.RemoveLent(pid, lent); // else imported from there now; removed by --stop
         }
         return Error(result) switch
         {
@@ -44,14 +45,14 @@ public sealed class DebugpyInjector(PayloadRunner runner, DebugpyLocator locator
     /// <summary>Stops wand's debugpy in the target: its adapter ends and tracing is switched off. Returns false when none was listening.</summary>
     public async Task<bool> StopAsync(int pid, TimeSpan safePointTimeout, CancellationToken cancellationToken)
     {
-        var result = await runner.RunAsync(pid, Payload.Debugpy, new { action = "stop", host = "", port = 0 }, safePointTimeout, ListenTimeout, cancellationToken);
+        var result = await runner.RunAsync(pid, Payload.Debugpy, new JsonObject { ["action"] = "stop", ["host"] = "", ["port"] = 0 }, safePointTimeout, ListenTimeout, cancellationToken);
         if (result.TryGetProperty("debugpy_copy", out var copy) && copy.ValueKind == JsonValueKind.String)
-            TargetWorkDir.Remove(pid, runner.ProcFs, copy.GetString()!);
+            runner.RemoveLent(pid, copy.GetString()!);
         return result.GetProperty("was_listening").GetBoolean();
     }
 
     private Task<JsonElement> ListenAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, CancellationToken cancellationToken) =>
-        runner.RunAsync(pid, Payload.Debugpy, new { action = "listen", host, port, debugpy_path = debugpyPath }, safePointTimeout, ListenTimeout, cancellationToken);
+        runner.RunAsync(pid, Payload.Debugpy, new JsonObject { ["action"] = "listen", ["host"] = host, ["port"] = port, ["debugpy_path"] = debugpyPath }, safePointTimeout, ListenTimeout, cancellationToken);
 
     private static string? Error(JsonElement result) =>
         result.GetProperty("ok").GetBoolean() ? null : result.GetProperty("error").GetString();
@@ -69,7 +70,7 @@ public sealed class DebugpyInjector(PayloadRunner runner, DebugpyLocator locator
             r.GetProperty("user_root").GetString(),
             r.GetProperty("python").GetString()!,
             r.GetProperty("executable").GetString() ?? "",
-            runner.ProcFs.ReadLink(pid, "root") ?? "/");
+            runner.RootOnThisMachine(pid));
         return new DebugpyEndpoint(r.GetProperty("host").GetString()!, r.GetProperty("port").GetInt32(), r.GetProperty("reused").GetBoolean(),
             r.GetProperty("debugpy").GetString()!, info, copiedFrom);
     }

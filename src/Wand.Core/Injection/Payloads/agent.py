@@ -1,0 +1,108 @@
+# wand's in-container agent: run by the target's own interpreter through `<runtime> exec -i` (or
+# `kubectl exec -i`) when wand cannot reach the container's processes from the host. Needs nothing
+# in the image but that interpreter: no shell, ps or tar. wand starts it with a constant -c string
+# that reads {"agent": <this file>, "request": {...}} from stdin; the answer is one JSON document on
+# stdout.
+#
+# Requests:
+#   {"op": "ps"}                                   -> {"processes": [...]}
+#   {"op": "inject", "pid": N, "script": "...", "request": {...}, "timeout": S}
+#                                                  -> the payload's result, or {"ok": false, "error": ...}
+import json
+import os
+import sys
+import time
+
+
+def _read(path, binary=False):
+    try:
+        with open(path, "rb" if binary else "r") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def ps():
+    processes = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        base = "/proc/" + entry
+        cmdline = _read(base + "/cmdline", binary=True)
+        stat = _read(base + "/stat")
+        status = _read(base + "/status")
+        if not cmdline or stat is None or status is None:
+            continue
+        try:
+            exe = os.readlink(base + "/exe")
+        except OSError:
+            exe = None
+        maps = _read(base + "/maps") or ""
+        pythons = sorted({line.split()[-1] for line in maps.splitlines() if "python" in line.rsplit("/", 1)[-1] and "/" in line})
+        processes.append({
+            "pid": int(entry),
+            "cmdline": cmdline.decode("utf-8", "replace").rstrip("\0").split("\0"),
+            "stat": stat,
+            "status": status,
+            "exe": exe,
+            "python_files": pythons,
+        })
+    return {"ok": True, "processes": processes, "uptime": _read("/proc/uptime"), "clk_tck": os.sysconf("SC_CLK_TCK")}
+
+
+def inject(request):
+    pid = request["pid"]
+    st = os.stat("/proc/%d" % pid)
+    workdir = None
+    for parent in ("/tmp", "/dev/shm", "/var/tmp"):
+        try:
+            workdir = os.path.join(parent, "wand-" + os.urandom(8).hex())
+            os.mkdir(workdir, 0o700)
+            break
+        except OSError:
+            workdir = None
+    if workdir is None:
+        return {"ok": False, "error": "no-workdir", "detail": "no writable /tmp, /dev/shm or /var/tmp"}
+    try:
+        with open(os.path.join(workdir, "request.json"), "w") as f:
+            json.dump(request["request"], f)
+        script = os.path.join(workdir, "run.py")
+        with open(script, "w") as f:
+            f.write("_WAND_DIR = %r\n" % workdir + request["script"])
+        for path in (workdir, script, os.path.join(workdir, "request.json")):
+            os.chown(path, st.st_uid, st.st_gid)
+        sys.remote_exec(pid, script)
+        result_path = os.path.join(workdir, "result.json")
+        deadline = time.monotonic() + request["timeout"]
+        while not os.path.exists(result_path):
+            if not os.path.exists("/proc/%d" % pid):
+                return {"ok": False, "error": "target-exited"}
+            if time.monotonic() > deadline:
+                # Removing the script withdraws the request: a late safe point finds no file to run.
+                return {"ok": False, "error": "timeout"}
+            time.sleep(0.002)
+        with open(result_path) as f:
+            return json.load(f)
+    finally:
+        for name in os.listdir(workdir):
+            os.unlink(os.path.join(workdir, name))
+        os.rmdir(workdir)
+
+
+def main(request):
+    try:
+        if request["op"] == "ps":
+            answer = ps()
+        elif request["op"] == "inject":
+            answer = inject(request)
+        else:
+            answer = {"ok": False, "error": "unknown-op"}
+    except PermissionError as e:
+        answer = {"ok": False, "error": "permission", "detail": str(e)}
+    except Exception as e:
+        answer = {"ok": False, "error": "agent-failed", "detail": "%s: %s" % (type(e).__name__, e)}
+    sys.stdout.write(json.dumps(answer))
+    sys.stdout.flush()
+
+
+main(REQUEST)
