@@ -16,6 +16,8 @@ if ! tests/testbed/provision.sh; then
   summary 0 1 0
   exit 1
 fi
+# Leftovers of an earlier, interrupted run would fail the "nothing left behind" checks of this one.
+rm -rf "${WAND_TESTBED:-/var/cache/wand-testbed}"/rootfs/tmp/wand-*
 if ! dotnet build Wand.slnx -c Release > "$results/build.log" 2>&1; then
   tail -n 40 "$results/build.log" >&2
   echo "build failed" >&2
