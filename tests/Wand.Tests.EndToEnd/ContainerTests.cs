@@ -86,7 +86,8 @@ public class ContainerTests
         Assert.Equal(secondWorker.ToString(), await HitBreakpointAsync(c, localPort));
 
         // Ctrl+C: the forward closes, debugpy stops in the container, nothing of wand's stays there.
-        var hostPid = again.GetProperty("hostPid").GetInt32();
+        Assert.Equal("host", again.GetProperty("route").GetString());
+        var hostPid = again.GetProperty("pid").GetInt32();
         var innerPort = again.GetProperty("endpoint").GetProperty("port").GetInt32();
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("session ended", session.Stderr);
@@ -113,7 +114,7 @@ public class ContainerTests
         Assert.True(start.ExitCode == 0, start.ToString());
         var again = session.NextEvent(EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
-        Assert.NotEqual(first.GetProperty("hostPid").GetInt32(), again.GetProperty("hostPid").GetInt32());
+        Assert.NotEqual(first.GetProperty("pid").GetInt32(), again.GetProperty("pid").GetInt32());
         await WaitUntilServingAsync(c);
         Assert.Equal("1", await HitBreakpointAsync(c, localPort));
     }
@@ -139,6 +140,46 @@ public class ContainerTests
 
         var one = await WandCli.RunAsync(["exec", "--container", c.Name, "--pid", "1", "-c", "import os; print(os.getpid())"]);
         Assert.Equal("1\n", one.Stdout);
+        Assert.Empty(Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*"));
+    }
+
+    [Fact]
+    public async Task ShellLessContainerThroughTheRuntimesExecRoute()
+    {
+        var rootfs = TestContainer.ShellLessRootfs();
+        await using var c = await TestContainer.StartAsync(Uvicorn(reload: true), rootfs);
+        // Really nothing but Python: no shell, no ps, no tar.
+        foreach (var tool in new[] { "/bin/sh", "/usr/bin/ps", "/usr/bin/tar" })
+            Assert.NotEqual(0, (await TestContainer.PodmanAsync(["exec", c.Name, tool, "--version"])).ExitCode);
+        await WaitUntilServingAsync(c);
+
+        var ps = await WandCli.RunAsync(["ps", "--container", c.Name, "--route", "exec", "--output", "json"]);
+        Assert.True(ps.ExitCode == 0, ps.ToString());
+        var roles = JsonDocument.Parse(ps.Stdout).RootElement.EnumerateArray().ToDictionary(p => p.GetProperty("pid").GetInt32(), p => p.GetProperty("role").GetString());
+        Assert.Equal("reloaderParent", roles[1]); // the container's own PIDs on this route
+        Assert.Contains("worker", roles.Values);
+        Assert.Contains("through `podman exec`", ps.Stderr);
+
+        var exec = await WandCli.RunAsync(["exec", "--container", c.Name, "--route", "exec", "-c", "import os, sys\nprint(os.getpid() != 1, 'uvicorn' in sys.modules)\nraise KeyError('boom')"]);
+        Assert.Equal(ExitCodes.CodeRaised, exec.ExitCode);
+        Assert.Equal("True True\n", exec.Stdout);
+        Assert.Contains("KeyError: 'boom'", exec.Stderr);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "--container", c.Name, "--route", "exec", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var attached = session.NextEvent(EventTimeout);
+        Assert.Equal("exec", attached.GetProperty("route").GetString());
+        var worker = attached.GetProperty("pidInside").GetInt32();
+        Assert.Equal(worker.ToString(), await HitBreakpointAsync(c, localPort));
+
+        await c.PythonAsync($"open('{AppFile}', 'a').write('\\n# edited by the test\\n')");
+        var again = session.NextEvent(EventTimeout);
+        Assert.Equal("reattached", again.GetProperty("event").GetString());
+        Assert.NotEqual(worker, again.GetProperty("pidInside").GetInt32());
+        await WaitUntilServingAsync(c);
+        Assert.Equal(again.GetProperty("pidInside").GetInt32().ToString(), await HitBreakpointAsync(c, localPort));
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        var hostPid = await c.HostPidAsync();
         Assert.Empty(Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*"));
     }
 

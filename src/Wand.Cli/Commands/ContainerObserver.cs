@@ -3,23 +3,23 @@ using System.Text.Json.Nodes;
 using Wand.Injection.Debugpy;
 using Wand.Session;
 using Wand.Transport.Containers;
-using Wand.Transport.Local;
 
 namespace Wand.Cli.Commands;
 
 /// <summary>Prints what a container debug session does: the connection details once, a line for every re-injection.</summary>
-internal sealed class ContainerObserver(IUserInterface ui, ContainerInfo container, bool json, ProcFs procfs) : ContainerDebugSession.IObserver
+internal sealed class ContainerObserver(IUserInterface ui, ContainerInfo container, IContainerRoute route, bool json) : ContainerDebugSession.IObserver
 {
-    public void Attached(DebugpyEndpoint endpoint, int hostPid, int localPort, bool first)
+    public void Attached(DebugpyEndpoint endpoint, int pid, int localPort, bool first)
     {
-        var inside = ContainerProcesses.PidInside(hostPid, procfs);
+        var inside = route.PidInside(pid);
         if (json)
         {
             var line = new JsonObject
             {
                 ["event"] = first ? "attached" : "reattached",
                 ["container"] = container.Name,
-                ["hostPid"] = hostPid,
+                ["route"] = route.Name,
+                ["pid"] = pid,
                 ["pidInside"] = inside,
                 ["localPort"] = localPort,
                 ["endpoint"] = JsonSerializer.SerializeToNode(endpoint, CliJson.Default.DebugpyEndpoint),
@@ -33,7 +33,7 @@ internal sealed class ContainerObserver(IUserInterface ui, ContainerInfo contain
         }
         else
         {
-            ui.Info($"debugpy re-injected into PID {inside} of {container.Name} (PID {hostPid} here); 127.0.0.1:{localPort} reaches it. Reconnect your editor.");
+            ui.Info($"debugpy re-injected into PID {inside} of {container.Name}; 127.0.0.1:{localPort} reaches it. Reconnect your editor.");
         }
     }
 

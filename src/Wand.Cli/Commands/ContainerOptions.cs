@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Wand.Discovery;
 using Wand.Errors;
 using Wand.Transport.Containers;
 using Wand.Transport.Local;
@@ -17,23 +18,41 @@ public static class ContainerOptions
         return option;
     }
 
-    /// <summary>Finds the running container, says which runtime knows it, and checks that wand can reach its processes from here.</summary>
-    public static async Task<ContainerInfo> ResolveAsync(IUserInterface ui, string name, string? runtime, CancellationToken cancellationToken)
+    public static Option<string> Route()
+    {
+        var option = new Option<string>("--route")
+        {
+            Description = "host: through /proc from this machine; exec: through the runtime's exec with the target's own interpreter; auto: host when the container's processes are reachable from here",
+            DefaultValueFactory = _ => "auto",
+        };
+        option.AcceptOnlyFromAmong("auto", "host", "exec");
+        return option;
+    }
+
+    /// <summary>
+    /// Finds the running container, says which runtime knows it, and picks the route to its
+    /// processes: from this machine when they are visible here, else through the runtime's exec.
+    /// </summary>
+    public static async Task<(ContainerInfo Container, IContainerRoute Route)> ResolveAsync(IUserInterface ui, string name, string? runtime, string route, CancellationToken cancellationToken)
     {
         var runtimes = runtime is null ? null : new[] { Enum.Parse<ContainerRuntime>(runtime, ignoreCase: true) };
         var found = await new ContainerLocator(runtimes).FindAsync(name, cancellationToken);
         if (!found.Running)
             throw new WandException(ExitCodes.ProcessNotFound, $"container {found.Name} is not running ({found.Status})", $"start it: {found.RuntimeName} start {found.Name}");
-        if (found.HostPid <= 0 || !ProcFs.Default.Exists(found.HostPid))
+        var visible = found.HostPid > 0 && ProcFs.Default.Exists(found.HostPid) && ProcFs.Default.ReadLink(found.HostPid, "root") is not null;
+        if (route == "host" && !visible)
             throw new WandException(ExitCodes.PermissionDenied,
-                $"the processes of {found.RuntimeName} container {found.Name} are not visible from this machine (a VM such as Docker Desktop, or another PID namespace)",
-                "run wand where the container's processes are visible (on the Linux host running it)");
-        ui.Info($"{found.RuntimeName} container {found.Name} ({found.ShortId}), first process is PID {found.HostPid} here");
-        return found;
+                $"the processes of {found.RuntimeName} container {found.Name} are not reachable from this machine (a VM such as Docker Desktop, another PID namespace, or no permission)",
+                "use --route exec, or run wand on the Linux host running the container");
+        IContainerRoute chosen = route == "exec" || (route == "auto" && !visible)
+            ? new ContainerExecRoute(new ContainerExecRunner(found, TimeProvider.System, ui))
+            : new HostContainerRoute(found, ProcFs.Default, TimeProvider.System, ui);
+        ui.Info($"{found.RuntimeName} container {found.Name} ({found.ShortId}), reached {(chosen.Name == "host" ? $"from this machine (its first process is PID {found.HostPid} here)" : $"through `{found.RuntimeName} exec`")}");
+        return (found, chosen);
     }
 
-    /// <summary>The host PID of the process that has <paramref name="pidInside"/> inside the container.</summary>
-    public static int HostPid(ContainerInfo container, int pidInside) =>
-        ContainerProcesses.HostPidOf(pidInside, container.HostPid, ProcFs.Default)
-            ?? throw new WandException(ExitCodes.ProcessNotFound, $"no process with PID {pidInside} in container {container.Name}", $"run `wand ps --container {container.Name}`");
+    /// <summary>The process with <paramref name="pidInside"/> inside the container, among the route's processes.</summary>
+    public static PythonProcess ByPidInside(IContainerRoute route, IReadOnlyList<PythonProcess> processes, int pidInside, ContainerInfo container) =>
+        processes.FirstOrDefault(p => route.PidInside(p.Pid) == pidInside)
+            ?? throw new WandException(ExitCodes.ProcessNotFound, $"no Python process with PID {pidInside} in container {container.Name}", $"run `wand ps --container {container.Name}`");
 }

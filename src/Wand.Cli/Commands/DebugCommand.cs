@@ -24,6 +24,7 @@ public static class DebugCommand
         var pid = new Option<int?>("--pid") { Description = "PID of the Python process (inside the container with --container; omit to choose from a list)" };
         var container = ContainerOptions.Container();
         var runtime = ContainerOptions.Runtime();
+        var route = ContainerOptions.Route();
         var keep = new Option<bool>("--keep") { Description = "with --container: leave debugpy running in the target when wand exits" };
         var port = new Option<int>("--port", "-p") { Description = "port debugpy listens on", DefaultValueFactory = _ => DefaultPort };
         var host = new Option<string>("--listen-host")
@@ -39,7 +40,7 @@ public static class DebugCommand
         output.AcceptOnlyFromAmong("text", "json");
         var command = new Command("debug", "Start debugpy inside a running Python process (no restart, no pause) and show how to connect an editor")
         {
-            pid, container, runtime, keep, port, host, debugpy, stop, yes, timeout, output,
+            pid, container, runtime, route, keep, port, host, debugpy, stop, yes, timeout, output,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -48,25 +49,24 @@ public static class DebugCommand
             var injector = new DebugpyInjector(new PayloadRunner(procfs, TimeProvider.System, ui), DebugpyLocator.Default, ui);
             if (result.GetValue(container) is { } name)
             {
-                var found = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), cancellationToken);
+                var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);
+                var insidePid = result.GetValue(pid);
+                PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => insidePid is { } p
+                    ? ContainerOptions.ByPidInside(containerRoute, processes, p, found)
+                    : Choose(ui, processes, result.GetValue(yes), $"container {found.Name}");
                 if (result.GetValue(stop))
                 {
-                    var inside = ContainerOptions.HostPid(found, result.GetValue(pid) ?? throw new WandException(ExitCodes.Usage, "--stop with --container needs --pid (the PID inside the container)"));
-                    ui.Info(await injector.StopAsync(inside, safePoint, cancellationToken) ? "debugpy stopped" : "wand's debugpy was not running there");
+                    var stopIn = Pick(await containerRoute.ScanAsync(cancellationToken)).Pid;
+                    var stopped = await new DebugpyInjector(containerRoute.Runner, DebugpyLocator.Default, ui).StopAsync(stopIn, safePoint, cancellationToken);
+                    ui.Info(stopped ? "debugpy stopped" : "wand's debugpy was not running there");
                     return ExitCodes.Ok;
                 }
-                var session = new ContainerDebugSession(new ContainerLocator([found.Runtime]), injector, procfs, ui, TimeProvider.System);
+                var session = new ContainerDebugSession(new ContainerLocator([found.Runtime]), containerRoute, DebugpyLocator.Default, ui, TimeProvider.System);
                 var options = new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port), ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes)),
                     result.GetValue(debugpy), safePoint, result.GetValue(keep));
-                var insidePid = result.GetValue(pid);
                 try
                 {
-                    await session.RunAsync(found,
-                        processes => insidePid is { } p
-                            ? processes.FirstOrDefault(x => ContainerProcesses.PidInside(x.Pid, procfs) == p)
-                                ?? throw new WandException(ExitCodes.ProcessNotFound, $"no Python process with PID {p} in container {found.Name}", $"run `wand ps --container {found.Name}`")
-                            : Choose(ui, processes, result.GetValue(yes), $"container {found.Name}"),
-                        options, new ContainerObserver(ui, found, result.GetValue(output) == "json", procfs), cancellationToken);
+                    await session.RunAsync(found, Pick, options, new ContainerObserver(ui, found, containerRoute, result.GetValue(output) == "json"), cancellationToken);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {

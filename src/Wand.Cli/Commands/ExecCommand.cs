@@ -12,6 +12,7 @@ public static class ExecCommand
         var pid = new Option<int?>("--pid") { Description = "PID of the Python process (see `wand ps`); inside the container with --container" };
         var container = ContainerOptions.Container();
         var runtime = ContainerOptions.Runtime();
+        var route = ContainerOptions.Route();
         var code = new Option<string?>("--code", "-c") { Description = "Python code to run" };
         var file = new Argument<FileInfo?>("FILE") { Description = "Python file to run", Arity = ArgumentArity.ZeroOrOne };
         var timeout = new Option<double>("--timeout")
@@ -19,25 +20,26 @@ public static class ExecCommand
             Description = "seconds to wait for the target to reach a safe point (run Python code)",
             DefaultValueFactory = _ => 5,
         };
-        var command = new Command("exec", "Run Python code inside a running process and print its output and traceback") { pid, container, runtime, code, file, timeout };
+        var command = new Command("exec", "Run Python code inside a running process and print its output and traceback") { pid, container, runtime, route, code, file, timeout };
         command.SetAction(async (result, cancellationToken) =>
         {
             var (source, name) = ReadSource(result.GetValue(code), result.GetValue(file));
-            var runner = new CodeRunner(new PayloadRunner(Transport.Local.ProcFs.Default, TimeProvider.System, ui));
-            int target;
+            var safePoint = TimeSpan.FromSeconds(result.GetValue(timeout));
+            ExecResult exec;
             if (result.GetValue(container) is { } containerName)
             {
-                var found = await ContainerOptions.ResolveAsync(ui, containerName, result.GetValue(runtime), cancellationToken);
-                target = result.GetValue(pid) is { } inside
-                    ? ContainerOptions.HostPid(found, inside)
-                    : DebugCommand.Choose(ui, await new Discovery.PythonProcessScanner(progress: ui)
-                        .ScanAsync(Transport.Containers.ContainerProcesses.Filter(found.HostPid, Transport.Local.ProcFs.Default), cancellationToken), true, $"container {found.Name}").Pid;
+                var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, containerName, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);
+                var processes = await containerRoute.ScanAsync(cancellationToken);
+                var target = result.GetValue(pid) is { } inside
+                    ? ContainerOptions.ByPidInside(containerRoute, processes, inside, found)
+                    : DebugCommand.Choose(ui, processes, true, $"container {found.Name}");
+                exec = await new CodeRunner(containerRoute.Runner).RunAsync(target.Pid, source, name, safePoint, cancellationToken);
             }
             else
             {
-                target = result.GetValue(pid) ?? throw new WandException(ExitCodes.Usage, "give --pid PID (or --container NAME)", "run `wand ps` to find the PID");
+                var target = result.GetValue(pid) ?? throw new WandException(ExitCodes.Usage, "give --pid PID (or --container NAME)", "run `wand ps` to find the PID");
+                exec = await new CodeRunner(new PayloadRunner(Transport.Local.ProcFs.Default, TimeProvider.System, ui)).RunAsync(target, source, name, safePoint, cancellationToken);
             }
-            var exec = await runner.RunAsync(target, source, name, TimeSpan.FromSeconds(result.GetValue(timeout)), cancellationToken);
             await ui.Out.WriteAsync(exec.Stdout);
             await ui.Out.FlushAsync(cancellationToken);
             await Console.Error.WriteAsync(exec.Stderr);

@@ -29,6 +29,7 @@ public static class PsCommand
         var pid = new Option<int?>("--pid") { Description = "Show only this process (its role is still worked out from its parent and children)" };
         var container = ContainerOptions.Container();
         var runtime = ContainerOptions.Runtime();
+        var route = ContainerOptions.Route();
         var output = new Option<string>("--output", "-o")
         {
             Description = "table (for people) or json (the full data, and nothing else on stdout)",
@@ -37,20 +38,23 @@ public static class PsCommand
         output.AcceptOnlyFromAmong("table", "json");
         var command = new Command("ps", "List the Python processes on this machine (including chroots and containers) and whether wand can attach to them")
         {
-            pid, output, container, runtime,
+            pid, output, container, runtime, route,
         };
         command.SetAction(async (ParseResult result, CancellationToken cancellationToken) =>
         {
             var scanner = new PythonProcessScanner(progress: ui);
-            Func<int, bool>? inContainer = null;
+            IReadOnlyList<PythonProcess> processes;
             if (result.GetValue(container) is { } name)
             {
-                var found = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), cancellationToken);
-                inContainer = Transport.Containers.ContainerProcesses.Filter(found.HostPid, Transport.Local.ProcFs.Default);
+                var (_, containerRoute) = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);
+                processes = await containerRoute.ScanAsync(cancellationToken);
             }
-            var processes = result.GetValue(pid) is { } one
-                ? [await scanner.GetAsync(one, cancellationToken)]
-                : await scanner.ScanAsync(inContainer, cancellationToken);
+            else
+            {
+                processes = result.GetValue(pid) is { } one
+                    ? [await scanner.GetAsync(one, cancellationToken)]
+                    : await scanner.ScanAsync(null, cancellationToken);
+            }
 
             if (result.GetValue(output) == "json")
             {

@@ -43,6 +43,33 @@ public sealed class TestContainer : IAsyncDisposable
         return new TestContainer(name, rootfs);
     }
 
+    /// <summary>
+    /// A copy of the testbed rootfs (hard links: instant, no space) without a shell, ps or tar: a
+    /// container made from it has nothing but Python, like a distroless image.
+    /// </summary>
+    public static string ShellLessRootfs()
+    {
+        var copy = Testbed.Root + "-noshell";
+        lock (Conf)
+        {
+            if (Directory.Exists(Path.Combine(copy, "usr"))) return copy;
+            Directory.CreateDirectory(copy);
+            foreach (var entry in Directory.EnumerateFileSystemEntries(Testbed.Root))
+            {
+                var name = Path.GetFileName(entry);
+                if (name is "proc" or "dev") continue;
+                var cp = Process.Start("cp", ["-a", "--link", entry, Path.Combine(copy, name)])!;
+                cp.WaitForExit();
+                if (cp.ExitCode != 0) throw new InvalidOperationException($"cp -a --link {entry} failed");
+            }
+            Directory.CreateDirectory(Path.Combine(copy, "proc"));
+            Directory.CreateDirectory(Path.Combine(copy, "dev"));
+            foreach (var tool in new[] { "usr/bin/sh", "usr/bin/dash", "usr/bin/bash", "usr/bin/ps", "usr/bin/tar", "usr/bin/busybox" })
+                File.Delete(Path.Combine(copy, tool));
+            return copy;
+        }
+    }
+
     /// <summary>The host PID of the container's first process.</summary>
     public async Task<int> HostPidAsync() => int.Parse((await PodmanAsync(["inspect", "--format", "{{.State.Pid}}", Name])).Stdout.Trim());
 

@@ -23,5 +23,18 @@ public static class Payload
     /// </summary>
     public static string Script(string fileName, string workDirInTarget) =>
         $"_WAND_DIR = bytes.fromhex(\"{Convert.ToHexString(System.Text.Encoding.UTF8.GetBytes(workDirInTarget))}\").decode()\n"
-        + Read("prelude.py") + "\n\n" + Read(fileName);
+        + ScriptBody(fileName);
+
+    /// <summary>The prelude and the payload, for a route that sets <c>_WAND_DIR</c> itself (agent.py).</summary>
+    public static string ScriptBody(string fileName) => Read("prelude.py") + "\n\n" + Read(fileName);
+
+    public const string Agent = "agent.py";
+    public const string Relay = "relay.py";
+
+    /// <summary>
+    /// The constant -c program that starts agent.py with the target's own interpreter: it reads
+    /// {"agent": source, "request": {...}} from stdin, so nothing from users travels in argv.
+    /// </summary>
+    public const string AgentBoot =
+        "import sys,json;m=json.loads(sys.stdin.buffer.read());exec(m['agent'],{'__name__':'__wand_agent__','REQUEST':m['request']})";
 }

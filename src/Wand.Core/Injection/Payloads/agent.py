@@ -22,16 +22,22 @@ def _read(path, binary=False):
         return None
 
 
+# wand's own helpers in the container (this agent, relay.py) are not the user's processes.
+_WAND_MARKERS = ("__wand_agent__", "# wand's in-container relay")
+
+
 def ps():
     processes = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        if not entry.isdigit() or int(entry) == os.getpid():
             continue
         base = "/proc/" + entry
         cmdline = _read(base + "/cmdline", binary=True)
         stat = _read(base + "/stat")
         status = _read(base + "/status")
         if not cmdline or stat is None or status is None:
+            continue
+        if any(marker in cmdline.decode("utf-8", "replace") for marker in _WAND_MARKERS):
             continue
         try:
             exe = os.readlink(base + "/exe")
@@ -47,7 +53,8 @@ def ps():
             "exe": exe,
             "python_files": pythons,
         })
-    return {"ok": True, "processes": processes, "uptime": _read("/proc/uptime"), "clk_tck": os.sysconf("SC_CLK_TCK")}
+    tcp = (_read("/proc/net/tcp") or "") + (_read("/proc/net/tcp6") or "")
+    return {"ok": True, "processes": processes, "uptime": _read("/proc/uptime"), "clk_tck": os.sysconf("SC_CLK_TCK"), "tcp": tcp}
 
 
 def inject(request):

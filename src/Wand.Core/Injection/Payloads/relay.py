@@ -23,4 +23,6 @@ while True:
     data = sock.recv(65536)
     if not data:
         break
-    os.write(1, data)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(1, view):]

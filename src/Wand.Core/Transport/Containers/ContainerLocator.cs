@@ -69,7 +69,8 @@ public sealed class ContainerLocator(IReadOnlyList<ContainerRuntime>? runtimes =
             var state = c.GetProperty("State");
             return new ContainerInfo(runtime, c.GetProperty("Id").GetString() ?? "", (c.GetProperty("Name").GetString() ?? "").TrimStart('/'),
                 state.GetProperty("Running").GetBoolean(), state.TryGetProperty("Status", out var s) ? s.GetString() ?? "" : "",
-                state.TryGetProperty("Pid", out var pid) ? pid.GetInt32() : 0);
+                state.TryGetProperty("Pid", out var pid) ? pid.GetInt32() : 0,
+                c.TryGetProperty("Path", out var path) ? path.GetString() ?? "" : "");
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {

@@ -13,30 +13,32 @@ namespace Wand.Transport.Local;
 public sealed class PortForwarder : IAsyncDisposable
 {
     private readonly TcpListener _listener;
-    private readonly Func<int> _namespacePid;
-    private readonly Func<int> _remotePort;
+    private readonly Func<CancellationToken, Task<Stream>> _connect;
     private readonly IProgress _progress;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
     private CancellationTokenSource _connections = new();
 
-    private PortForwarder(TcpListener listener, Func<int> namespacePid, Func<int> remotePort, IProgress progress)
+    private PortForwarder(TcpListener listener, Func<CancellationToken, Task<Stream>> connect, IProgress progress)
     {
         _listener = listener;
-        _namespacePid = namespacePid;
-        _remotePort = remotePort;
+        _connect = connect;
         _progress = progress;
         _acceptLoop = AcceptLoopAsync();
     }
 
     public int LocalPort => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    /// <summary>Starts listening on 127.0.0.1:<paramref name="localPort"/> (0 picks a free port).</summary>
-    public static PortForwarder Start(int localPort, Func<int> namespacePid, Func<int> remotePort, IProgress progress)
+    /// <summary>
+    /// Starts listening on 127.0.0.1:<paramref name="localPort"/> (0 picks a free port); each client is
+    /// relayed to a fresh connection from <paramref name="connect"/> (into a network namespace, or
+    /// through a runtime's exec).
+    /// </summary>
+    public static PortForwarder Start(int localPort, Func<CancellationToken, Task<Stream>> connect, IProgress progress)
     {
         var listener = new TcpListener(IPAddress.Loopback, localPort);
         listener.Start();
-        return new PortForwarder(listener, namespacePid, remotePort, progress);
+        return new PortForwarder(listener, connect, progress);
     }
 
     private async Task AcceptLoopAsync()
@@ -59,23 +61,23 @@ public sealed class PortForwarder : IAsyncDisposable
     private async Task RelayAsync(Socket client)
     {
         using (client)
+        await using (var local = new NetworkStream(client, ownsSocket: false))
         {
-            Socket remote;
+            Stream remote;
             try
             {
-                remote = NetworkNamespace.CreateSocketIn(_namespacePid());
-                await remote.ConnectAsync(IPAddress.Loopback, _remotePort(), _stop.Token);
+                remote = await _connect(_stop.Token);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                _progress.Step($"forward to port {_remotePort()} in the container failed: {e.Message}");
+                _progress.Step($"forward into the container failed: {e.Message}");
                 return;
             }
-            using (remote)
+            await using (remote)
             {
                 using var done = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _connections.Token);
-                var a = PumpAsync(client, remote, done.Token);
-                var b = PumpAsync(remote, client, done.Token);
+                var a = PumpAsync(local, remote, done.Token);
+                var b = PumpAsync(remote, local, done.Token);
                 await Task.WhenAny(a, b);
                 done.Cancel();
                 await Task.WhenAll(a.ContinueWith(_ => { }), b.ContinueWith(_ => { }));
@@ -83,18 +85,14 @@ public sealed class PortForwarder : IAsyncDisposable
         }
     }
 
-    private static async Task PumpAsync(Socket from, Socket to, CancellationToken cancellationToken)
+    private static async Task PumpAsync(Stream from, Stream to, CancellationToken cancellationToken)
     {
         var buffer = new byte[64 * 1024];
-        while (true)
+        int n;
+        while ((n = await from.ReadAsync(buffer, cancellationToken)) > 0)
         {
-            var n = await from.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
-            if (n == 0)
-            {
-                to.Shutdown(SocketShutdown.Send);
-                return;
-            }
-            await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, cancellationToken);
+            await to.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
+            await to.FlushAsync(cancellationToken);
         }
     }
 

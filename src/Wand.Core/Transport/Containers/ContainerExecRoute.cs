@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Wand.Discovery;
+using Wand.Errors;
+using Wand.Injection;
+using Wand.Injection.Attacher;
+using Wand.Injection.Payloads;
+using Wand.Transport.Local;
+
+namespace Wand.Transport.Containers;
+
+/// <summary>
+/// The container's processes are reached through <c>&lt;runtime&gt; exec -i</c> with the target's own
+/// interpreter (<see cref="ContainerExecRunner"/>): /proc is read inside the container by agent.py and
+/// parsed here by the same pure parsers as on the host; editor connections travel through relay.py.
+/// PIDs are the container's own.
+/// </summary>
+public sealed class ContainerExecRoute(ContainerExecRunner runner) : IContainerRoute
+{
+    /// <summary>Interpreters to start the agent with before any Python process is known (never a program that is not Python).</summary>
+    private static readonly string[] InterpreterCandidates = ["/usr/local/bin/python3", "/usr/bin/python3"];
+
+    private string? _interpreter;
+    private JsonElement? _lastListing;
+
+    public string Name => "exec";
+    public PayloadRunnerBase Runner => runner;
+    public bool NeedsForward => true;
+
+    public async Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken)
+    {
+        var listing = await ListAsync(cancellationToken);
+        var uptime = double.Parse(listing.GetProperty("uptime").GetString()!.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        var ticks = listing.GetProperty("clk_tck").GetInt64();
+        var raw = listing.GetProperty("processes").EnumerateArray()
+            .Select(p => (Json: p, Stat: ProcStat.Parse(p.GetProperty("stat").GetString() ?? ""), Status: ProcStatus.Parse(p.GetProperty("status").GetString() ?? ""),
+                Cmd: p.GetProperty("cmdline").EnumerateArray().Select(a => a.GetString() ?? "").ToList(),
+                Version: p.GetProperty("python_files").EnumerateArray().Select(f => PythonBinaryLocator.VersionFromName(Path.GetFileName(f.GetString() ?? ""))).FirstOrDefault(v => v is not null)))
+            .Where(p => p.Stat is not null && p.Status is not null)
+            .ToList();
+        var roles = RoleClassifier.Classify(raw.Select(p => new RoleInput(p.Stat!.Pid, p.Stat.ParentPid, p.Cmd, p.Version is not null)).ToList());
+        return raw.Where(p => p.Version is not null).Select(p =>
+        {
+            var role = roles.TryGetValue(p.Stat!.Pid, out var r) ? r : new RoleAssignment(ProcessRole.Main, null);
+            return new PythonProcess(p.Stat.Pid, p.Stat.ParentPid, p.Status!.Uid, p.Status.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture), p.Version,
+                role.Role, role.Detail, 0, ProcessMetrics.RssBytes(p.Stat, Environment.SystemPageSize), ProcessMetrics.Uptime(p.Stat, uptime, ticks), p.Cmd, null, null,
+                Attachability(p.Version!));
+        }).ToList();
+    }
+
+    public async Task<bool> IsAliveAsync(int pid, CancellationToken cancellationToken) =>
+        (await ListAsync(cancellationToken)).GetProperty("processes").EnumerateArray().Any(p => p.GetProperty("pid").GetInt32() == pid);
+
+    public async Task<IReadOnlySet<int>> BusyPortsAsync(CancellationToken cancellationToken)
+    {
+        var listing = _lastListing ?? await ListAsync(cancellationToken);
+        return ListeningSocket.ParseAll(listing.GetProperty("tcp").GetString() ?? "").Select(s => s.Port).ToHashSet();
+    }
+
+    public Task<Stream> ConnectAsync(int port, CancellationToken cancellationToken)
+    {
+        var container = runner.Container;
+        Stream stream = ProcessStream.Start(ContainerLocator.Program(container.Runtime),
+            ["exec", "-i", container.Id, _interpreter ?? throw new InvalidOperationException("scan first"), "-I", "-S", "-c", Payload.Read(Payload.Relay), port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        return Task.FromResult(stream);
+    }
+
+    public int PidInside(int pid) => pid;
+
+    public void Restarted(ContainerInfo container) => _interpreter = null;
+
+    private static Attachability Attachability(string version)
+    {
+        var parts = version.Split('.');
+        return int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * 100 + int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) >= 314
+            ? new Attachability(AttachState.Attachable, $"Python {version} (through the container runtime)")
+            : new Attachability(AttachState.UnsupportedVersion, $"the target runs Python {version}; attaching without preparation needs CPython 3.14 or newer (PEP 768)");
+    }
+
+    /// <summary>Runs agent.py's ps with a known interpreter; the first time, finds one that is surely Python.</summary>
+    private async Task<JsonElement> ListAsync(CancellationToken cancellationToken)
+    {
+        var container = runner.Container;
+        var candidates = _interpreter is not null ? [_interpreter]
+            : Path.GetFileName(container.EntryPath).Contains("python", StringComparison.Ordinal) ? ["/proc/1/exe", .. InterpreterCandidates] : InterpreterCandidates;
+        var failures = new List<string>();
+        foreach (var interpreter in candidates)
+        {
+            try
+            {
+                var listing = await runner.RunAgentAsync(interpreter, new System.Text.Json.Nodes.JsonObject { ["op"] = "ps" }, cancellationToken);
+                _interpreter = interpreter;
+                _lastListing = listing;
+                return listing;
+            }
+            catch (InjectionFailedException e)
+            {
+                failures.Add($"{interpreter}: {e.Message}");
+            }
+        }
+        throw new WandException(ExitCodes.ProcessNotFound, $"found no Python interpreter to work with inside {container.Name} ({string.Join("; ", failures)})",
+            "the exec route needs the container's main process to be Python, or python3 at /usr/bin or /usr/local/bin");
+    }
+}
