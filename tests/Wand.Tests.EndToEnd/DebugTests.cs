@@ -102,24 +102,7 @@ public class DebugTests
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{appPort}"), Timeout = TimeSpan.FromSeconds(60) };
         await TestNet.WaitUntilServingAsync(http, app);
 
-        using var stopLoad = new CancellationTokenSource();
-        var failures = 0;
-        var served = 0;
-        var load = Task.Run(async () =>
-        {
-            while (!stopLoad.IsCancellationRequested)
-            {
-                try
-                {
-                    (await http.GetAsync("/health")).EnsureSuccessStatusCode();
-                    Interlocked.Increment(ref served);
-                }
-                catch (Exception)
-                {
-                    Interlocked.Increment(ref failures);
-                }
-            }
-        });
+        await using var load = new HttpLoad(http, "/health");
 
         var port = TestNet.FreePort();
         var endpoint = await DebugAsync(app.Pid, port);
@@ -152,9 +135,8 @@ public class DebugTests
 
         await StopAsync(app.Pid);
         await Task.Delay(300);
-        stopLoad.Cancel();
-        await load;
-        Assert.Equal(0, failures);
+        var (served, failed) = await load.StopAsync();
+        Assert.Equal(0, failed);
         Assert.True(served > 0);
         Assert.False(TestNet.IsListening(port));
         Assert.Empty(Testbed.WandLeftovers());

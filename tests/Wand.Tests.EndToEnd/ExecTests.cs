@@ -226,24 +226,7 @@ public class ExecTests
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
         await TestNet.WaitUntilServingAsync(http, app);
 
-        using var stop = new CancellationTokenSource();
-        var failures = 0;
-        var successes = 0;
-        var load = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                try
-                {
-                    (await http.GetAsync("/health")).EnsureSuccessStatusCode();
-                    Interlocked.Increment(ref successes);
-                }
-                catch (Exception)
-                {
-                    Interlocked.Increment(ref failures);
-                }
-            }
-        });
+        await using var load = new HttpLoad(http, "/health");
         for (var i = 0; i < 3; i++)
         {
             var r = await WandCli.RunAsync(Exec(app.Pid, "import __main__, sys\nprint(sorted(m for m in sys.modules if m.startswith('uvicorn'))[:1])"));
@@ -251,10 +234,9 @@ public class ExecTests
             Assert.Equal("['uvicorn']\n", r.Stdout);
         }
         await Task.Delay(300);
-        stop.Cancel();
-        await load;
-        Assert.Equal(0, failures);
-        Assert.True(successes > 0);
+        var (served, failed) = await load.StopAsync();
+        Assert.Equal(0, failed);
+        Assert.True(served > 0);
         AssertNothingLeftBehind();
     }
 }
