@@ -33,5 +33,10 @@ public static class CommandRunner
             ui.Error("cancelled", null);
             return ExitCodes.Cancelled;
         }
+        catch (Exception e)
+        {
+            ui.Error($"internal error: {e.GetType().Name}: {e.Message}", "this is a bug in wand; please report it with this output:\n" + e);
+            return ExitCodes.InternalError;
+        }
     }
 }

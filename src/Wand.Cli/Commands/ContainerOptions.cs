@@ -2,6 +2,7 @@ using System.CommandLine;
 using Wand.Discovery;
 using Wand.Errors;
 using Wand.Transport.Containers;
+using Wand.Transport.Exec;
 using Wand.Transport.Local;
 
 namespace Wand.Cli.Commands;
@@ -45,7 +46,7 @@ public static class ContainerOptions
                 $"the processes of {found.RuntimeName} container {found.Name} are not reachable from this machine (a VM such as Docker Desktop, another PID namespace, or no permission)",
                 "use --route exec, or run wand on the Linux host running the container");
         IContainerRoute chosen = route == "exec" || (route == "auto" && !visible)
-            ? new ContainerExecRoute(new ContainerExecRunner(found, TimeProvider.System, ui))
+            ? new ExecRoute(new ExecPayloadRunner(new ContainerExecTarget(found), TimeProvider.System, ui))
             : new HostContainerRoute(found, ProcFs.Default, TimeProvider.System, ui);
         ui.Info($"{found.RuntimeName} container {found.Name} ({found.ShortId}), reached {(chosen.Name == "host" ? $"from this machine (its first process is PID {found.HostPid} here)" : $"through `{found.RuntimeName} exec`")}");
         return (found, chosen);

@@ -18,5 +18,7 @@ public static class ExitCodes
     public const int InjectionFailed = 11;
     public const int DebugpyMissing = 12;
     public const int PortInUse = 13;
+    /// <summary>A bug in wand: anything that is not a <see cref="WandException"/>.</summary>
+    public const int InternalError = 70;
     public const int Cancelled = 130;
 }

@@ -5,36 +5,35 @@ using Wand.Injection;
 using Wand.Injection.Payloads;
 using Wand.Progress;
 
-namespace Wand.Transport.Containers;
+namespace Wand.Transport.Exec;
 
 /// <summary>
-/// The route through the container runtime (<c>podman exec -i</c> / <c>docker exec -i</c>) for when the
-/// container's processes cannot be reached from here (Docker Desktop's VM, rootless runtimes, no
-/// permission). The target's own interpreter (/proc/PID/exe inside the container) runs agent.py,
-/// which calls sys.remote_exec; scripts travel on stdin, so the image needs no shell, ps or tar.
-/// PIDs on this route are the container's own.
+/// The route through a CLI's exec (<c>podman/docker exec -i</c>, <c>kubectl exec -i</c>) for when the
+/// target's processes cannot be reached from here (Docker Desktop's VM, rootless runtimes, a cluster).
+/// The target's own interpreter (/proc/PID/exe inside) runs agent.py, which calls sys.remote_exec;
+/// scripts travel on stdin, so the image needs no shell, ps or tar. PIDs are the container's own.
 /// </summary>
-public sealed class ContainerExecRunner(ContainerInfo container, TimeProvider time, IProgress progress) : PayloadRunnerBase(time, progress)
+public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IProgress progress) : PayloadRunnerBase(time, progress)
 {
     private static readonly TimeSpan AgentTimeout = TimeSpan.FromSeconds(120);
 
-    public ContainerInfo Container => container;
+    public IExecTarget Target => target;
 
     protected override async Task<JsonElement> RunOnceAsync(int pid, string payload, JsonObject request, TimeSpan safePointTimeout, TimeSpan? resultTimeout, CancellationToken cancellationToken)
     {
-        Progress.Step($"asking PID {pid} in {container.Name} (through {container.RuntimeName} exec) to run wand's {Path.GetFileNameWithoutExtension(payload)}");
+        Progress.Step($"asking PID {pid} in {target.Description} (through {target.Verb}) to run wand's {Path.GetFileNameWithoutExtension(payload)}");
         var answer = await RunAgentAsync($"/proc/{pid}/exe", new JsonObject
         {
             ["op"] = "inject",
             ["pid"] = pid,
             ["script"] = Payload.ScriptBody(payload),
-            ["request"] = request,
+            ["request"] = request.DeepClone(), // a node has one parent, and a declined request is sent again
             ["timeout"] = (safePointTimeout + (resultTimeout ?? TimeSpan.FromMinutes(10))).TotalSeconds,
         }, cancellationToken);
         return answer.TryGetProperty("error", out var error) ? error.GetString() switch
         {
             "timeout" => throw new InjectionFailedException(
-                $"PID {pid} in {container.Name} did not run wand's code in time (its main thread may be blocked in C code); the request was withdrawn",
+                $"PID {pid} in {target.Description} did not run wand's code in time (its main thread may be blocked in C code); the request was withdrawn",
                 "retry with a longer --timeout once the application is idle-looping"),
             "target-exited" => throw new TargetExitedException(pid, "while running wand's code"),
             _ => answer,
@@ -45,21 +44,20 @@ public sealed class ContainerExecRunner(ContainerInfo container, TimeProvider ti
     public async Task<JsonElement> RunAgentAsync(string interpreter, JsonObject request, CancellationToken cancellationToken)
     {
         var input = new JsonObject { ["agent"] = Payload.Read(Payload.Agent), ["request"] = request }.ToJsonString();
-        var r = await ProcessRunner.RunAsync(ContainerLocator.Program(container.Runtime),
-            ["exec", "-i", container.Id, interpreter, "-I", "-S", "-c", Payload.AgentBoot], input, AgentTimeout, cancellationToken);
+        var r = await ProcessRunner.RunAsync(target.Program, target.ExecArguments([interpreter, "-I", "-S", "-c", Payload.AgentBoot]), input, AgentTimeout, cancellationToken);
         if (!r.Ok || !r.Stdout.TrimStart().StartsWith('{'))
-            throw new InjectionFailedException($"{container.RuntimeName} exec into {container.Name} failed (exit {r.ExitCode}): {r.Stderr.Trim()}",
+            throw new InjectionFailedException($"{target.Verb} into {target.Description} failed (exit {r.ExitCode}): {r.Stderr.Trim()}",
                 "check that the container runs and that its process is a Python 3.14+ interpreter");
         using var doc = JsonDocument.Parse(r.Stdout);
         var answer = doc.RootElement.Clone();
         if (answer.TryGetProperty("error", out var error) && error.GetString() is "permission" or "agent-failed")
             throw error.GetString() == "permission"
                 ? new PermissionDeniedException(request["pid"]?.GetValue<int>() ?? 0, answer.GetProperty("detail").GetString() ?? "")
-                : new InjectionFailedException($"wand's agent failed in {container.Name}: {answer.GetProperty("detail").GetString()}");
+                : new InjectionFailedException($"wand's agent failed in {target.Description}: {answer.GetProperty("detail").GetString()}");
         return answer;
     }
 
-    /// <summary>This route cannot copy folders into the container (no tar in the image is assumed).</summary>
+    /// <summary>This route cannot copy folders into the target (no tar in the image is assumed).</summary>
     public override string? Lend(int pid, string hostFolder, string name) => null;
 
     public override void RemoveLent(int pid, string pathInTarget) { }

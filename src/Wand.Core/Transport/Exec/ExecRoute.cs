@@ -4,17 +4,18 @@ using Wand.Errors;
 using Wand.Injection;
 using Wand.Injection.Attacher;
 using Wand.Injection.Payloads;
+using Wand.Transport.Containers;
 using Wand.Transport.Local;
 
-namespace Wand.Transport.Containers;
+namespace Wand.Transport.Exec;
 
 /// <summary>
-/// The container's processes are reached through <c>&lt;runtime&gt; exec -i</c> with the target's own
-/// interpreter (<see cref="ContainerExecRunner"/>): /proc is read inside the container by agent.py and
+/// The container's processes are reached through an exec with the target's own interpreter
+/// (<see cref="ExecPayloadRunner"/>): /proc is read inside the container by agent.py and
 /// parsed here by the same pure parsers as on the host; editor connections travel through relay.py.
 /// PIDs are the container's own.
 /// </summary>
-public sealed class ContainerExecRoute(ContainerExecRunner runner) : IContainerRoute
+public sealed class ExecRoute(ExecPayloadRunner runner) : IContainerRoute
 {
     /// <summary>Interpreters to start the agent with before any Python process is known (never a program that is not Python).</summary>
     private static readonly string[] InterpreterCandidates = ["/usr/local/bin/python3", "/usr/bin/python3"];
@@ -58,9 +59,9 @@ public sealed class ContainerExecRoute(ContainerExecRunner runner) : IContainerR
 
     public Task<Stream> ConnectAsync(int port, CancellationToken cancellationToken)
     {
-        var container = runner.Container;
-        Stream stream = ProcessStream.Start(ContainerLocator.Program(container.Runtime),
-            ["exec", "-i", container.Id, _interpreter ?? throw new InvalidOperationException("scan first"), "-I", "-S", "-c", Payload.Read(Payload.Relay), port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var target = runner.Target;
+        Stream stream = ProcessStream.Start(target.Program,
+            target.ExecArguments([_interpreter ?? throw new InvalidOperationException("scan first"), "-I", "-S", "-c", Payload.Read(Payload.Relay), port.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
         return Task.FromResult(stream);
     }
 
@@ -79,9 +80,9 @@ public sealed class ContainerExecRoute(ContainerExecRunner runner) : IContainerR
     /// <summary>Runs agent.py's ps with a known interpreter; the first time, finds one that is surely Python.</summary>
     private async Task<JsonElement> ListAsync(CancellationToken cancellationToken)
     {
-        var container = runner.Container;
+        var target = runner.Target;
         var candidates = _interpreter is not null ? [_interpreter]
-            : Path.GetFileName(container.EntryPath).Contains("python", StringComparison.Ordinal) ? ["/proc/1/exe", .. InterpreterCandidates] : InterpreterCandidates;
+            : Path.GetFileName(target.EntryPath).Contains("python", StringComparison.Ordinal) ? ["/proc/1/exe", .. InterpreterCandidates] : InterpreterCandidates;
         var failures = new List<string>();
         foreach (var interpreter in candidates)
         {
@@ -97,7 +98,7 @@ public sealed class ContainerExecRoute(ContainerExecRunner runner) : IContainerR
                 failures.Add($"{interpreter}: {e.Message}");
             }
         }
-        throw new WandException(ExitCodes.ProcessNotFound, $"found no Python interpreter to work with inside {container.Name} ({string.Join("; ", failures)})",
+        throw new WandException(ExitCodes.ProcessNotFound, $"found no Python interpreter to work with inside {target.Description} ({string.Join("; ", failures)})",
             "the exec route needs the container's main process to be Python, or python3 at /usr/bin or /usr/local/bin");
     }
 }
