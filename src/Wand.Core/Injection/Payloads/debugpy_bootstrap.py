@@ -19,7 +19,7 @@ def _wand_debugpy():
         main = sys.modules.get("__main__")
         # The standard library and installed packages are not the user's code (sys.prefix is no
         # guide: it is /usr for Debian's Python, where applications may live too).
-        stdlib = os.path.join(os.path.dirname(os.path.realpath(os.__file__)), "")
+        stdlib = os.path.join(os.path.dirname(os.__file__), "")
         user_files = []
         for name, module in list(sys.modules.items()):
             if name in ("sitecustomize", "usercustomize", "_virtualenv"):
@@ -27,13 +27,14 @@ def _wand_debugpy():
             path = getattr(module, "__file__", None)
             if not isinstance(path, str) or not path.endswith(".py"):
                 continue
-            path = os.path.realpath(path)
-            if path.startswith(stdlib) or "-packages" + os.sep in path:
+            # Paths as imported, not realpath'd: this runs in the attach's critical path, and a
+            # realpath per module costs a few syscalls each for hundreds of modules.
+            if path.startswith(stdlib) or "-packages" + os.sep in path or not os.path.isabs(path):
                 continue
             user_files.append(path)
         user_root = None
         if user_files:
-            user_root = os.path.commonpath(user_files)
+            user_root = os.path.realpath(os.path.commonpath(user_files))
             if user_root.endswith(".py"):
                 user_root = os.path.dirname(user_root)
         main_file = getattr(main, "__file__", None)
