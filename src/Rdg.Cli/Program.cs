@@ -7,4 +7,6 @@ var ui = ConsoleUi.Create();
 var root = new RootCommand("rdg: debug Python jobs on HPC clusters (Slurm) from your editor: run under the debugger, arm on demand, post-mortem, attach, tunnel.");
 root.Subcommands.Add(InitCommand.Create(ui));
 root.Subcommands.Add(DebugCommand.Create(ui));
+root.Subcommands.Add(AttachCommand.Create(ui));
+root.Subcommands.Add(NodeCommand.Create(ui));
 return await CommandRunner.InvokeAsync(root, DebugArguments.Normalize(args), ui);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Wand.Cli;
 using Wand.Hpc;
 
@@ -45,7 +44,7 @@ public sealed class SessionReporter(IUserInterface ui, SessionStore store, Login
                 Err($"  Job ID:  {JobId ?? "(none: not a Slurm job)"}");
                 Err($"  PID:     {Pid}");
                 Err($"  Node:    {NodeAddress.ThisNode()}");
-                Err($"To activate the debugger, run on the login node: rdg attach {JobId ?? ""} {Pid}".TrimEnd());
+                Err($"To activate the debugger, run on the login node: rdg attach {(JobId is null ? "" : JobId + " ")}{Pid}");
                 break;
             case "crashed":
                 Record("post-mortem", "listening", e.String("host"), e.Int("port"), _record?.Control);
@@ -85,24 +84,9 @@ public sealed class SessionReporter(IUserInterface ui, SessionStore store, Login
 
     private void PrintConnection(string host, int port, string? headline)
     {
-        var jobId = JobId;
         if (headline is not null) Err($"[rdg] {headline}.");
-        Err("--- Python Debugger Info ---");
-        Err($"Node: {NodeAddress.ThisNode()}");
-        Err($"Address: {host}");
-        Err($"Port: {port.ToString(CultureInfo.InvariantCulture)}");
-        Err($"Remote Path: {_cwd}");
-        Err($"Job ID: {jobId ?? "(none)"}");
-        Err($"PID: {Pid}");
-        Err($"Mode: {(_record?.Mode ?? mode)}{(postMortem && _record?.Mode != "post-mortem" ? " + post-mortem" : "")}");
-        Err("----------------------------");
-        Err("From your laptop, open the tunnel (keep it running):");
-        Err($"  ssh -N -L {localPort}:{host}:{port} {login.SshDestination}");
-        if (!login.Known)
-            Err("  (the login host is unknown: replace <login-host>, or set RDG_LOGIN_HOST=user@login.example.org / pass --login)");
-        Err($"  or: rdg tunnel {jobId ?? Pid.ToString(CultureInfo.InvariantCulture)} --via {login.SshDestination}");
-        Err($"Then attach VS Code to localhost:{localPort} (\"{LaunchJsonSettings.TunnelName}\", remote path {_cwd}).");
-        Err($"From VS Code Remote-SSH on the login node: attach to {host}:{port} (\"{LaunchJsonSettings.NodeName}\").");
+        var shownMode = $"{(_record?.Mode ?? mode)}{(postMortem && _record?.Mode != "post-mortem" ? " + post-mortem" : "")}";
+        ConnectionBlock.Print(Console.Error, NodeAddress.ThisNode(), host, port, _cwd, JobId, Pid, shownMode, login, localPort);
     }
 
     private static void Err(string line)

@@ -90,6 +90,13 @@ public sealed class RdgProcess : IAsyncDisposable
         throw new TimeoutException($"rdg did not print '{text}'.\n{this}");
     }
 
+    /// <summary>Sends a line to rdg's stdin (which the program inherits).</summary>
+    public async Task SendLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
+    }
+
     /// <summary>The value of a "Key: value" line of the connection block.</summary>
     public async Task<string> InfoAsync(string key, TimeSpan? timeout = null) =>
         (await WaitForLineAsync(key + ": ", timeout)).Split(": ", 2)[1].Trim();

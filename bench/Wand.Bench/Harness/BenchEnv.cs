@@ -64,6 +64,8 @@ public static class BenchEnv
     public static Child StartTarget(string code, Stopwatch clock, params string[] args) =>
         Child.Start("chroot", [Rootfs, $"/usr/bin/python{PythonVersion}", "-c", code, .. args], clock, env: PythonEnv());
 
+    public static string RepoRoot() => FindRepoRoot();
+
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

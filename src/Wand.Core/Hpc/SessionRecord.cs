@@ -28,6 +28,7 @@ public sealed record SessionRecord(
     DateTimeOffset StartedAt)
 {
     /// <summary>The file name inside the store: one record per process.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string FileName => $"{(JobId is { Length: > 0 } j ? j : Node)}-{Pid}.json";
 
     public string Describe() =>

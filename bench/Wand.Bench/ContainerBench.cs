@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using Wand.Bench.Harness;
+using Wand.Transport;
+
+namespace Wand.Bench;
+
+/// <summary>
+/// Attach time into a podman container (its own network namespace), for both routes: from the start
+/// of <c>wand debug --container NAME --route host|exec</c> until its "attached" event (printed once
+/// debugpy.listen() returned in the container and the local forward is up). Floor, same run: the
+/// same steps done by hand, one <c>podman exec</c> whose Python writes a bootstrap that starts debugpy
+/// in a thread, hands it to <c>sys.remote_exec</c> and polls the container's socket table until the
+/// port listens. A fresh container per run (debugpy listens once per process). Reported, no target
+/// from the issue beyond "report against the floor".
+/// </summary>
+public static class ContainerBench
+{
+    private const string App = "import time\nprint('ready', flush=True)\nwhile True:\n    time.sleep(0.01)\n";
+
+    /// <summary>The floor's program, run by the container's python3.14 through podman exec; argv: PID PORT.</summary>
+    private const string ByHand = """
+        import os, sys, time
+        pid, port = int(sys.argv[1]), int(sys.argv[2])
+        path = "/tmp/bench-bootstrap-%d.py" % port
+        with open(path, "w") as f:
+            f.write("import os, threading\n"
+                    "os.environ.setdefault('PYDEVD_DISABLE_FILE_VALIDATION', '1')\n"
+                    "import debugpy, debugpy.server.api\n"
+                    "threading.Thread(target=debugpy.listen, args=(('127.0.0.1', %d),), daemon=True).start()\n" % port)
+        sys.remote_exec(pid, path)
+        want = ":%04X " % port
+        while not any(want in line and line.split()[3] == "0A" for line in open("/proc/net/tcp").read().splitlines()[1:]):
+            time.sleep(0.002)
+        os.unlink(path)
+        """;
+
+    public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
+    {
+        BenchEnv.EnsureBuilt(BenchEnv.WandDll);
+        var conf = EnsurePodman();
+        Report.Title($"container: `wand debug --container` until attached (host and exec routes) vs one `podman exec` calling sys.remote_exec until the port listens (N={iterations}, a fresh container per run)");
+        var host = new Samples("wand debug --container --route host");
+        var exec = new Samples("wand debug --container --route exec");
+        var floor = new Samples("podman exec + sys.remote_exec (floor)");
+        for (var i = -1; i < iterations; i++)
+        {
+            var warm = i < 0;
+            await WandAsync("host", warm ? null : host, conf);
+            await WandAsync("exec", warm ? null : exec, conf);
+            await FloorAsync(warm ? null : floor, conf);
+        }
+        Report.Table(host, exec, floor);
+        Report.Line($"ratio host route/floor: {Report.X(Report.Ratio(host, floor))}; exec route/floor: {Report.X(Report.Ratio(exec, floor))}");
+        return [new Verdict("container", null)];
+    }
+
+    private static async Task WandAsync(string route, Samples? into, string conf)
+    {
+        var name = await StartContainerAsync(conf);
+        var port = Adapters.FreePort();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            await using var wand = Child.Start(BenchEnv.Dotnet,
+                [BenchEnv.WandDll, "debug", "--container", name, "--route", route, "--yes", "--port", Str(port), "--output", "json"], clock,
+                env: new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1", ["CONTAINERS_CONF"] = conf });
+            var attached = await wand.WaitForStdoutAsync("\"event\":\"attached\"", TimeSpan.FromSeconds(120));
+            into?.Add(attached);
+        }
+        finally
+        {
+            await RemoveAsync(name, conf);
+        }
+    }
+
+    private static async Task FloorAsync(Samples? into, string conf)
+    {
+        var name = await StartContainerAsync(conf);
+        var port = Adapters.FreePort();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var r = await ProcessRunner.RunAsync("podman", ["exec", "-i", name, "/usr/bin/python3.14", "-c", ByHand, "1", Str(port)], null, TimeSpan.FromSeconds(120), CancellationToken.None);
+            var elapsed = clock.Elapsed;
+            if (!r.Ok) throw new InvalidOperationException($"floor failed: {r.Stderr}");
+            into?.Add(elapsed);
+        }
+        finally
+        {
+            await RemoveAsync(name, conf);
+        }
+    }
+
+    private static async Task<string> StartContainerAsync(string conf)
+    {
+        var name = "wand-bench-" + Guid.NewGuid().ToString("N")[..10];
+        Environment.SetEnvironmentVariable("CONTAINERS_CONF", conf);
+        var r = await ProcessRunner.RunAsync("podman", ["run", "-d", "--name", name, "--rootfs", BenchEnv.Rootfs + ":O", "/usr/bin/python3.14", "-c", App],
+            null, TimeSpan.FromSeconds(60), CancellationToken.None);
+        if (!r.Ok) throw new InvalidOperationException($"podman run failed: {r.Stderr}");
+        // ready when its main loop runs: PID 1 printed "ready"
+        for (var i = 0; i < 200; i++)
+        {
+            var logs = await ProcessRunner.RunAsync("podman", ["logs", name], null, TimeSpan.FromSeconds(10), CancellationToken.None);
+            if (logs.Stdout.Contains("ready", StringComparison.Ordinal)) return name;
+            await Task.Delay(20);
+        }
+        throw new TimeoutException("benchmark container did not start");
+    }
+
+    private static Task RemoveAsync(string name, string conf) =>
+        ProcessRunner.RunAsync("podman", ["rm", "-f", "-t", "0", name], null, TimeSpan.FromSeconds(60), CancellationToken.None);
+
+    private static string EnsurePodman()
+    {
+        var script = Path.Combine(BenchEnv.RepoRoot(), "tests/testbed/podman.sh");
+        var r = ProcessRunner.RunAsync(script, [], null, TimeSpan.FromMinutes(5), CancellationToken.None).GetAwaiter().GetResult();
+        if (!r.Ok) throw new InvalidOperationException("tests/testbed/podman.sh failed: " + r.Stderr);
+        return r.Stdout.Trim();
+    }
+
+    private static string Str(int value) => value.ToString(CultureInfo.InvariantCulture);
+}

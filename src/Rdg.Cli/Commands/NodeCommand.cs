@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Text.Json;
+using Wand.Cli;
+using Wand.Errors;
+using Wand.Hpc;
+using Wand.Transport.Local;
+
+namespace Rdg.Cli.Commands;
+
+/// <summary>
+/// <c>rdg node list|activate</c> (hidden): the part of <c>rdg attach</c> that runs on the compute node,
+/// inside the job (srun --overlap). Answers in JSON on stdout; failures as usual (one line, exit code).
+/// </summary>
+public static class NodeCommand
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static Command Create(IUserInterface ui)
+    {
+        var job = new Option<string?>("--job") { Description = "only processes of this Slurm job" };
+        var list = new Command("list", "the user's Python processes (of the job) as JSON") { job };
+        list.SetAction(async (result, ct) =>
+        {
+            var processes = await new NodeAgent(ProcFs.Default, ui).ListAsync(result.GetValue(job), ct);
+            await ui.Out.WriteLineAsync(JsonSerializer.Serialize(processes, Json));
+            return ExitCodes.Ok;
+        });
+
+        var pid = new Option<int>("--pid") { Required = true };
+        var port = new Option<int?>("--port");
+        var host = new Option<string?>("--listen-host");
+        var login = new Option<string?>("--login");
+        var activate = new Command("activate", "start the debugger in a process and print where it listens as JSON") { job, pid, port, host, login };
+        activate.SetAction(async (result, ct) =>
+        {
+            var agent = new NodeAgent(ProcFs.Default, ui);
+            var target = result.GetValue(pid);
+            var process = await agent.GetAsync(target, result.GetValue(job), ct)
+                ?? throw new WandException(ExitCodes.ProcessNotFound,
+                    result.GetValue(job) is { } j ? $"PID {target} is not a Python process of job {j} on {NodeAddress.ThisNode()}" : $"PID {target} is not one of your Python processes",
+                    "run `rdg attach JOB` without a PID to see the job's Python processes");
+            Func<string, string?> env = Environment.GetEnvironmentVariable;
+            var loginTarget = LoginTarget.Resolve(result.GetValue(login) ?? env("RDG_LOGIN_HOST"), env, NodeAddress.Fqdn);
+            var listenHost = result.GetValue(host)
+                ?? (loginTarget.Known || env("SLURM_JOB_ID") is { Length: > 0 } ? NodeAddress.Choose(loginTarget.Host) : "127.0.0.1");
+            var endpoint = await agent.ActivateAsync(process, listenHost, result.GetValue(port), null, ct);
+            await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, Json));
+            return ExitCodes.Ok;
+        });
+        return new Command("node", "(internal) the node side of rdg attach") { Hidden = true, Subcommands = { list, activate } };
+    }
+}

@@ -1,0 +1,123 @@
+using System.Text.Json.Nodes;
+
+namespace Wand.Tests.EndToEnd.Infrastructure;
+
+/// <summary>
+/// One namespace of the kubectl stand-in (tests/kubectl-standin): writes services and pods as
+/// Kubernetes JSON into its state folder and backs every pod container with a real podman container.
+/// The stand-in comes first on PATH for this test process and everything it starts (wand included).
+/// Disposing removes the containers and the namespace.
+/// </summary>
+public sealed class KubeCluster : IAsyncDisposable
+{
+    private static readonly Lazy<string> State = new(() =>
+    {
+        var standin = Path.Combine(Testbed.RepoRoot, "tests/kubectl-standin");
+        var script = Path.Combine(standin, "kubectl");
+        File.SetUnixFileMode(script, File.GetUnixFileMode(script) | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        var state = Path.Combine(Path.GetTempPath(), $"wand-kube-state-{Environment.ProcessId}");
+        Directory.CreateDirectory(state);
+        Environment.SetEnvironmentVariable("WAND_KUBE_STATE", state);
+        Environment.SetEnvironmentVariable("PATH", standin + ":" + Environment.GetEnvironmentVariable("PATH"));
+        return state;
+    });
+
+    private readonly List<TestContainer> _containers = [];
+
+    private KubeCluster(string ns)
+    {
+        Namespace = ns;
+        Write("namespace.json", new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Namespace",
+            ["metadata"] = new JsonObject { ["name"] = ns },
+            ["status"] = new JsonObject { ["phase"] = "Active" },
+        });
+    }
+
+    public string Namespace { get; }
+
+    /// <summary>Every kubectl invocation so far (one JSON argv a line).</summary>
+    public static string Log => File.Exists(Path.Combine(State.Value, "kubectl.log")) ? File.ReadAllText(Path.Combine(State.Value, "kubectl.log")) : "";
+
+    public static KubeCluster Create() => new($"wand-{Guid.NewGuid().ToString("N")[..8]}");
+
+    /// <summary>A ClusterIP service selecting pods by <paramref name="selector"/> (none: a service without selector).</summary>
+    public void AddService(string name, IReadOnlyDictionary<string, string>? selector)
+    {
+        var spec = new JsonObject { ["type"] = "ClusterIP", ["ports"] = new JsonArray(new JsonObject { ["port"] = 80, ["targetPort"] = 8000, ["protocol"] = "TCP" }) };
+        if (selector is not null) spec["selector"] = Labels(selector);
+        Write($"services/{name}.json", Resource("Service", name, null, spec));
+    }
+
+    /// <summary>The ExternalName service Knative creates for a Knative Service.</summary>
+    public void AddKnativeService(string name) =>
+        Write($"services/{name}.json", Resource("Service", name, new Dictionary<string, string> { ["serving.knative.dev/service"] = name },
+            new JsonObject { ["type"] = "ExternalName", ["externalName"] = "kourier-internal.kourier-system.svc.cluster.local" }));
+
+    /// <summary>Starts one podman container per pod container and records the pod.</summary>
+    public async Task<KubePod> AddPodAsync(string name, IReadOnlyDictionary<string, string> labels, IReadOnlyList<(string Name, string[] Command)> containers,
+        string? rootfs = null, DateTimeOffset? created = null)
+    {
+        var backing = new Dictionary<string, TestContainer>();
+        var annotations = new JsonObject();
+        var specs = new JsonArray();
+        foreach (var (container, command) in containers)
+        {
+            var c = await TestContainer.StartAsync(command, rootfs);
+            _containers.Add(c);
+            backing[container] = c;
+            annotations["kubectl-standin/podman." + container] = c.Name;
+            specs.Add(new JsonObject { ["name"] = container, ["image"] = "localhost/wand-testbed:latest", ["command"] = new JsonArray(command.Select(a => (JsonNode?)a).ToArray()) });
+        }
+        var pod = Resource("Pod", name, labels, new JsonObject { ["containers"] = specs, ["nodeName"] = "standin-node-1", ["restartPolicy"] = "Always" });
+        pod["metadata"]!["annotations"] = annotations;
+        pod["metadata"]!["creationTimestamp"] = (created ?? DateTimeOffset.UtcNow).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ");
+        pod["status"] = new JsonObject { ["phase"] = "Running", ["podIP"] = "10.88.0.10", ["hostIP"] = "192.168.1.10", ["qosClass"] = "BestEffort" };
+        Write($"pods/{name}.json", pod);
+        return new KubePod(name, backing);
+    }
+
+    /// <summary>Deletes the pod and its containers, as `kubectl delete pod` would.</summary>
+    public async Task DeletePodAsync(KubePod pod)
+    {
+        File.Delete(Path.Combine(State.Value, Namespace, "pods", pod.Name + ".json"));
+        foreach (var c in pod.Containers.Values)
+        {
+            _containers.Remove(c);
+            await c.DisposeAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var c in _containers) await c.DisposeAsync();
+        Directory.Delete(Path.Combine(State.Value, Namespace), recursive: true);
+    }
+
+    private JsonObject Resource(string kind, string name, IReadOnlyDictionary<string, string>? labels, JsonObject spec) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = kind,
+        ["metadata"] = new JsonObject
+        {
+            ["name"] = name,
+            ["namespace"] = Namespace,
+            ["uid"] = Guid.NewGuid().ToString(),
+            ["creationTimestamp"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+            ["labels"] = Labels(labels ?? new Dictionary<string, string>()),
+        },
+        ["spec"] = spec,
+    };
+
+    private static JsonObject Labels(IReadOnlyDictionary<string, string> labels) => new(labels.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
+
+    private void Write(string relative, JsonObject resource)
+    {
+        var path = Path.Combine(State.Value, Namespace, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path + ".tmp", resource.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+}
