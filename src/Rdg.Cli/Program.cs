@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Rdg.Cli;
+using Wand.Hpc;
 using Rdg.Cli.Commands;
 using Wand.Cli;
 
@@ -8,5 +9,8 @@ var root = new RootCommand("rdg: debug Python jobs on HPC clusters (Slurm) from 
 root.Subcommands.Add(InitCommand.Create(ui));
 root.Subcommands.Add(DebugCommand.Create(ui));
 root.Subcommands.Add(AttachCommand.Create(ui));
+root.Subcommands.Add(TunnelCommand.Create(ui));
+root.Subcommands.Add(ApiCommand.CreatePath(ui));
+root.Subcommands.Add(ApiCommand.CreateInstall(ui));
 root.Subcommands.Add(NodeCommand.Create(ui));
 return await CommandRunner.InvokeAsync(root, DebugArguments.Normalize(args), ui);

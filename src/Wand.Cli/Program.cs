@@ -7,4 +7,5 @@ var root = new RootCommand("wand: put real breakpoints into a running Python pro
 root.Subcommands.Add(PsCommand.Create(ui));
 root.Subcommands.Add(ExecCommand.Create(ui));
 root.Subcommands.Add(DebugCommand.Create(ui));
+root.Subcommands.Add(PodsCommand.Create(ui));
 return await CommandRunner.InvokeAsync(root, args, ui);

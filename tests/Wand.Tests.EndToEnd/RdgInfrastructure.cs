@@ -53,7 +53,7 @@ public sealed class RdgProcess : IAsyncDisposable
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DEBUGWAND_SIMPLE_UI"] = "1";
         psi.Environment.Remove("PYTHONDONTWRITEBYTECODE");
-        foreach (var v in new[] { "SLURM_JOB_ID", "SLURM_PROCID", "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SSH_CONNECTION", "SLURM_SUBMIT_HOST", "RDG_LOGIN_HOST" })
+        foreach (var v in new[] { "SLURM_JOB_ID", "SLURM_PROCID", "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SSH_CONNECTION", "SLURM_SUBMIT_HOST", "RDG_LOGIN_HOST", "SLURM_CONF" })
             psi.Environment.Remove(v);
         if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         return psi;

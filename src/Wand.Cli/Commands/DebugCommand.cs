@@ -42,11 +42,18 @@ public static class DebugCommand
         {
             pid, container, runtime, route, keep, port, host, debugpy, stop, yes, timeout, output,
         };
+        var kube = new KubeOptions();
+        kube.AddTo(command);
+        var podTarget = new Argument<string?>("TARGET") { Description = "a Kubernetes pod: pod/NAME (or use -s SERVICE, -l SELECTOR)", Arity = ArgumentArity.ZeroOrOne };
+        command.Arguments.Add(podTarget);
         command.SetAction(async (result, cancellationToken) =>
         {
             var procfs = ProcFs.Default;
             var safePoint = TimeSpan.FromSeconds(result.GetValue(timeout));
             var injector = new DebugpyInjector(new PayloadRunner(procfs, TimeProvider.System, ui), DebugpyLocator.Default, ui);
+            if (kube.Given(result, result.GetValue(podTarget)))
+                return await PodSessions.DebugAsync(ui, kube, result, result.GetValue(podTarget), new PodSessions.DebugRequest(result.GetValue(pid), result.GetValue(stop), result.GetValue(yes),
+                    result.GetValue(host)!, result.GetValue(port), result.GetValue(debugpy), safePoint, result.GetValue(keep), result.GetValue(output) == "json"), cancellationToken);
             if (result.GetValue(container) is { } name)
             {
                 var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);

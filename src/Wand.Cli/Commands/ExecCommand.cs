@@ -21,12 +21,18 @@ public static class ExecCommand
             DefaultValueFactory = _ => 5,
         };
         var command = new Command("exec", "Run Python code inside a running process and print its output and traceback") { pid, container, runtime, route, code, file, timeout };
+        var kube = new KubeOptions();
+        kube.AddTo(command);
         command.SetAction(async (result, cancellationToken) =>
         {
             var (source, name) = ReadSource(result.GetValue(code), result.GetValue(file));
             var safePoint = TimeSpan.FromSeconds(result.GetValue(timeout));
             ExecResult exec;
-            if (result.GetValue(container) is { } containerName)
+            if (kube.Given(result))
+            {
+                exec = await PodSessions.ExecAsync(ui, kube, result, result.GetValue(pid), source, name, safePoint, cancellationToken);
+            }
+            else if (result.GetValue(container) is { } containerName)
             {
                 var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, containerName, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);
                 var processes = await containerRoute.ScanAsync(cancellationToken);

@@ -18,6 +18,8 @@ public static class ExitCodes
     public const int InjectionFailed = 11;
     public const int DebugpyMissing = 12;
     public const int PortInUse = 13;
+    /// <summary>kubectl failed for a reason other than not found or forbidden (its stderr is shown).</summary>
+    public const int KubectlFailed = 14;
     /// <summary>A bug in wand: anything that is not a <see cref="WandException"/>.</summary>
     public const int InternalError = 70;
     public const int Cancelled = 130;

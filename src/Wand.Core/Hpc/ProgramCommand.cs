@@ -22,7 +22,8 @@ public sealed record ProgramCommand(string Interpreter, IReadOnlyList<string> In
 
     /// <param name="which">Resolves a bare command name on PATH (null when not found).</param>
     /// <param name="readHead">The first bytes of a file (null when unreadable), for shebangs.</param>
-    public static ProgramCommand Parse(IReadOnlyList<string> argv, Func<string, string?> which, Func<string, string?> readHead)
+    /// <param name="exists">Whether a file exists (File.Exists by default).</param>
+    public static ProgramCommand Parse(IReadOnlyList<string> argv, Func<string, string?> which, Func<string, string?> readHead, Func<string, bool>? exists = null)
     {
         if (argv.Count == 0)
             throw new WandException(ExitCodes.Usage, "rdg debug needs the Python command to run", Usage);
@@ -37,7 +38,7 @@ public sealed record ProgramCommand(string Interpreter, IReadOnlyList<string> In
                 return new ProgramCommand(interpreter, [], Script, resolved, [.. argv.Skip(1)]);
             throw new WandException(ExitCodes.Usage, $"'{first}' is not a Python interpreter or a Python script", Usage);
         }
-        if (!File.Exists(resolved))
+        if (!(exists ?? File.Exists)(resolved))
             throw new WandException(ExitCodes.Usage, $"the interpreter {resolved} does not exist", "check the path of your venv (ls /path/to/venv/bin)");
         var cmd = PythonCommandLine.Parse([resolved, .. argv.Skip(1)]);
         if (cmd.Module is { } module)

@@ -60,10 +60,40 @@ public sealed class SessionStore(string folder)
     }
 
     /// <summary>null or "latest": the newest record; digits: a job id first, then a PID.</summary>
-    public SessionRecord? Find(string? key)
+    public SessionRecord? Find(string? key) => Select(List(), key);
+
+    /// <summary>The same choice among records read elsewhere (over SSH by rdg tunnel), newest first.</summary>
+    public static SessionRecord? Select(IReadOnlyList<SessionRecord> newestFirst, string? key)
     {
-        var all = List();
-        if (key is null or "latest") return all.FirstOrDefault();
-        return all.FirstOrDefault(r => r.JobId == key) ?? all.FirstOrDefault(r => int.TryParse(key, out var pid) && r.Pid == pid);
+        if (key is null or "latest") return newestFirst.FirstOrDefault();
+        return newestFirst.FirstOrDefault(r => r.JobId == key) ?? newestFirst.FirstOrDefault(r => int.TryParse(key, out var pid) && r.Pid == pid);
+    }
+
+    /// <summary>Records printed one after another (<c>cat *.json</c>), newest first; what does not parse is skipped.</summary>
+    public static IReadOnlyList<SessionRecord> ParseConcatenated(string text)
+    {
+        var records = new List<SessionRecord>();
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { AllowMultipleValues = true });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.StartObject) continue;
+                try
+                {
+                    if (JsonSerializer.Deserialize<SessionRecord>(ref reader, Json) is { } r) records.Add(r);
+                }
+                catch (JsonException)
+                {
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // a truncated file at the end: keep what was read
+        }
+        return [.. records.OrderByDescending(r => r.StartedAt)];
     }
 }

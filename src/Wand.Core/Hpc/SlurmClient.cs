@@ -11,6 +11,11 @@ public sealed class SlurmClient(Func<string, string?> which)
 {
     public static SlurmClient Default { get; } = new(name => ProgramCommand.Which(name, Environment.GetEnvironmentVariable("PATH")));
 
+    public static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>A step on the node may start debugpy (a cold import takes seconds) or wait for a safe point.</summary>
+    public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(120);
+
     public bool Available => which("squeue") is not null;
 
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
@@ -50,10 +55,11 @@ public sealed class SlurmClient(Func<string, string?> which)
     /// on that node of a multi-node job, one task.
     /// </summary>
     public Task<Result> StepAsync(string jobId, string node, IReadOnlyList<string> argv, CancellationToken cancellationToken) =>
-        RunAsync("srun", ["--jobid=" + jobId, "--overlap", "-w", node, "-N", "1", "-n", "1", "--quiet", .. argv], cancellationToken);
+        RunAsync("srun", ["--jobid=" + jobId, "--overlap", "-w", node, "-N", "1", "-n", "1", "--quiet", .. argv], cancellationToken, StepTimeout);
 
-    private async Task<Result> RunAsync(string program, IReadOnlyList<string> args, CancellationToken cancellationToken)
+    private async Task<Result> RunAsync(string program, IReadOnlyList<string> args, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
+        var limit = timeout ?? CommandTimeout;
         var path = which(program) ?? throw new WandException(ExitCodes.ProcessNotFound, $"{program} was not found on PATH (is this a Slurm login node?)",
             "run rdg attach on the cluster's login node, or load Slurm's module (module load slurm)");
         var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
@@ -62,7 +68,16 @@ public sealed class SlurmClient(Func<string, string?> which)
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
+        try
+        {
+            // Slurm's clients retry for a minute when the controller or its configuration is missing.
+            await process.WaitForExitAsync(cancellationToken).WaitAsync(limit, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new WandException(ExitCodes.ProcessNotFound, $"{program} did not answer within {limit.TotalSeconds:0} s", "check that Slurm answers (sinfo) and SLURM_CONF");
+        }
         return new Result(process.ExitCode, await stdout, await stderr);
     }
 

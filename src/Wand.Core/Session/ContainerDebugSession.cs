@@ -13,7 +13,7 @@ namespace Wand.Session;
 /// reached through a <see cref="PortForwarder"/>; when the debugged process goes away (reload worker
 /// replaced, container restarted) the session finds the new one and injects again.
 /// </summary>
-public sealed class ContainerDebugSession(ContainerLocator locator, IContainerRoute route, DebugpyLocator debugpyLocator, IProgress progress, TimeProvider time)
+public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerRoute route, DebugpyLocator debugpyLocator, IProgress progress, TimeProvider time)
 {
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
 
@@ -33,8 +33,12 @@ public sealed class ContainerDebugSession(ContainerLocator locator, IContainerRo
     private readonly DebugpyInjector _injector = new(route.Runner, debugpyLocator, progress);
     private int _remotePort;
 
-    /// <summary>Runs until cancelled; on the way out stops debugpy (unless Keep) and the forward.</summary>
-    public async Task RunAsync(ContainerInfo container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose, Options options, IObserver observer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs until cancelled; on the way out stops debugpy (unless Keep) and the forward.
+    /// <paramref name="container"/> (with a locator) is followed through restarts; null for places the
+    /// route alone reaches (a pod's container through kubectl exec).
+    /// </summary>
+    public async Task RunAsync(ContainerInfo? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose, Options options, IObserver observer, CancellationToken cancellationToken)
     {
         _remotePort = options.RemotePort;
         var target = choose(await route.ScanAsync(cancellationToken));
@@ -52,7 +56,7 @@ public sealed class ContainerDebugSession(ContainerLocator locator, IContainerRo
                 if (await route.IsAliveAsync(current, cancellationToken)) continue;
 
                 forward?.DropConnections();
-                await WaitForContainerAsync(container, cancellationToken);
+                if (container is not null && locator is not null) await WaitForContainerAsync(locator, container, cancellationToken);
                 var next = await WaitForTargetAsync(cancellationToken);
                 if (next is null) continue;
                 try
@@ -113,7 +117,7 @@ public sealed class ContainerDebugSession(ContainerLocator locator, IContainerRo
     }
 
     /// <summary>Waits until the container runs (again); tells the route when it restarted.</summary>
-    private async Task WaitForContainerAsync(ContainerInfo container, CancellationToken cancellationToken)
+    private async Task WaitForContainerAsync(ContainerLocator locator, ContainerInfo container, CancellationToken cancellationToken)
     {
         var said = false;
         while (true)

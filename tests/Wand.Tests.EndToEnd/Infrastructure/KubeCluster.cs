@@ -19,6 +19,7 @@ public sealed class KubeCluster : IAsyncDisposable
         Directory.CreateDirectory(state);
         Environment.SetEnvironmentVariable("WAND_KUBE_STATE", state);
         Environment.SetEnvironmentVariable("PATH", standin + ":" + Environment.GetEnvironmentVariable("PATH"));
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(state, recursive: true);
         return state;
     });
 

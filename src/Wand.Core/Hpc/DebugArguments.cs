@@ -1,4 +1,4 @@
-namespace Rdg.Cli;
+namespace Wand.Hpc;
 
 /// <summary>
 /// Separates rdg's own options from the program's command line before System.CommandLine sees them:

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using Wand.Errors;
+using Wand.Transport.Exec;
+using Wand.Transport.Kubernetes;
+
+namespace Wand.Cli.Commands;
+
+/// <summary>
+/// The Kubernetes options shared by pods, exec and debug (<c>-n</c>, <c>--context</c>,
+/// <c>--kubeconfig</c>, <c>-s SVC</c>, <c>-l SELECTOR</c>, <c>--pod NAME</c>, <c>--pod-container</c>)
+/// and resolving them to a pod, its Python container and the exec route into it.
+/// </summary>
+public sealed class KubeOptions
+{
+    public Option<string?> Namespace { get; } = new("--namespace", "-n") { Description = "Kubernetes namespace (default: the context's)" };
+    public Option<string?> Context { get; } = new("--context") { Description = "kubeconfig context to use" };
+    public Option<string?> Kubeconfig { get; } = new("--kubeconfig") { Description = "kubeconfig file to use" };
+    public Option<string?> Service { get; } = new("--service", "-s") { Description = "Kubernetes service whose pods to use (Knative services too)" };
+    public Option<string?> Selector { get; } = new("--selector", "-l") { Description = "label selector of the pods to use" };
+    public Option<string?> Pod { get; } = new("--pod") { Description = "one pod by name (NAME or pod/NAME)" };
+    public Option<string?> PodContainer { get; } = new("--pod-container") { Description = "container of the pod (default: the one running Python; Knative: user-container)" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Namespace, Context, Kubeconfig, Service, Selector, Pod, PodContainer }) command.Options.Add(option);
+    }
+
+    /// <summary>True when the command is about pods.</summary>
+    public bool Given(ParseResult result, string? target = null) =>
+        target is not null || result.GetValue(Service) is not null || result.GetValue(Selector) is not null || result.GetValue(Pod) is not null;
+
+    public KubectlClient Client(ParseResult result) => new(result.GetValue(Context), result.GetValue(Kubeconfig), result.GetValue(Namespace));
+
+    /// <summary>The pods meant, and how to name them in messages.</summary>
+    public async Task<(IReadOnlyList<PodInfo> Pods, string What)> PodsAsync(ParseResult result, string? target, CancellationToken cancellationToken)
+    {
+        var finder = new PodFinder(Client(result));
+        var pod = target ?? result.GetValue(Pod);
+        if (pod is not null)
+        {
+            if (target is not null && !target.StartsWith("pod/", StringComparison.Ordinal))
+                throw new WandException(ExitCodes.Usage, $"unknown target {target}", "give pod/NAME, -s SERVICE or -l SELECTOR");
+            var one = await finder.ByNameAsync(pod, cancellationToken);
+            return ([one], $"pod {one.Name}");
+        }
+        if (result.GetValue(Service) is { } service) return (await finder.ByServiceAsync(service, cancellationToken), $"service {service}");
+        if (result.GetValue(Selector) is { } selector) return (await finder.BySelectorAsync(selector, cancellationToken), $"selector {selector}");
+        throw new WandException(ExitCodes.Usage, "say which pods: -s SERVICE, -l SELECTOR or --pod NAME", "example: wand pods -n shop -s api");
+    }
+
+    /// <summary>The pod's Python container (<c>--pod-container</c>, else the one running Python).</summary>
+    public PodExecTarget Target(ParseResult result, PodInfo pod) => new(Client(result), pod, PodFinder.ChooseContainer(pod, result.GetValue(PodContainer)));
+
+    /// <summary>The exec route into a pod's container: wand's scripts run there with the target's own interpreter.</summary>
+    public static ExecRoute Route(Wand.Progress.IProgress progress, PodExecTarget target) => new(new ExecPayloadRunner(target, TimeProvider.System, progress));
+
+    /// <summary>The newest Ready pod meant and its Python container; says which one was chosen.</summary>
+    public async Task<PodExecTarget> ResolveAsync(IUserInterface ui, ParseResult result, string? target, CancellationToken cancellationToken)
+    {
+        var (pods, what) = await PodsAsync(result, target, cancellationToken);
+        var pod = PodFinder.ChooseNewestReady(pods, what);
+        var exec = Target(result, pod);
+        var others = pods.Count(p => p.Ready) - 1;
+        ui.Info($"{exec.Description} in namespace {pod.Namespace}, reached through `kubectl exec`" +
+            (others > 0 ? $" (the newest of {others + 1} Ready pods behind {what}; --pod NAME chooses another)" : ""));
+        return exec;
+    }
+
+    /// <summary>A route into <paramref name="exec"/> that follows the pod's replacement among the pods the user meant.</summary>
+    public PodRoute FollowingRoute(IUserInterface ui, ParseResult result, string? target, PodExecTarget exec) =>
+        new(exec, async ct => (await PodsAsync(result, target, ct)).Pods, result.GetValue(PodContainer), TimeProvider.System, ui);
+}

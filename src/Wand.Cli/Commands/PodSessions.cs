@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Wand.Discovery;
+using Wand.Errors;
+using Wand.Injection;
+using Wand.Injection.Debugpy;
+using Wand.Session;
+using Wand.Transport.Exec;
+using Wand.Transport.Kubernetes;
+using Wand.Transport.Local;
+
+namespace Wand.Cli.Commands;
+
+/// <summary>
+/// <c>wand debug</c> and <c>wand exec</c> in a Kubernetes pod: the pod's Python container is reached
+/// through <c>kubectl exec -i</c> with the target's own interpreter (<see cref="ExecRoute"/>), and the
+/// session is the container one: debugpy on loopback inside, a local forward through relay.py,
+/// reload workers and pod replacements followed (<see cref="PodRoute"/>), Ctrl+C cleans up.
+/// </summary>
+public static class PodSessions
+{
+    /// <summary>The debug options that matter for a pod, as the debug command parsed them.</summary>
+    public sealed record DebugRequest(int? Pid, bool Stop, bool Yes, string Host, int Port, string? Debugpy, TimeSpan SafePoint, bool Keep, bool Json);
+
+    public static async Task<int> DebugAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
+    {
+        var exec = await kube.ResolveAsync(ui, result, target, cancellationToken);
+        var route = kube.FollowingRoute(ui, result, target, exec);
+        PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => request.Pid is { } p
+            ? ByPid(processes, p, exec)
+            : DebugCommand.Choose(ui, processes, request.Yes, exec.Description);
+        if (request.Stop)
+        {
+            var stopIn = Pick(await route.ScanAsync(cancellationToken)).Pid;
+            var stopped = await new DebugpyInjector(route.Runner, DebugpyLocator.Default, ui).StopAsync(stopIn, request.SafePoint, cancellationToken);
+            ui.Info(stopped ? $"debugpy stopped in PID {stopIn} of {exec.Description}" : "wand's debugpy was not running there");
+            return ExitCodes.Ok;
+        }
+        var session = new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System);
+        var options = new ContainerDebugSession.Options(request.Host, request.Port, DebugCommand.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes),
+            request.Debugpy, request.SafePoint, request.Keep);
+        try
+        {
+            await session.RunAsync(null, Pick, options, new PodObserver(ui, exec, request.Json), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            ui.Info("session ended; the forward is closed" + (options.Keep ? " and debugpy keeps running in the pod" : " and debugpy was stopped in the pod"));
+        }
+        return ExitCodes.Cancelled; // the session only ends by Ctrl+C
+    }
+
+    public static async Task<ExecResult> ExecAsync(IUserInterface ui, KubeOptions kube, ParseResult result, int? pid, string source, string name, TimeSpan safePoint, CancellationToken cancellationToken)
+    {
+        var exec = await kube.ResolveAsync(ui, result, null, cancellationToken);
+        var route = KubeOptions.Route(ui, exec);
+        var processes = await route.ScanAsync(cancellationToken);
+        var target = pid is { } p ? ByPid(processes, p, exec) : DebugCommand.Choose(ui, processes, true, exec.Description);
+        return await new CodeRunner(route.Runner).RunAsync(target.Pid, source, name, safePoint, cancellationToken);
+    }
+
+    private static PythonProcess ByPid(IReadOnlyList<PythonProcess> processes, int pid, PodExecTarget exec) =>
+        processes.FirstOrDefault(x => x.Pid == pid)
+            ?? throw new WandException(ExitCodes.ProcessNotFound, $"no Python process with PID {pid} in {exec.Description}",
+                $"list them: wand pods -n {exec.Pod.Namespace} --pod {exec.Pod.Name} --with-pids");
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using Wand.Errors;
+
+namespace Wand.Transport.Kubernetes;
+
+/// <summary>
+/// The user's own <c>kubectl</c> (their contexts, auth plugins and kubeconfig work unchanged), always
+/// called with argv arrays. When it fails, its stderr reaches the user verbatim
+/// ("Error from server (NotFound): services "api" not found"), as kubernetes-client does with the
+/// server's status.
+/// </summary>
+/// <param name="Namespace">null: the context's namespace.</param>
+public sealed record KubectlClient(string? Context, string? Kubeconfig, string? Namespace)
+{
+    public const string Program = "kubectl";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>"namespace NS", or the context's default, for messages.</summary>
+    public string NamespaceDescription => Namespace is null ? "the context's namespace" : $"namespace {Namespace}";
+
+    /// <summary>The whole argv for <paramref name="verb"/>: the global flags, then the verb's arguments.</summary>
+    public IReadOnlyList<string> Arguments(IReadOnlyList<string> verb)
+    {
+        var args = new List<string>();
+        if (Context is not null) args.AddRange(["--context", Context]);
+        if (Kubeconfig is not null) args.AddRange(["--kubeconfig", Kubeconfig]);
+        if (Namespace is not null) args.AddRange(["--namespace", Namespace]);
+        args.AddRange(verb);
+        return args;
+    }
+
+    /// <summary><c>kubectl get ARGS -o json</c>, parsed.</summary>
+    public async Task<JsonElement> GetJsonAsync(IReadOnlyList<string> what, CancellationToken cancellationToken)
+    {
+        var r = await RunAsync(["get", .. what, "-o", "json"], cancellationToken);
+        try
+        {
+            using var doc = JsonDocument.Parse(r.Stdout);
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new WandException(ExitCodes.KubectlFailed, $"kubectl get {string.Join(' ', what)} printed no JSON: {e.Message}", "check that `kubectl` is the Kubernetes client", e);
+        }
+    }
+
+    private async Task<ProcessResult> RunAsync(IReadOnlyList<string> verb, CancellationToken cancellationToken)
+    {
+        ProcessResult r;
+        try
+        {
+            r = await ProcessRunner.RunAsync(Program, Arguments(verb), null, Timeout, cancellationToken);
+        }
+        catch (ProcessRunner.NotInstalledException)
+        {
+            throw new WandException(ExitCodes.Usage, "kubectl is not installed or not on PATH", "install kubectl (https://kubernetes.io/docs/tasks/tools/) and check `kubectl get pods` works");
+        }
+        catch (TimeoutException e)
+        {
+            throw new WandException(ExitCodes.KubectlFailed, e.Message, "check that the cluster is reachable: kubectl cluster-info");
+        }
+        if (!r.Ok) throw Failure(r.Stderr, r.ExitCode);
+        return r;
+    }
+
+    /// <summary>kubectl's own words, with an exit code from the server's reason.</summary>
+    public static WandException Failure(string stderr, int exitCode)
+    {
+        var text = stderr.Trim();
+        if (text.Length == 0) text = $"kubectl failed (exit {exitCode}) without saying why";
+        var code = text.Contains("(NotFound)", StringComparison.Ordinal) ? ExitCodes.ProcessNotFound
+            : text.Contains("(Forbidden)", StringComparison.Ordinal) || text.Contains("Unauthorized", StringComparison.Ordinal) ? ExitCodes.PermissionDenied
+            : ExitCodes.KubectlFailed;
+        return new WandException(code, text);
+    }
+}

@@ -1,0 +1,38 @@
+using Wand.Transport.Exec;
+
+namespace Wand.Transport.Kubernetes;
+
+/// <summary>
+/// A container of a pod, reached through <c>kubectl exec -i POD -c CONTAINER -- ...</c> (stdin carries
+/// wand's scripts). A session moves it to the replacement pod when its pod goes away (<see cref="PodRoute"/>).
+/// </summary>
+public sealed class PodExecTarget(KubectlClient kubectl, PodInfo pod, string container) : IExecTarget
+{
+    private (PodInfo Pod, string Container) _current = (pod, container);
+
+    public KubectlClient Kubectl => kubectl;
+    public PodInfo Pod => _current.Pod;
+    public string Container => _current.Container;
+    public string Description => $"pod {Pod.Name} (container {Container})";
+    public string Verb => "kubectl exec";
+    public string Program => KubectlClient.Program;
+
+    /// <summary>The pod spec's command, when it names one: it tells whether PID 1 is Python.</summary>
+    public string EntryPath
+    {
+        get
+        {
+            var (p, c) = _current;
+            return p.Containers.FirstOrDefault(x => x.Name == c).Entry ?? "";
+        }
+    }
+
+    public IReadOnlyList<string> ExecArguments(IReadOnlyList<string> command)
+    {
+        var (p, c) = _current;
+        return (kubectl with { Namespace = p.Namespace.Length > 0 ? p.Namespace : kubectl.Namespace }).Arguments(["exec", "-i", p.Name, "-c", c, "--", .. command]);
+    }
+
+    /// <summary>From now on, commands run in <paramref name="next"/>'s <paramref name="nextContainer"/>.</summary>
+    public void MoveTo(PodInfo next, string nextContainer) => _current = (next, nextContainer);
+}

@@ -1,0 +1,114 @@
+using Wand.Discovery;
+using Wand.Errors;
+using Wand.Injection;
+using Wand.Progress;
+using Wand.Transport.Containers;
+using Wand.Transport.Exec;
+
+namespace Wand.Transport.Kubernetes;
+
+/// <summary>
+/// The exec route into a pod that follows pod replacement (rollout, crash, eviction, scale to zero and
+/// back): when the pod is gone or no longer Ready, its processes count as gone, and the next scan
+/// moves to the newest Ready pod of the same query (service, selector), latest revision first. The
+/// debug session then injects there as it does for a new reload worker; the local forward stays.
+/// </summary>
+public sealed class PodRoute : IContainerRoute
+{
+    private readonly PodExecTarget _target;
+    private readonly Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> _findPods;
+    private readonly string? _requestedContainer;
+    private readonly IProgress _progress;
+    private readonly ExecRoute _inner;
+    private volatile bool _gone;
+
+    /// <param name="findPods">The user's query again (the pods behind the service now).</param>
+    /// <param name="requestedContainer">The container the user named, else null (the one running Python).</param>
+    public PodRoute(PodExecTarget target, Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> findPods, string? requestedContainer, TimeProvider time, IProgress progress)
+    {
+        _target = target;
+        _findPods = findPods;
+        _requestedContainer = requestedContainer;
+        _progress = progress;
+        _inner = new ExecRoute(new ExecPayloadRunner(target, time, progress));
+    }
+
+    public PodExecTarget Target => _target;
+    public string Name => "kubectl exec";
+    public PayloadRunnerBase Runner => _inner.Runner;
+    public bool NeedsForward => true;
+
+    public async Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken)
+    {
+        if (_gone && !await FollowAsync(cancellationToken)) return [];
+        try
+        {
+            return await _inner.ScanAsync(cancellationToken);
+        }
+        catch (WandException) when (!cancellationToken.IsCancellationRequested)
+        {
+            if (!await GoneAsync(cancellationToken)) throw;
+            return [];
+        }
+    }
+
+    public async Task<bool> IsAliveAsync(int pid, CancellationToken cancellationToken)
+    {
+        if (_gone) return false;
+        try
+        {
+            return await _inner.IsAliveAsync(pid, cancellationToken);
+        }
+        catch (WandException) when (!cancellationToken.IsCancellationRequested)
+        {
+            if (!await GoneAsync(cancellationToken)) throw;
+            return false;
+        }
+    }
+
+    public Task<IReadOnlySet<int>> BusyPortsAsync(CancellationToken cancellationToken) => _inner.BusyPortsAsync(cancellationToken);
+
+    public Task<Stream> ConnectAsync(int port, CancellationToken cancellationToken) => _inner.ConnectAsync(port, cancellationToken);
+
+    public int PidInside(int pid) => pid;
+
+    public void Restarted(ContainerInfo container) => _inner.Restarted(container);
+
+    /// <summary>True (and remembered) when the pod no longer exists or is no longer Ready.</summary>
+    private async Task<bool> GoneAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var pod = await new PodFinder(_target.Kubectl with { Namespace = _target.Pod.Namespace }).ByNameAsync(_target.Pod.Name, cancellationToken);
+            _gone = !pod.Ready;
+        }
+        catch (WandException e) when (e.ExitCode == ExitCodes.ProcessNotFound)
+        {
+            _gone = true;
+        }
+        if (_gone) _progress.Step($"pod {_target.Pod.Name} is gone or not Ready; waiting for its replacement");
+        return _gone;
+    }
+
+    /// <summary>Moves to the replacement pod when there is a Ready one.</summary>
+    private async Task<bool> FollowAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<PodInfo> pods;
+        try
+        {
+            pods = await _findPods(cancellationToken);
+        }
+        catch (WandException e) when (e.ExitCode == ExitCodes.ProcessNotFound)
+        {
+            return false; // a Knative service scaled to zero, a service being recreated: keep waiting
+        }
+        var candidates = pods.Where(p => p.Ready && p.Name != _target.Pod.Name).ToList();
+        if (candidates.Count == 0) return false;
+        var next = PodFinder.ChooseNewestReady(candidates, "the service");
+        var container = PodFinder.ChooseContainer(next, _requestedContainer);
+        _progress.Step($"following pod {_target.Pod.Name} to its replacement, pod {next.Name} (container {container})");
+        _target.MoveTo(next, container);
+        _gone = false;
+        return true;
+    }
+}

@@ -1,0 +1,268 @@
+using System.Text.Json;
+using Wand.Errors;
+using Wand.Session.Dap;
+using Wand.Tests.EndToEnd.Infrastructure;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// `wand pods/exec/debug` against the kubectl stand-in (tests/kubectl-standin): cluster state as
+/// Kubernetes JSON, every pod container a real podman container running real Python. wand only ever
+/// runs `kubectl`; debugpy stays on loopback in the pod and is reached through `kubectl exec -i`.
+/// </summary>
+[Collection(TargetRootCollection.Name)]
+public class KubernetesTests
+{
+    private const string AppDir = "/srv/apps/fastapi_app";
+    private const string AppFile = AppDir + "/app.py";
+    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(90);
+    private static readonly Dictionary<string, string> ApiLabels = new() { ["app"] = "api" };
+
+    private static string[] Uvicorn(bool reload) =>
+        ["/usr/bin/python3.14", "-m", "uvicorn", "--app-dir", AppDir, "app:app", "--port", "8000", .. reload ? new[] { "--reload", "--reload-dir", AppDir } : []];
+
+    private static async Task WaitUntilServingAsync(TestContainer c)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                await c.PythonAsync("import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1)");
+                return;
+            }
+            catch (InvalidOperationException)
+            {
+                await Task.Delay(200);
+            }
+        }
+        throw new TimeoutException("the app in the pod never served /health");
+    }
+
+    private static Task<string> GetInsideAsync(TestContainer c, string path) =>
+        c.PythonAsync($"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000{path}', timeout=60).read().decode())");
+
+    /// <summary>Attaches an editor through wand's forward, hits the breakpoint with a request made inside the pod, returns the PID that stopped.</summary>
+    private static async Task<string> HitBreakpointAsync(TestContainer c, int localPort)
+    {
+        var line = Testbed.BreakpointLine(AppFile, "items");
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", localPort);
+        var attached = await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [AppFile] = [line] });
+        Assert.True(attached.Breakpoints[AppFile][0].Verified);
+        var request = GetInsideAsync(c, "/items/7?q=pod");
+        var stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(60));
+        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
+        Assert.Equal(("read_item", AppFile, line), (frame.Name, frame.SourcePath, frame.Line));
+        Assert.Equal("'pod'", await editor.EvaluateAsync("q", frame.Id));
+        var pid = await editor.EvaluateAsync("__import__('os').getpid()", frame.Id);
+        await editor.ContinueAsync(stopped.ThreadId);
+        Assert.Contains("\"q\":\"pod\"", await request.WaitAsync(TimeSpan.FromSeconds(60)));
+        await editor.DisconnectAsync();
+        return pid;
+    }
+
+    /// <summary>
+    /// Nothing of wand's stays in the pod's /tmp. Folders already in the testbed rootfs (the overlay's
+    /// lower layer, shared with chroot tests running elsewhere) are not the pod's.
+    /// </summary>
+    private static async Task AssertNothingLeftAsync(TestContainer c)
+    {
+        var inside = (await c.PythonAsync("import glob; print('\\n'.join(glob.glob('/tmp/wand-*')))")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.DoesNotContain(inside, d => !Directory.Exists(c.Rootfs + d));
+    }
+
+    [Fact]
+    public async Task PodsListsTheServicesPodsWithTheirPythonProcesses()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", ApiLabels);
+        var older = await cluster.AddPodAsync("api-5d8f-old", ApiLabels, [("app", Uvicorn(reload: true))], created: DateTimeOffset.UtcNow.AddMinutes(-30));
+        var newer = await cluster.AddPodAsync("api-5d8f-new", ApiLabels, [("app", Uvicorn(reload: false))]);
+        await cluster.AddPodAsync("worker-1", new Dictionary<string, string> { ["app"] = "worker" }, [("app", ["/usr/bin/python3.14", "-c", "import time; time.sleep(600)"])]);
+        await WaitUntilServingAsync(older.Main);
+        await WaitUntilServingAsync(newer.Main);
+
+        var pods = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api", "--context", "standin-ctx", "-o", "json"]);
+        Assert.True(pods.ExitCode == 0, pods.ToString());
+        var list = JsonDocument.Parse(pods.Stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal(["api-5d8f-new", "api-5d8f-old"], list.Select(p => p.GetProperty("name").GetString() ?? "").ToArray()); // newest first, the worker pod not selected
+        Assert.All(list, p => Assert.True(p.GetProperty("ready").GetBoolean()));
+        Assert.All(list, p => Assert.Equal("Running", p.GetProperty("phase").GetString()));
+        Assert.Equal("standin-node-1", list[0].GetProperty("node").GetString());
+        Assert.True(list[1].GetProperty("ageSeconds").GetDouble() >= 1700);
+        Assert.Contains("\"--context\", \"standin-ctx\"", KubeCluster.Log); // the user's context reaches kubectl
+
+        var table = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api"]);
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("api-5d8f-old", table.Stdout);
+        Assert.Contains("30m", table.Stdout);
+
+        var withPids = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api", "--with-pids", "-o", "json"]);
+        Assert.True(withPids.ExitCode == 0, withPids.ToString());
+        var byPod = JsonDocument.Parse(withPids.Stdout).RootElement.EnumerateArray()
+            .ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("processes").EnumerateArray().ToList());
+        Assert.Contains(byPod["api-5d8f-old"], p => p.GetProperty("role").GetString() == "worker" && p.GetProperty("attach").GetProperty("canAttach").GetBoolean());
+        Assert.Contains(byPod["api-5d8f-old"], p => p.GetProperty("pid").GetInt32() == 1 && p.GetProperty("role").GetString() == "reloaderParent");
+        Assert.Contains(byPod["api-5d8f-new"], p => p.GetProperty("pid").GetInt32() == 1 && p.GetProperty("version").GetString()!.StartsWith("3.14", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DebugAServiceHitsABreakpointThroughTheForwardAndFollowsTheReloadWorker()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", ApiLabels);
+        var pod = await cluster.AddPodAsync("api-7c9b-x2k4q", ApiLabels, [("app", Uvicorn(reload: true))]);
+        await WaitUntilServingAsync(pod.Main);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var attached = session.NextEvent(EventTimeout);
+        Assert.Equal("attached", attached.GetProperty("event").GetString());
+        Assert.Equal("api-7c9b-x2k4q", attached.GetProperty("pod").GetString());
+        Assert.Equal("app", attached.GetProperty("container").GetString());
+        Assert.Equal(localPort, attached.GetProperty("localPort").GetInt32());
+        Assert.Equal("127.0.0.1", attached.GetProperty("endpoint").GetProperty("host").GetString());
+        var worker = attached.GetProperty("pidInside").GetInt32();
+        Assert.NotEqual(1, worker); // the reload worker, not the reloader
+
+        Assert.Equal(worker.ToString(), await HitBreakpointAsync(pod.Main, localPort));
+
+        await pod.Main.PythonAsync($"open('{AppFile}', 'a').write('\\n# edited by the test\\n')");
+        var again = session.NextEvent(EventTimeout);
+        Assert.Equal("reattached", again.GetProperty("event").GetString());
+        Assert.NotEqual(worker, again.GetProperty("pidInside").GetInt32());
+        await WaitUntilServingAsync(pod.Main);
+        Assert.Equal(again.GetProperty("pidInside").GetInt32().ToString(), await HitBreakpointAsync(pod.Main, localPort));
+
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("session ended", session.Stderr);
+        Assert.False(TestNet.IsListening(localPort));
+        await AssertNothingLeftAsync(pod.Main);
+        Assert.Contains("\"exec\", \"-i\", \"api-7c9b-x2k4q\", \"-c\", \"app\", \"--\"", KubeCluster.Log); // wand went through kubectl exec
+    }
+
+    [Fact]
+    public async Task ADeletedPodIsFollowedToItsReplacement()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", ApiLabels);
+        var first = await cluster.AddPodAsync("api-6b7d-aaaaa", ApiLabels, [("app", Uvicorn(reload: false))]);
+        await WaitUntilServingAsync(first.Main);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var attached = session.NextEvent(EventTimeout);
+        Assert.Equal("api-6b7d-aaaaa", attached.GetProperty("pod").GetString());
+        Assert.Equal("1", await HitBreakpointAsync(first.Main, localPort));
+
+        // A rollout: the pod goes away and the Deployment's new pod takes its place, without a prompt.
+        await cluster.DeletePodAsync(first);
+        var second = await cluster.AddPodAsync("api-6b7d-bbbbb", ApiLabels, [("app", Uvicorn(reload: false))]);
+        var again = session.NextEvent(EventTimeout);
+        Assert.Equal("reattached", again.GetProperty("event").GetString());
+        Assert.Equal("api-6b7d-bbbbb", again.GetProperty("pod").GetString());
+        Assert.Equal(localPort, again.GetProperty("localPort").GetInt32());
+        await WaitUntilServingAsync(second.Main);
+        Assert.Equal("1", await HitBreakpointAsync(second.Main, localPort));
+        Assert.Contains("api-6b7d-bbbbb", session.Stderr);
+
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        await AssertNothingLeftAsync(second.Main);
+    }
+
+    [Fact]
+    public async Task ServiceNotFoundShowsKubectlsErrorVerbatim()
+    {
+        await using var cluster = KubeCluster.Create();
+        var r = await WandCli.RunAsync(["debug", "-n", cluster.Namespace, "-s", "no-such-svc", "--yes"]);
+        Assert.Equal(ExitCodes.ProcessNotFound, r.ExitCode);
+        Assert.Contains("Error from server (NotFound): services \"no-such-svc\" not found", r.Stderr);
+
+        var pod = await WandCli.RunAsync(["exec", "-n", cluster.Namespace, "--pod", "ghost", "-c", "print(1)"]);
+        Assert.Equal(ExitCodes.ProcessNotFound, pod.ExitCode);
+        Assert.Contains("Error from server (NotFound): pods \"ghost\" not found", pod.Stderr);
+    }
+
+    [Fact]
+    public async Task ServiceWithoutSelectorOrWithoutReadyPodsSaysSo()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("headless", selector: null);
+        var r = await WandCli.RunAsync(["debug", "-n", cluster.Namespace, "-s", "headless", "--yes"]);
+        Assert.Equal(ExitCodes.ProcessNotFound, r.ExitCode);
+        Assert.Contains("service headless has no selector", r.Stderr);
+
+        cluster.AddService("api", ApiLabels);
+        var none = await WandCli.RunAsync(["exec", "-n", cluster.Namespace, "-s", "api", "-c", "print(1)"]);
+        Assert.Equal(ExitCodes.ProcessNotFound, none.ExitCode);
+        Assert.Contains("no pods behind service api", none.Stderr);
+
+        // A pod whose container has stopped is listed, but never chosen.
+        var pod = await cluster.AddPodAsync("api-1", ApiLabels, [("app", ["/usr/bin/python3.14", "-c", "pass"])]);
+        for (var i = 0; i < 50 && (await TestContainer.PodmanAsync(["inspect", "--format", "{{.State.Running}}", pod.Main.Name])).Stdout.Trim() == "true"; i++) await Task.Delay(100);
+        var pods = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api", "-o", "json"]);
+        Assert.False(JsonDocument.Parse(pods.Stdout).RootElement[0].GetProperty("ready").GetBoolean());
+        var notReady = await WandCli.RunAsync(["debug", "-n", cluster.Namespace, "-s", "api", "--yes"]);
+        Assert.Equal(ExitCodes.ProcessNotFound, notReady.ExitCode);
+        Assert.Contains("no Ready pod behind service api: api-1 (Running, not ready)", notReady.Stderr);
+    }
+
+    [Fact]
+    public async Task KubectlMissingSaysHowToGetIt()
+    {
+        var emptyPath = Directory.CreateTempSubdirectory("wand-nopath-").FullName;
+        var r = await WandCli.RunAsync(["pods", "-s", "api"], env: new Dictionary<string, string> { ["PATH"] = emptyPath });
+        Assert.Equal(ExitCodes.Usage, r.ExitCode);
+        Assert.Contains("kubectl is not installed or not on PATH", r.Stderr);
+        Directory.Delete(emptyPath);
+    }
+
+    [Fact]
+    public async Task ShellLessPodWorksThroughKubectlExec()
+    {
+        await using var cluster = KubeCluster.Create();
+        var pod = await cluster.AddPodAsync("distroless-0", ApiLabels, [("app", Uvicorn(reload: false))], rootfs: TestContainer.ShellLessRootfs());
+        foreach (var tool in new[] { "/bin/sh", "/usr/bin/ps", "/usr/bin/tar" })
+            Assert.NotEqual(0, (await TestContainer.PodmanAsync(["exec", pod.Main.Name, tool, "--version"])).ExitCode);
+        await WaitUntilServingAsync(pod.Main);
+
+        var exec = await WandCli.RunAsync(["exec", "-n", cluster.Namespace, "--pod", "distroless-0", "-c", "import os, sys\nprint(os.getpid(), 'uvicorn' in sys.modules)\nraise KeyError('boom')"]);
+        Assert.Equal(ExitCodes.CodeRaised, exec.ExitCode);
+        Assert.Equal("1 True\n", exec.Stdout);
+        Assert.Contains("KeyError: 'boom'", exec.Stderr);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "pod/distroless-0", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var attached = session.NextEvent(EventTimeout);
+        Assert.Equal(1, attached.GetProperty("pidInside").GetInt32());
+        Assert.Equal("1", await HitBreakpointAsync(pod.Main, localPort));
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        await AssertNothingLeftAsync(pod.Main);
+    }
+
+    [Fact]
+    public async Task KnativePodUsesTheUserContainerNeverTheQueueProxy()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddKnativeService("hello");
+        var labels = new Dictionary<string, string> { ["serving.knative.dev/service"] = "hello", ["serving.knative.dev/revision"] = "hello-00002" };
+        await cluster.AddPodAsync("hello-00002-deployment-6f7c-abcde", labels,
+        [
+            ("queue-proxy", ["/usr/bin/python3.14", "-c", "import time; time.sleep(600)"]),
+            ("user-container", ["/usr/bin/python3.14", "-c", "import time\nwhile True: time.sleep(0.05)"]),
+        ]);
+
+        var exec = await WandCli.RunAsync(["exec", "-n", cluster.Namespace, "-s", "hello", "-c", "import sys; print(sys.argv)"]);
+        Assert.True(exec.ExitCode == 0, exec.ToString());
+        Assert.Contains("container user-container", exec.Stderr);
+        Assert.Equal("['-c']\n", exec.Stdout);
+
+        var pods = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "hello", "-o", "json"]);
+        Assert.Equal("hello-00002", JsonDocument.Parse(pods.Stdout).RootElement[0].GetProperty("revision").GetString());
+
+        var wrong = await WandCli.RunAsync(["exec", "-n", cluster.Namespace, "-s", "hello", "--pod-container", "app", "-c", "print(1)"]);
+        Assert.Equal(ExitCodes.ProcessNotFound, wrong.ExitCode);
+        Assert.Contains("queue-proxy, user-container", wrong.Stderr);
+
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Wand.Session.Dap;
+using Wand.Tests.EndToEnd.Infrastructure;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// <c>rdg tunnel</c> through a real sshd on 127.0.0.1 (tests/testbed/sshd.sh): it reads the session
+/// record over SSH, forwards a local port to the debugger, survives ssh dying, and a DAP client hits a
+/// breakpoint through it.
+/// </summary>
+public sealed class RdgTunnelTests : IDisposable
+{
+    private static readonly Lazy<(string Port, string Key)> Sshd = new(StartSshd);
+    private readonly string _dir = Directory.CreateTempSubdirectory("rdg-tunnel-").FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static (string, string) StartSshd()
+    {
+        var psi = new ProcessStartInfo(Path.Combine(Testbed.RepoRoot, "tests/testbed/sshd.sh")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(10)) || p.ExitCode != 0)
+            throw new InvalidOperationException($"tests/testbed/sshd.sh failed (sshd is required for these tests):\n{stderr.Result}");
+        var fields = stdout.Result.Trim().Split('\n')[^1].Split(' ').Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
+        return (fields["PORT"], fields["KEY"]);
+    }
+
+    private const string Loop = """
+        import time
+
+
+        def train_step(step):
+            loss = 1.0 / (step + 1)  # BREAKPOINT: loop
+            return loss
+
+
+        step = 0
+        while True:
+            train_step(step)
+            step += 1
+            time.sleep(0.05)
+        """;
+
+    [Fact]
+    public async Task TunnelReadsTheSessionOverSshForwardsReconnectsAndADapClientHitsABreakpoint()
+    {
+        var (sshPort, key) = Sshd.Value;
+        var sessions = Path.Combine(_dir, "sessions");
+        var script = Path.Combine(_dir, "train.py");
+        await File.WriteAllTextAsync(script, Loop);
+        var port = TestNet.FreePort();
+        await using var job = RdgProcess.Start(["debug", "--no-wait", "--port", port.ToString(), RdgProcess.HostPython("3.14"), "train.py"], RdgProcess.Env(sessions), _dir);
+        await job.WaitForLineAsync("Port:");
+
+        var local = TestNet.FreePort();
+        var workspace = Directory.CreateDirectory(Path.Combine(_dir, "laptop")).FullName;
+        await using var tunnel = RdgProcess.Start(["tunnel", "--via", "root@127.0.0.1", "--local-port", local.ToString(), "--write-launch-json", workspace,
+            "--ssh-option", $"Port={sshPort}", "--ssh-option", $"IdentityFile={key}", "--ssh-option", "StrictHostKeyChecking=no",
+            "--ssh-option", "UserKnownHostsFile=/dev/null", "--ssh-option", $"SetEnv=RDG_SESSION_DIR={sessions}"], RdgProcess.Env(Path.Combine(_dir, "laptop-sessions")));
+        var up = await tunnel.WaitForLineAsync("tunnel up");
+        Assert.Contains($"localhost:{local} -> 127.0.0.1:{port}", up);
+        Assert.Contains($"\"port\": {local}", tunnel.Stdout);
+        Assert.Contains($"\"remoteRoot\": \"{_dir}\"", tunnel.Stdout);
+        var launch = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(workspace, ".vscode/launch.json")))!;
+        var tunnelConfig = launch["configurations"]!.AsArray().Single(c => (string?)c!["name"] == Wand.Hpc.LaunchJsonSettings.TunnelName)!;
+        Assert.Equal(local, (int)tunnelConfig["connect"]!["port"]!);
+        Assert.Equal(_dir, (string?)tunnelConfig["pathMappings"]![0]!["remoteRoot"]);
+
+        await HitAsync(local, script);
+
+        // The tunnel's ssh dies: rdg tunnel brings it back by itself.
+        var sshPid = int.Parse(up.Split("ssh PID ")[1].Split(')')[0]);
+        Process.GetProcessById(sshPid).Kill();
+        await WaitForCountAsync(tunnel, "tunnel up", 2);
+        Assert.Contains("reconnecting", tunnel.Stderr);
+        await HitAsync(local, script);
+    }
+
+    private static async Task WaitForCountAsync(RdgProcess p, string text, int count)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            if (p.Stderr.Split('\n').Count(l => l.Contains(text, StringComparison.Ordinal)) >= count) return;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"'{text}' not seen {count} times.\n{p}");
+    }
+
+    private static async Task HitAsync(int local, string script)
+    {
+        var line = Array.FindIndex(File.ReadAllLines(script), l => l.Contains("BREAKPOINT: loop", StringComparison.Ordinal)) + 1;
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", local);
+        await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [line] });
+        var stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(60));
+        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
+        Assert.Equal(("train_step", line), (frame.Name, frame.Line));
+        await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = script }, ["breakpoints"] = new JsonArray() });
+        await editor.ContinueAsync(stopped.ThreadId);
+        await editor.DisconnectAsync();
+    }
+}
