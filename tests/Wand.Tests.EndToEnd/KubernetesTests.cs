@@ -104,6 +104,21 @@ public class KubernetesTests
         Assert.Contains(byPod["api-5d8f-old"], p => p.GetProperty("role").GetString() == "worker" && p.GetProperty("attach").GetProperty("canAttach").GetBoolean());
         Assert.Contains(byPod["api-5d8f-old"], p => p.GetProperty("pid").GetInt32() == 1 && p.GetProperty("role").GetString() == "reloaderParent");
         Assert.Contains(byPod["api-5d8f-new"], p => p.GetProperty("pid").GetInt32() == 1 && p.GetProperty("version").GetString()!.StartsWith("3.14", StringComparison.Ordinal));
+
+        // --all-pods: the recommended process of every pod (the reload worker in the old one).
+        var all = await WandCli.RunAsync(["exec", "-n", cluster.Namespace, "-s", "api", "--all-pods", "-c", "import os; print('pid', os.getpid())"]);
+        Assert.True(all.ExitCode == 0, all.ToString());
+        Assert.Contains("==> pod api-5d8f-new <==\npid 1\n", all.Stdout);
+        Assert.Matches("==> pod api-5d8f-old <==\npid (?!1\n)[0-9]+\n", all.Stdout);
+
+        // debugwand's spelling: `wand inject -c FILE` runs the file.
+        var script = Path.Combine(Directory.CreateTempSubdirectory("wand-inject-").FullName, "probe.py");
+        await File.WriteAllTextAsync(script, "import sys\nprint('uvicorn' in sys.modules)\n");
+        var inject = await WandCli.RunAsync(["inject", "-n", cluster.Namespace, "-s", "api", "-c", script]);
+        Assert.True(inject.ExitCode == 0, inject.ToString());
+        Assert.Equal("True\n", inject.Stdout);
+        Assert.Contains("-c names a script file", inject.Stderr);
+        Directory.Delete(Path.GetDirectoryName(script)!, recursive: true);
     }
 
     [Fact]
@@ -168,6 +183,32 @@ public class KubernetesTests
 
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
         await AssertNothingLeftAsync(second.Main);
+    }
+
+    [Fact]
+    public async Task ASecondDebugOnTheSamePodReusesTheRunningDebugpy()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", ApiLabels);
+        var pod = await cluster.AddPodAsync("api-0", ApiLabels, [("app", Uvicorn(reload: false))]);
+        await WaitUntilServingAsync(pod.Main);
+
+        var firstPort = TestNet.FreePort();
+        await using var first = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", firstPort.ToString(), "--output", "json"]);
+        var one = session(first);
+        Assert.False(one.GetProperty("endpoint").GetProperty("reused").GetBoolean());
+
+        var secondPort = TestNet.FreePort();
+        await using var second = WandSession.Start(["debug", "-n", cluster.Namespace, "pod/api-0", "--yes", "--keep", "--port", secondPort.ToString(), "--output", "json"]);
+        var two = session(second);
+        Assert.True(two.GetProperty("endpoint").GetProperty("reused").GetBoolean()); // no second listener in the process
+        Assert.Equal(one.GetProperty("endpoint").GetProperty("port").GetInt32(), two.GetProperty("endpoint").GetProperty("port").GetInt32());
+        Assert.Equal("1", await HitBreakpointAsync(pod.Main, secondPort));
+
+        Assert.Equal(ExitCodes.Cancelled, await second.InterruptAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal("1", await HitBreakpointAsync(pod.Main, firstPort)); // --keep: the first session's debugpy still serves
+
+        static JsonElement session(WandSession s) => s.NextEvent(EventTimeout);
     }
 
     [Fact]

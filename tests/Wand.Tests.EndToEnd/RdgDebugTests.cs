@@ -118,7 +118,6 @@ public sealed class RdgDebugTests : IDisposable
             var (first, _) = await TopAsync(editor, entry);
             // The first stop is the program's first statement (after its docstring), in its own frame.
             Assert.Equal(("<module>", script, 2), (first.Name, first.SourcePath, first.Line));
-            Assert.DoesNotContain(await editor.StackTraceAsync(entry.ThreadId), f => f.SourcePath?.EndsWith("rdg_launcher.py", StringComparison.Ordinal) == true && f == first);
             await editor.ContinueAsync(entry.ThreadId);
 
             var hit = await editor.WaitForStoppedAsync(Stop);
@@ -127,6 +126,7 @@ public sealed class RdgDebugTests : IDisposable
             Assert.Equal(("step", script, line), (frame.Name, frame.SourcePath, frame.Line));
             Assert.Equal("0", locals.Single(v => v.Name == "epoch").Value);
             Assert.Equal("0.1", locals.Single(v => v.Name == "lr").Value);
+            Assert.Equal(["step", "<module>"], (await editor.StackTraceAsync(hit.ThreadId)).Take(2).Select(f => f.Name));
             await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = script }, ["breakpoints"] = new JsonArray() });
             await editor.ContinueAsync(hit.ThreadId);
             Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
@@ -239,6 +239,20 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Equal(ExitCodes.Usage, result.ExitCode);
         Assert.Contains(message, result.Stderr);
         Assert.Contains("hint:", result.Stderr);
+    }
+
+    [Fact]
+    public async Task AnUnresolvableLoginHostGivesAPlaceholderAndHowToSetIt()
+    {
+        Write("train.py", Train);
+        var env = Env(new Dictionary<string, string> { ["SLURM_SUBMIT_HOST"] = "login-that-does-not-exist.invalid", ["USER"] = "ada" });
+        var r = await RdgProcess.RunAsync(["debug", "--no-wait", "--port", TestNet.FreePort().ToString(), RdgProcess.HostPython("3.14"), "train.py", "1"], env, _dir);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("ada@<login-host>", r.Stderr);
+        Assert.Contains("set RDG_LOGIN_HOST=user@login.example.org", r.Stderr);
+
+        var configured = await RdgProcess.RunAsync(["debug", "--no-wait", "--login", "ada@hpc.example.org", "--port", TestNet.FreePort().ToString(), RdgProcess.HostPython("3.14"), "train.py", "1"], Env(), _dir);
+        Assert.Contains(" ada@hpc.example.org", configured.Stderr.Split('\n').Single(l => l.Contains("ssh -N -L", StringComparison.Ordinal)));
     }
 
     [Fact]

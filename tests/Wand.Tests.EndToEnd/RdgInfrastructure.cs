@@ -121,6 +121,15 @@ public sealed class RdgProcess : IAsyncDisposable
     {
         try
         {
+            // SIGTERM first, as scancel does: rdg passes it on and removes its private folder and session record.
+            if (!_process.HasExited)
+            {
+                var term = new ProcessStartInfo("kill");
+                term.ArgumentList.Add("-TERM");
+                term.ArgumentList.Add(_process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                using (var k = Process.Start(term)) k?.WaitForExit();
+                for (var i = 0; i < 100 && !_process.HasExited; i++) await Task.Delay(50);
+            }
             if (!_process.HasExited) _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         }

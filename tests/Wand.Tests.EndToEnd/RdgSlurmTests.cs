@@ -127,7 +127,8 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         var script = Path.Combine(_dir, "train.py");
         await File.WriteAllTextAsync(script, Loop);
         var (job, output) = await SubmitAsync(Rdg("debug", "--lite", RdgProcess.HostPython(version), "train.py"));
-        var log = await WaitForOutputAsync(output, "training");
+        await WaitForOutputAsync(output, "training");
+        var log = await WaitForOutputAsync(output, "To activate the debugger"); // rdg's lines and the program's interleave
         Assert.Contains($"Job ID:  {job}", log);
         Assert.Contains($"rdg attach {job} ", log);
         Assert.DoesNotContain("\u001b[", log);
@@ -171,6 +172,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         await File.WriteAllTextAsync(script, Loop);
         var (job, output) = await SubmitAsync(Rdg("debug", "--lite", RdgProcess.HostPython("3.13"), "train.py"));
         await WaitForOutputAsync(output, "training");
+        await WaitForOutputAsync(output, "To activate the debugger");
         var wrongPid = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", job, "1"], Env());
         Assert.Equal(ExitCodes.ProcessNotFound, wrongPid.ExitCode);
         Assert.Contains($"PID 1 is not one of your Python processes in job {job}", wrongPid.Stderr);
@@ -198,6 +200,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         var (_, output) = await SubmitAsync(["srun", "-n", "2", "--overlap", .. Rdg("debug", "--no-wait", RdgProcess.HostPython("3.14"), "ranks.py")], tasks: 2);
         var log = await WaitForOutputAsync(output, "rank 1 done");
         await WaitForOutputAsync(output, "rank 0 done");
+        await WaitForOutputAsync(output, "From VS Code Remote-SSH"); // the end of rank 0's connection block
         log = await File.ReadAllTextAsync(output);
         Assert.Contains("rank 1 (SLURM_PROCID) runs without the debugger (rank 0 listens)", log);
         Assert.Single(log.Split('\n'), l => l.StartsWith("Port: ", StringComparison.Ordinal));

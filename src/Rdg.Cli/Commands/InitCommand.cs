@@ -33,7 +33,7 @@ public static class InitCommand
                 var session = SessionStore.Default.Find(result.GetValue(fromSession))
                     ?? throw new WandException(ExitCodes.ProcessNotFound, $"no rdg session recorded{(result.GetValue(fromSession) is { } s ? $" for '{s}'" : "")} in {SessionStore.Default.Folder}",
                         "start your job with `rdg debug ...` first (its session record is written when the debugger listens)");
-                settings = new LaunchJsonSettings(settings.LocalPort ?? session.LocalPort, settings.RemoteRoot ?? session.RemotePath, session.Node, session.Port);
+                settings = new LaunchJsonSettings(settings.LocalPort ?? session.LocalPort, settings.RemoteRoot ?? session.RemotePath, session.ListenHost ?? session.Node, session.Port);
                 ui.Step($"using session {session.Describe()}");
             }
             var port2 = settings.LocalPort;

@@ -23,11 +23,27 @@ public static class ExecCommand
         var command = new Command("exec", "Run Python code inside a running process and print its output and traceback") { pid, container, runtime, route, code, file, timeout };
         var kube = new KubeOptions();
         kube.AddTo(command);
+        var allPods = new Option<bool>("--all-pods") { Description = "with -s/-l: run the code in every Ready pod and print the results per pod" };
+        var script = new Option<FileInfo?>("--script") { Description = "Python file to run (debugwand's spelling of FILE)" };
+        command.Options.Add(allPods);
+        command.Options.Add(script);
+        command.Aliases.Add("inject"); // debugwand's name for it: `wand inject -n NS -s SVC -c FILE`
         command.SetAction(async (result, cancellationToken) =>
         {
-            var (source, name) = ReadSource(result.GetValue(code), result.GetValue(file));
+            var codeValue = result.GetValue(code);
+            var fileValue = result.GetValue(file) ?? result.GetValue(script);
+            if (result.CommandResult.IdentifierToken.Value == "inject" && fileValue is null && codeValue is not null && File.Exists(codeValue))
+            {
+                ui.Info($"`wand inject -c {codeValue}`: -c names a script file here, as in debugwand (with `wand exec`, -c takes code)");
+                (fileValue, codeValue) = (new FileInfo(codeValue), null);
+            }
+            var (source, name) = ReadSource(codeValue, fileValue);
             var safePoint = TimeSpan.FromSeconds(result.GetValue(timeout));
             ExecResult exec;
+            if (kube.Given(result) && result.GetValue(allPods))
+            {
+                return await PodSessions.ExecInAllPodsAsync(ui, kube, result, source, name, safePoint, cancellationToken);
+            }
             if (kube.Given(result))
             {
                 exec = await PodSessions.ExecAsync(ui, kube, result, result.GetValue(pid), source, name, safePoint, cancellationToken);

@@ -19,10 +19,25 @@ public sealed class KubeOptions
     public Option<string?> Selector { get; } = new("--selector", "-l") { Description = "label selector of the pods to use" };
     public Option<string?> Pod { get; } = new("--pod") { Description = "one pod by name (NAME or pod/NAME)" };
     public Option<string?> PodContainer { get; } = new("--pod-container") { Description = "container of the pod (default: the one running Python; Knative: user-container)" };
+    public Option<string> PodSelect { get; } = CreatePodSelect();
+
+    /// <summary>Set to 1 to take the newest Ready pod without asking (debugwand's variable).</summary>
+    public const string AutoSelectVariable = "DEBUGWAND_AUTO_SELECT_POD";
+
+    private static Option<string> CreatePodSelect()
+    {
+        var option = new Option<string>("--pod-select")
+        {
+            Description = $"ask: choose among several Ready pods (on a terminal); newest: take the newest Ready pod (also {AutoSelectVariable}=1)",
+            DefaultValueFactory = _ => "ask",
+        };
+        option.AcceptOnlyFromAmong("ask", "newest");
+        return option;
+    }
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Namespace, Context, Kubeconfig, Service, Selector, Pod, PodContainer }) command.Options.Add(option);
+        foreach (var option in new Option[] { Namespace, Context, Kubeconfig, Service, Selector, Pod, PodContainer, PodSelect }) command.Options.Add(option);
     }
 
     /// <summary>True when the command is about pods.</summary>
@@ -54,15 +69,25 @@ public sealed class KubeOptions
     /// <summary>The exec route into a pod's container: wand's scripts run there with the target's own interpreter.</summary>
     public static ExecRoute Route(Wand.Progress.IProgress progress, PodExecTarget target) => new(new ExecPayloadRunner(target, TimeProvider.System, progress));
 
-    /// <summary>The newest Ready pod meant and its Python container; says which one was chosen.</summary>
-    public async Task<PodExecTarget> ResolveAsync(IUserInterface ui, ParseResult result, string? target, CancellationToken cancellationToken)
+    /// <summary>
+    /// The pod meant and its Python container; says which one was chosen. Among several Ready pods the
+    /// user chooses on a terminal (the newest, latest revision first, preselected), unless --yes,
+    /// --pod-select newest or DEBUGWAND_AUTO_SELECT_POD=1 take the newest without asking.
+    /// </summary>
+    public async Task<PodExecTarget> ResolveAsync(IUserInterface ui, ParseResult result, string? target, bool yes, CancellationToken cancellationToken)
     {
         var (pods, what) = await PodsAsync(result, target, cancellationToken);
-        var pod = PodFinder.ChooseNewestReady(pods, what);
+        var newest = PodFinder.ChooseNewestReady(pods, what);
+        var ready = pods.Where(p => p.Ready).ToList();
+        var ask = ready.Count > 1 && ui.CanPrompt && !yes && result.GetValue(PodSelect) == "ask" && Environment.GetEnvironmentVariable(AutoSelectVariable) != "1";
+        var now = DateTimeOffset.UtcNow;
+        var pod = ask
+            ? ui.Choose($"Which pod behind {what}?", [newest, .. ready.Where(p => p != newest).OrderByDescending(p => p.Created)],
+                p => $"{p.Name}  restarts {p.Restarts}, age {(int)(now - p.Created).TotalMinutes}m, node {p.Node}{(p.Revision is { } r ? $", revision {r}" : "")}{(p == newest ? "  (newest)" : "")}")
+            : newest;
         var exec = Target(result, pod);
-        var others = pods.Count(p => p.Ready) - 1;
         ui.Info($"{exec.Description} in namespace {pod.Namespace}, reached through `kubectl exec`" +
-            (others > 0 ? $" (the newest of {others + 1} Ready pods behind {what}; --pod NAME chooses another)" : ""));
+            (!ask && ready.Count > 1 ? $" (the newest of {ready.Count} Ready pods behind {what}; --pod NAME chooses another)" : ""));
         return exec;
     }
 

@@ -23,7 +23,7 @@ public static class PodSessions
 
     public static async Task<int> DebugAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
     {
-        var exec = await kube.ResolveAsync(ui, result, target, cancellationToken);
+        var exec = await kube.ResolveAsync(ui, result, target, request.Yes, cancellationToken);
         var route = kube.FollowingRoute(ui, result, target, exec);
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => request.Pid is { } p
             ? ByPid(processes, p, exec)
@@ -51,11 +51,57 @@ public static class PodSessions
 
     public static async Task<ExecResult> ExecAsync(IUserInterface ui, KubeOptions kube, ParseResult result, int? pid, string source, string name, TimeSpan safePoint, CancellationToken cancellationToken)
     {
-        var exec = await kube.ResolveAsync(ui, result, null, cancellationToken);
+        var exec = await kube.ResolveAsync(ui, result, null, yes: true, cancellationToken);
         var route = KubeOptions.Route(ui, exec);
         var processes = await route.ScanAsync(cancellationToken);
         var target = pid is { } p ? ByPid(processes, p, exec) : DebugCommand.Choose(ui, processes, true, exec.Description);
         return await new CodeRunner(route.Runner).RunAsync(target.Pid, source, name, safePoint, cancellationToken);
+    }
+
+    /// <summary>
+    /// <c>--all-pods</c>: the code runs in the recommended process of every Ready pod, all pods at once;
+    /// each pod's output follows a header line, its traceback goes to stderr. Exit 0 only when no pod raised.
+    /// </summary>
+    public static async Task<int> ExecInAllPodsAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string source, string name, TimeSpan safePoint, CancellationToken cancellationToken)
+    {
+        var (pods, what) = await kube.PodsAsync(result, null, cancellationToken);
+        var ready = pods.Where(p => p.Ready).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        if (ready.Count == 0) PodFinder.ChooseNewestReady(pods, what); // throws the "no Ready pod" error
+        ui.Info($"running the code in {ready.Count} Ready pod(s) behind {what}");
+        var outcomes = await Task.WhenAll(ready.Select(async pod =>
+        {
+            try
+            {
+                var exec = kube.Target(result, pod);
+                var route = KubeOptions.Route(Wand.Progress.NullProgress.Instance, exec);
+                var processes = await route.ScanAsync(cancellationToken);
+                var target = RoleClassifier.Recommend(processes.Where(p => p.Attach.CanAttach).ToList())
+                    ?? DebugCommand.Choose(ui, processes, true, exec.Description); // no single recommendation: its error says why
+                return (Pod: pod.Name, Result: await new CodeRunner(route.Runner).RunAsync(target.Pid, source, name, safePoint, cancellationToken), Error: (string?)null);
+            }
+            catch (WandException e)
+            {
+                return (Pod: pod.Name, Result: (ExecResult?)null, Error: e.Message);
+            }
+        }));
+        var failed = false;
+        foreach (var (pod, exec, error) in outcomes)
+        {
+            await ui.Out.WriteLineAsync($"==> pod {pod} <==");
+            await ui.Out.WriteAsync(exec?.Stdout ?? "");
+            await ui.Out.FlushAsync(cancellationToken);
+            if (exec is not null)
+            {
+                await Console.Error.WriteAsync(exec.Stderr);
+                if (exec.Traceback is not null) await Console.Error.WriteAsync($"pod {pod}: " + exec.Traceback);
+            }
+            else
+            {
+                ui.Warn($"pod {pod}: {error}");
+            }
+            failed |= exec is not { Ok: true };
+        }
+        return failed ? ExitCodes.CodeRaised : ExitCodes.Ok;
     }
 
     private static PythonProcess ByPid(IReadOnlyList<PythonProcess> processes, int pid, PodExecTarget exec) =>
