@@ -14,76 +14,32 @@ namespace Wand.Tests.EndToEnd;
 [Collection(TargetRootCollection.Name)]
 public class ContainerTests
 {
-    private const string AppDir = "/srv/apps/fastapi_app";
-    private const string AppFile = AppDir + "/app.py";
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(60);
-
-    private static string[] Uvicorn(bool reload) =>
-        ["/usr/bin/python3.14", "-m", "uvicorn", "--app-dir", AppDir, "app:app", "--port", "8000", .. reload ? new[] { "--reload", "--reload-dir", AppDir } : []];
-
-    private static async Task WaitUntilServingAsync(TestContainer c)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            try
-            {
-                await c.PythonAsync("import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1)");
-                return;
-            }
-            catch (InvalidOperationException)
-            {
-                await Task.Delay(200);
-            }
-        }
-        throw new TimeoutException("the app in the container never served /health");
-    }
-
-    private static Task<string> GetInsideAsync(TestContainer c, string path) =>
-        c.PythonAsync($"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000{path}', timeout=60).read().decode())");
-
-    /// <summary>Attaches an editor through the forward, hits the breakpoint with a request made inside the container, returns the PID that stopped.</summary>
-    private static async Task<string> HitBreakpointAsync(TestContainer c, int localPort)
-    {
-        var line = Testbed.BreakpointLine(AppFile, "items");
-        await using var editor = await DapClient.ConnectAsync("127.0.0.1", localPort);
-        var attached = await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [AppFile] = [line] });
-        Assert.True(attached.Breakpoints[AppFile][0].Verified);
-        var request = GetInsideAsync(c, "/items/21?q=container");
-        var stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(60));
-        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
-        Assert.Equal(("read_item", AppFile, line), (frame.Name, frame.SourcePath, frame.Line));
-        Assert.Equal("'container'", await editor.EvaluateAsync("q", frame.Id));
-        var pid = await editor.EvaluateAsync("__import__('os').getpid()", frame.Id);
-        await editor.ContinueAsync(stopped.ThreadId);
-        Assert.Contains("\"q\":\"container\"", await request.WaitAsync(TimeSpan.FromSeconds(60)));
-        await editor.DisconnectAsync();
-        return pid;
-    }
 
     [Fact]
     public async Task ReloadAppBreakpointThroughTheForwardFollowsTheNewWorkerAndCtrlCCleansUp()
     {
-        await using var c = await TestContainer.StartAsync(Uvicorn(reload: true));
-        await WaitUntilServingAsync(c);
+        await using var c = await TestContainer.StartAsync(ContainerApp.Uvicorn(reload: true));
+        await ContainerApp.WaitUntilServingAsync(c);
         var localPort = TestNet.FreePort();
         await using var session = WandSession.Start(["debug", "--container", c.Name, "--yes", "--port", localPort.ToString(), "--output", "json"]);
         var attached = session.NextEvent(EventTimeout);
         Assert.Equal("attached", attached.GetProperty("event").GetString());
         Assert.Equal(localPort, attached.GetProperty("localPort").GetInt32());
-        Assert.Equal(AppDir, attached.GetProperty("endpoint").GetProperty("target").GetProperty("remoteRoot").GetString());
+        Assert.Equal(ContainerApp.AppDir, attached.GetProperty("endpoint").GetProperty("target").GetProperty("remoteRoot").GetString());
         var firstWorker = attached.GetProperty("pidInside").GetInt32();
         Assert.NotEqual(1, firstWorker); // the worker, not the reloader (PID 1)
 
-        Assert.Equal(firstWorker.ToString(), await HitBreakpointAsync(c, localPort));
+        Assert.Equal(firstWorker.ToString(), await ContainerApp.HitBreakpointAsync(c, localPort, "container"));
 
         // A source change: uvicorn replaces its worker; wand notices and injects into the new one.
-        await c.PythonAsync($"open('{AppFile}', 'a').write('\\n# edited by the test\\n')");
+        await c.PythonAsync($"open('{ContainerApp.AppFile}', 'a').write('\\n# edited by the test\\n')");
         var again = session.NextEvent(EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         var secondWorker = again.GetProperty("pidInside").GetInt32();
         Assert.NotEqual(firstWorker, secondWorker);
-        await WaitUntilServingAsync(c);
-        Assert.Equal(secondWorker.ToString(), await HitBreakpointAsync(c, localPort));
+        await ContainerApp.WaitUntilServingAsync(c);
+        Assert.Equal(secondWorker.ToString(), await ContainerApp.HitBreakpointAsync(c, localPort, "container"));
 
         // Ctrl+C: the forward closes, debugpy stops in the container, nothing of wand's stays there.
         Assert.Equal("host", again.GetProperty("route").GetString());
@@ -94,14 +50,14 @@ public class ContainerTests
         Assert.False(TestNet.IsListening(localPort));
         Assert.DoesNotContain(Wand.Transport.Local.ProcFs.Default.ListeningSockets(hostPid), s => s.Port == innerPort);
         Assert.Empty(Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*"));
-        Assert.Contains("ok", await GetInsideAsync(c, "/health"));
+        Assert.Contains("ok", await ContainerApp.GetInsideAsync(c, "/health"));
     }
 
     [Fact]
     public async Task ContainerRestartIsFollowed()
     {
-        await using var c = await TestContainer.StartAsync(Uvicorn(reload: false));
-        await WaitUntilServingAsync(c);
+        await using var c = await TestContainer.StartAsync(ContainerApp.Uvicorn(reload: false));
+        await ContainerApp.WaitUntilServingAsync(c);
         var localPort = TestNet.FreePort();
         await using var session = WandSession.Start(["debug", "--container", c.Name, "--yes", "--port", localPort.ToString(), "--output", "json"]);
         var first = session.NextEvent(EventTimeout);
@@ -115,15 +71,15 @@ public class ContainerTests
         var again = session.NextEvent(EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.NotEqual(first.GetProperty("pid").GetInt32(), again.GetProperty("pid").GetInt32());
-        await WaitUntilServingAsync(c);
-        Assert.Equal("1", await HitBreakpointAsync(c, localPort));
+        await ContainerApp.WaitUntilServingAsync(c);
+        Assert.Equal("1", await ContainerApp.HitBreakpointAsync(c, localPort, "container"));
     }
 
     [Fact]
     public async Task PsAndExecInsideAContainer()
     {
-        await using var c = await TestContainer.StartAsync(Uvicorn(reload: true));
-        await WaitUntilServingAsync(c);
+        await using var c = await TestContainer.StartAsync(ContainerApp.Uvicorn(reload: true));
+        await ContainerApp.WaitUntilServingAsync(c);
         var hostPid = await c.HostPidAsync();
 
         var ps = await WandCli.RunAsync(["ps", "--container", c.Name, "--output", "json"]);
@@ -147,11 +103,11 @@ public class ContainerTests
     public async Task ShellLessContainerThroughTheRuntimesExecRoute()
     {
         var rootfs = TestContainer.ShellLessRootfs();
-        await using var c = await TestContainer.StartAsync(Uvicorn(reload: true), rootfs);
+        await using var c = await TestContainer.StartAsync(ContainerApp.Uvicorn(reload: true), rootfs);
         // Really nothing but Python: no shell, no ps, no tar.
         foreach (var tool in new[] { "/bin/sh", "/usr/bin/ps", "/usr/bin/tar" })
             Assert.NotEqual(0, (await TestContainer.PodmanAsync(["exec", c.Name, tool, "--version"])).ExitCode);
-        await WaitUntilServingAsync(c);
+        await ContainerApp.WaitUntilServingAsync(c);
 
         var ps = await WandCli.RunAsync(["ps", "--container", c.Name, "--route", "exec", "--output", "json"]);
         Assert.True(ps.ExitCode == 0, ps.ToString());
@@ -170,14 +126,14 @@ public class ContainerTests
         var attached = session.NextEvent(EventTimeout);
         Assert.Equal("exec", attached.GetProperty("route").GetString());
         var worker = attached.GetProperty("pidInside").GetInt32();
-        Assert.Equal(worker.ToString(), await HitBreakpointAsync(c, localPort));
+        Assert.Equal(worker.ToString(), await ContainerApp.HitBreakpointAsync(c, localPort, "container"));
 
-        await c.PythonAsync($"open('{AppFile}', 'a').write('\\n# edited by the test\\n')");
+        await c.PythonAsync($"open('{ContainerApp.AppFile}', 'a').write('\\n# edited by the test\\n')");
         var again = session.NextEvent(EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.NotEqual(worker, again.GetProperty("pidInside").GetInt32());
-        await WaitUntilServingAsync(c);
-        Assert.Equal(again.GetProperty("pidInside").GetInt32().ToString(), await HitBreakpointAsync(c, localPort));
+        await ContainerApp.WaitUntilServingAsync(c);
+        Assert.Equal(again.GetProperty("pidInside").GetInt32().ToString(), await ContainerApp.HitBreakpointAsync(c, localPort, "container"));
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
         var hostPid = await c.HostPidAsync();
         Assert.Empty(Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*"));

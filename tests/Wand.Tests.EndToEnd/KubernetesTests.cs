@@ -14,52 +14,8 @@ namespace Wand.Tests.EndToEnd;
 [Collection(TargetRootCollection.Name)]
 public class KubernetesTests
 {
-    private const string AppDir = "/srv/apps/fastapi_app";
-    private const string AppFile = AppDir + "/app.py";
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(90);
     private static readonly Dictionary<string, string> ApiLabels = new() { ["app"] = "api" };
-
-    private static string[] Uvicorn(bool reload) =>
-        ["/usr/bin/python3.14", "-m", "uvicorn", "--app-dir", AppDir, "app:app", "--port", "8000", .. reload ? new[] { "--reload", "--reload-dir", AppDir } : []];
-
-    private static async Task WaitUntilServingAsync(TestContainer c)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            try
-            {
-                await c.PythonAsync("import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1)");
-                return;
-            }
-            catch (InvalidOperationException)
-            {
-                await Task.Delay(200);
-            }
-        }
-        throw new TimeoutException("the app in the pod never served /health");
-    }
-
-    private static Task<string> GetInsideAsync(TestContainer c, string path) =>
-        c.PythonAsync($"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000{path}', timeout=60).read().decode())");
-
-    /// <summary>Attaches an editor through wand's forward, hits the breakpoint with a request made inside the pod, returns the PID that stopped.</summary>
-    private static async Task<string> HitBreakpointAsync(TestContainer c, int localPort)
-    {
-        var line = Testbed.BreakpointLine(AppFile, "items");
-        await using var editor = await DapClient.ConnectAsync("127.0.0.1", localPort);
-        var attached = await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [AppFile] = [line] });
-        Assert.True(attached.Breakpoints[AppFile][0].Verified);
-        var request = GetInsideAsync(c, "/items/7?q=pod");
-        var stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(60));
-        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
-        Assert.Equal(("read_item", AppFile, line), (frame.Name, frame.SourcePath, frame.Line));
-        Assert.Equal("'pod'", await editor.EvaluateAsync("q", frame.Id));
-        var pid = await editor.EvaluateAsync("__import__('os').getpid()", frame.Id);
-        await editor.ContinueAsync(stopped.ThreadId);
-        Assert.Contains("\"q\":\"pod\"", await request.WaitAsync(TimeSpan.FromSeconds(60)));
-        await editor.DisconnectAsync();
-        return pid;
-    }
 
     /// <summary>
     /// Nothing of wand's stays in the pod's /tmp. Folders already in the testbed rootfs (the overlay's
@@ -76,11 +32,11 @@ public class KubernetesTests
     {
         await using var cluster = KubeCluster.Create();
         cluster.AddService("api", ApiLabels);
-        var older = await cluster.AddPodAsync("api-5d8f-old", ApiLabels, [("app", Uvicorn(reload: true))], created: DateTimeOffset.UtcNow.AddMinutes(-30));
-        var newer = await cluster.AddPodAsync("api-5d8f-new", ApiLabels, [("app", Uvicorn(reload: false))]);
+        var older = await cluster.AddPodAsync("api-5d8f-old", ApiLabels, [("app", ContainerApp.Uvicorn(reload: true))], created: DateTimeOffset.UtcNow.AddMinutes(-30));
+        var newer = await cluster.AddPodAsync("api-5d8f-new", ApiLabels, [("app", ContainerApp.Uvicorn(reload: false))]);
         await cluster.AddPodAsync("worker-1", new Dictionary<string, string> { ["app"] = "worker" }, [("app", ["/usr/bin/python3.14", "-c", "import time; time.sleep(600)"])]);
-        await WaitUntilServingAsync(older.Main);
-        await WaitUntilServingAsync(newer.Main);
+        await ContainerApp.WaitUntilServingAsync(older.Main);
+        await ContainerApp.WaitUntilServingAsync(newer.Main);
 
         var pods = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api", "--context", "standin-ctx", "-o", "json"]);
         Assert.True(pods.ExitCode == 0, pods.ToString());
@@ -126,8 +82,8 @@ public class KubernetesTests
     {
         await using var cluster = KubeCluster.Create();
         cluster.AddService("api", ApiLabels);
-        var pod = await cluster.AddPodAsync("api-7c9b-x2k4q", ApiLabels, [("app", Uvicorn(reload: true))]);
-        await WaitUntilServingAsync(pod.Main);
+        var pod = await cluster.AddPodAsync("api-7c9b-x2k4q", ApiLabels, [("app", ContainerApp.Uvicorn(reload: true))]);
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
 
         var localPort = TestNet.FreePort();
         await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", localPort.ToString(), "--output", "json"]);
@@ -140,14 +96,14 @@ public class KubernetesTests
         var worker = attached.GetProperty("pidInside").GetInt32();
         Assert.NotEqual(1, worker); // the reload worker, not the reloader
 
-        Assert.Equal(worker.ToString(), await HitBreakpointAsync(pod.Main, localPort));
+        Assert.Equal(worker.ToString(), await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "pod"));
 
-        await pod.Main.PythonAsync($"open('{AppFile}', 'a').write('\\n# edited by the test\\n')");
+        await pod.Main.PythonAsync($"open('{ContainerApp.AppFile}', 'a').write('\\n# edited by the test\\n')");
         var again = session.NextEvent(EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.NotEqual(worker, again.GetProperty("pidInside").GetInt32());
-        await WaitUntilServingAsync(pod.Main);
-        Assert.Equal(again.GetProperty("pidInside").GetInt32().ToString(), await HitBreakpointAsync(pod.Main, localPort));
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
+        Assert.Equal(again.GetProperty("pidInside").GetInt32().ToString(), await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "pod"));
 
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("session ended", session.Stderr);
@@ -161,24 +117,24 @@ public class KubernetesTests
     {
         await using var cluster = KubeCluster.Create();
         cluster.AddService("api", ApiLabels);
-        var first = await cluster.AddPodAsync("api-6b7d-aaaaa", ApiLabels, [("app", Uvicorn(reload: false))]);
-        await WaitUntilServingAsync(first.Main);
+        var first = await cluster.AddPodAsync("api-6b7d-aaaaa", ApiLabels, [("app", ContainerApp.Uvicorn(reload: false))]);
+        await ContainerApp.WaitUntilServingAsync(first.Main);
 
         var localPort = TestNet.FreePort();
         await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", localPort.ToString(), "--output", "json"]);
         var attached = session.NextEvent(EventTimeout);
         Assert.Equal("api-6b7d-aaaaa", attached.GetProperty("pod").GetString());
-        Assert.Equal("1", await HitBreakpointAsync(first.Main, localPort));
+        Assert.Equal("1", await ContainerApp.HitBreakpointAsync(first.Main, localPort, "pod"));
 
         // A rollout: the pod goes away and the Deployment's new pod takes its place, without a prompt.
         await cluster.DeletePodAsync(first);
-        var second = await cluster.AddPodAsync("api-6b7d-bbbbb", ApiLabels, [("app", Uvicorn(reload: false))]);
+        var second = await cluster.AddPodAsync("api-6b7d-bbbbb", ApiLabels, [("app", ContainerApp.Uvicorn(reload: false))]);
         var again = session.NextEvent(EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.Equal("api-6b7d-bbbbb", again.GetProperty("pod").GetString());
         Assert.Equal(localPort, again.GetProperty("localPort").GetInt32());
-        await WaitUntilServingAsync(second.Main);
-        Assert.Equal("1", await HitBreakpointAsync(second.Main, localPort));
+        await ContainerApp.WaitUntilServingAsync(second.Main);
+        Assert.Equal("1", await ContainerApp.HitBreakpointAsync(second.Main, localPort, "pod"));
         Assert.Contains("api-6b7d-bbbbb", session.Stderr);
 
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
@@ -190,8 +146,8 @@ public class KubernetesTests
     {
         await using var cluster = KubeCluster.Create();
         cluster.AddService("api", ApiLabels);
-        var pod = await cluster.AddPodAsync("api-0", ApiLabels, [("app", Uvicorn(reload: false))]);
-        await WaitUntilServingAsync(pod.Main);
+        var pod = await cluster.AddPodAsync("api-0", ApiLabels, [("app", ContainerApp.Uvicorn(reload: false))]);
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
 
         var firstPort = TestNet.FreePort();
         await using var first = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", firstPort.ToString(), "--output", "json"]);
@@ -203,10 +159,10 @@ public class KubernetesTests
         var two = session(second);
         Assert.True(two.GetProperty("endpoint").GetProperty("reused").GetBoolean()); // no second listener in the process
         Assert.Equal(one.GetProperty("endpoint").GetProperty("port").GetInt32(), two.GetProperty("endpoint").GetProperty("port").GetInt32());
-        Assert.Equal("1", await HitBreakpointAsync(pod.Main, secondPort));
+        Assert.Equal("1", await ContainerApp.HitBreakpointAsync(pod.Main, secondPort, "pod"));
 
         Assert.Equal(ExitCodes.Cancelled, await second.InterruptAsync(TimeSpan.FromSeconds(60)));
-        Assert.Equal("1", await HitBreakpointAsync(pod.Main, firstPort)); // --keep: the first session's debugpy still serves
+        Assert.Equal("1", await ContainerApp.HitBreakpointAsync(pod.Main, firstPort, "pod")); // --keep: the first session's debugpy still serves
 
         static JsonElement session(WandSession s) => s.NextEvent(EventTimeout);
     }
@@ -262,10 +218,10 @@ public class KubernetesTests
     public async Task ShellLessPodWorksThroughKubectlExec()
     {
         await using var cluster = KubeCluster.Create();
-        var pod = await cluster.AddPodAsync("distroless-0", ApiLabels, [("app", Uvicorn(reload: false))], rootfs: TestContainer.ShellLessRootfs());
+        var pod = await cluster.AddPodAsync("distroless-0", ApiLabels, [("app", ContainerApp.Uvicorn(reload: false))], rootfs: TestContainer.ShellLessRootfs());
         foreach (var tool in new[] { "/bin/sh", "/usr/bin/ps", "/usr/bin/tar" })
             Assert.NotEqual(0, (await TestContainer.PodmanAsync(["exec", pod.Main.Name, tool, "--version"])).ExitCode);
-        await WaitUntilServingAsync(pod.Main);
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
 
         var exec = await WandCli.RunAsync(["exec", "-n", cluster.Namespace, "--pod", "distroless-0", "-c", "import os, sys\nprint(os.getpid(), 'uvicorn' in sys.modules)\nraise KeyError('boom')"]);
         Assert.Equal(ExitCodes.CodeRaised, exec.ExitCode);
@@ -276,7 +232,7 @@ public class KubernetesTests
         await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "pod/distroless-0", "--yes", "--port", localPort.ToString(), "--output", "json"]);
         var attached = session.NextEvent(EventTimeout);
         Assert.Equal(1, attached.GetProperty("pidInside").GetInt32());
-        Assert.Equal("1", await HitBreakpointAsync(pod.Main, localPort));
+        Assert.Equal("1", await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "pod"));
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
         await AssertNothingLeftAsync(pod.Main);
     }

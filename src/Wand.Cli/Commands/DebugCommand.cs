@@ -73,7 +73,7 @@ public static class DebugCommand
                     result.GetValue(debugpy), safePoint, result.GetValue(keep));
                 try
                 {
-                    await session.RunAsync(found, Pick, options, new ContainerObserver(ui, found, containerRoute, result.GetValue(output) == "json"), cancellationToken);
+                    await session.RunAsync(found, Pick, options, new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json"), cancellationToken);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {

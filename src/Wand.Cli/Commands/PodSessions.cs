@@ -40,7 +40,12 @@ public static class PodSessions
             request.Debugpy, request.SafePoint, request.Keep);
         try
         {
-            await session.RunAsync(null, Pick, options, new PodObserver(ui, exec, request.Json), cancellationToken);
+            await session.RunAsync(null, Pick, options, new SessionObserver(ui, route, () => (new System.Text.Json.Nodes.JsonObject
+                {
+                    ["namespace"] = exec.Pod.Namespace,
+                    ["pod"] = exec.Pod.Name,
+                    ["container"] = exec.Container,
+                }, exec.Description), request.Json), cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -1,0 +1,59 @@
+using Wand.Session.Dap;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd.Infrastructure;
+
+/// <summary>The bundled FastAPI sample running in a container or pod, and an editor hitting its breakpoint from outside.</summary>
+public static class ContainerApp
+{
+    public const string AppDir = "/srv/apps/fastapi_app";
+    public const string AppFile = AppDir + "/app.py";
+
+    /// <summary>uvicorn serving the sample on 127.0.0.1:8000 inside the container (its own network namespace).</summary>
+    public static string[] Uvicorn(bool reload) =>
+        ["/usr/bin/python3.14", "-m", "uvicorn", "--app-dir", AppDir, "app:app", "--port", "8000", .. reload ? new[] { "--reload", "--reload-dir", AppDir } : []];
+
+    public static async Task WaitUntilServingAsync(TestContainer c)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                await c.PythonAsync("import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1)");
+                return;
+            }
+            catch (InvalidOperationException)
+            {
+                await Task.Delay(200);
+            }
+        }
+        throw new TimeoutException($"the app in {c.Name} never served /health");
+    }
+
+    /// <summary>A request made inside the container (its loopback is not this machine's).</summary>
+    public static Task<string> GetInsideAsync(TestContainer c, string path) =>
+        c.PythonAsync($"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000{path}', timeout=60).read().decode())");
+
+    /// <summary>
+    /// Attaches an editor through wand's forward on <paramref name="localPort"/>, hits the handler's
+    /// breakpoint with a request made inside the container, checks frame and locals, continues, and
+    /// returns the PID that stopped.
+    /// </summary>
+    public static async Task<string> HitBreakpointAsync(TestContainer c, int localPort, string query)
+    {
+        var line = Testbed.BreakpointLine(AppFile, "items");
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", localPort);
+        var attached = await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [AppFile] = [line] });
+        Assert.True(attached.Breakpoints[AppFile][0].Verified);
+        var request = GetInsideAsync(c, $"/items/21?q={query}");
+        var stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(60));
+        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
+        Assert.Equal(("read_item", AppFile, line), (frame.Name, frame.SourcePath, frame.Line));
+        Assert.Equal($"'{query}'", await editor.EvaluateAsync("q", frame.Id));
+        var pid = await editor.EvaluateAsync("__import__('os').getpid()", frame.Id);
+        await editor.ContinueAsync(stopped.ThreadId);
+        Assert.Contains($"\"q\":\"{query}\"", await request.WaitAsync(TimeSpan.FromSeconds(60)));
+        await editor.DisconnectAsync();
+        return pid;
+    }
+}
