@@ -34,7 +34,8 @@ public static class ContainerOptions
     /// Finds the running container, says which runtime knows it, and picks the route to its
     /// processes: from this machine when they are visible here, else through the runtime's exec.
     /// </summary>
-    public static async Task<(ContainerInfo Container, IContainerRoute Route)> ResolveAsync(IUserInterface ui, string name, string? runtime, string route, CancellationToken cancellationToken)
+    /// <param name="sampleCpu">Measure CPU % when scanning (for people choosing a process; sessions scan often and skip it).</param>
+    public static async Task<(ContainerInfo Container, IContainerRoute Route)> ResolveAsync(IUserInterface ui, string name, string? runtime, string route, CancellationToken cancellationToken, bool sampleCpu = false)
     {
         var runtimes = runtime is null ? null : new[] { Enum.Parse<ContainerRuntime>(runtime, ignoreCase: true) };
         var found = await new ContainerLocator(runtimes).FindAsync(name, cancellationToken);
@@ -47,7 +48,10 @@ public static class ContainerOptions
                 "use --route exec, or run wand on the Linux host running the container");
         IContainerRoute chosen = route == "exec" || (route == "auto" && !visible)
             ? new ExecRoute(new ExecPayloadRunner(new ContainerExecTarget(found), TimeProvider.System, ui))
-            : new HostContainerRoute(found, ProcFs.Default, TimeProvider.System, ui);
+            : new HostContainerRoute(found, ProcFs.Default, TimeProvider.System, ui)
+            {
+                CpuSampleInterval = sampleCpu ? PythonProcessScanner.DefaultSampleInterval : TimeSpan.Zero,
+            };
         ui.Info($"{found.RuntimeName} container {found.Name} ({found.ShortId}), reached {(chosen.Name == "host" ? $"from this machine (its first process is PID {found.HostPid} here)" : $"through `{found.RuntimeName} exec`")}");
         return (found, chosen);
     }

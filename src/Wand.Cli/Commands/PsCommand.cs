@@ -46,7 +46,7 @@ public static class PsCommand
             IReadOnlyList<PythonProcess> processes;
             if (result.GetValue(container) is { } name)
             {
-                var (_, containerRoute) = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);
+                var (_, containerRoute) = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), result.GetValue(route)!, cancellationToken, sampleCpu: true);
                 processes = await containerRoute.ScanAsync(cancellationToken);
             }
             else

@@ -20,10 +20,13 @@ public sealed class HostContainerRoute(ContainerInfo container, ProcFs procfs, T
 
     public PayloadRunnerBase Runner { get; } = new PayloadRunner(procfs, time, progress);
 
+    /// <summary>How long CPU use is sampled when scanning: zero (no CPU %) for a session's frequent scans.</summary>
+    public TimeSpan CpuSampleInterval { get; init; } = TimeSpan.Zero;
+
     public bool NeedsForward => !NetworkNamespace.IsOurs(_initPid, procfs);
 
     public async Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken) =>
-        await new PythonProcessScanner(procfs, time, progress) { SampleInterval = TimeSpan.Zero }
+        await new PythonProcessScanner(procfs, time, progress) { SampleInterval = CpuSampleInterval }
             .ScanAsync(ContainerProcesses.Filter(_initPid, procfs), cancellationToken);
 
     public Task<bool> IsAliveAsync(int pid, CancellationToken cancellationToken) => Task.FromResult(procfs.Exists(pid));
