@@ -17,11 +17,15 @@ public class PackagingTests
             var feed = Path.Combine(work, "feed");
             var tools = Path.Combine(work, "tools");
             foreach (var project in new[] { "src/Wand.Cli", "src/Rdg.Cli" })
-                await RunAsync("dotnet", "pack", Path.Combine(Testbed.RepoRoot, project), "-c", configuration, "--no-build", "-o", feed);
+                // Not --no-build: wand's tool packages are RID-specific (a ReadyToRun linux-x64 one and a
+                // portable "any" one), each published by pack itself.
+                await RunAsync("dotnet", "pack", Path.Combine(Testbed.RepoRoot, project), "-c", configuration, "-o", feed);
             foreach (var tool in new[] { "wand", "rdg" })
                 await RunAsync("dotnet", "tool", "install", "--tool-path", tools, "--add-source", feed, "--version", "0.1.0", tool);
 
             Assert.Equal("0.1.0", (await RunAsync(Path.Combine(tools, "wand"), "--version")).Trim());
+            Assert.True(File.Exists(Path.Combine(feed, "wand.linux-x64.0.1.0.nupkg")) && File.Exists(Path.Combine(feed, "wand.any.0.1.0.nupkg")),
+                "expected the ReadyToRun linux-x64 package and the portable one");
             Assert.Contains("wand ps", await RunAsync(Path.Combine(tools, "wand"), "--help") + await RunAsync(Path.Combine(tools, "wand"), "ps", "--help"));
             Assert.StartsWith("[", (await RunAsync(Path.Combine(tools, "wand"), "ps", "--output", "json")).TrimStart());
             Assert.Contains("Slurm", await RunAsync(Path.Combine(tools, "rdg"), "--help"));
