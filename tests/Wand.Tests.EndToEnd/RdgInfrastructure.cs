@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Wand.Tests.EndToEnd.Infrastructure;
 
@@ -16,23 +15,19 @@ public sealed class RdgProcess : IAsyncDisposable
     public static string HostPython(string version) => Testbed.HostPath($"/usr/bin/python{version}-host");
 
     private readonly Process _process;
-    private readonly ConcurrentQueue<string> _stdout = new();
-    private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly OutputLines _output;
 
     private RdgProcess(Process process)
     {
         _process = process;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _stdout.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _stderr.Enqueue(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _output = new OutputLines(process);
     }
 
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
-    public string Stdout => string.Join('\n', _stdout);
-    public string Stderr => string.Join('\n', _stderr);
+    public string Stdout => _output.Stdout;
+    public string Stderr => _output.Stderr;
     public override string ToString() => $"--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
 
     /// <summary>A fresh session folder per test, so records of parallel tests never mix.</summary>
@@ -76,12 +71,12 @@ public sealed class RdgProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (DateTime.UtcNow < deadline)
         {
-            var line = _stderr.Concat(_stdout).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+            var line = _output.StderrLines.Concat(_output.StdoutLines).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
             if (line is not null) return line;
             if (_process.HasExited)
             {
                 _process.WaitForExit();
-                line = _stderr.Concat(_stdout).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+                line = _output.StderrLines.Concat(_output.StdoutLines).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
                 if (line is not null) return line;
                 throw new InvalidOperationException($"rdg exited ({_process.ExitCode}) before printing '{text}'.\n{this}");
             }

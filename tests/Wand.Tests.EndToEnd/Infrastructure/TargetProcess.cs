@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace Wand.Tests.EndToEnd.Infrastructure;
@@ -10,22 +9,18 @@ namespace Wand.Tests.EndToEnd.Infrastructure;
 public sealed class TargetProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly ConcurrentQueue<string> _stdout = new();
-    private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly OutputLines _output;
 
     private TargetProcess(Process process)
     {
         _process = process;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _stdout.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _stderr.Enqueue(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _output = new OutputLines(process);
     }
 
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
-    public string Stdout => string.Join('\n', _stdout);
-    public string Stderr => string.Join('\n', _stderr);
+    public string Stdout => _output.Stdout;
+    public string Stderr => _output.Stderr;
 
     /// <summary>
     /// Starts <c>chroot ROOTFS [--userspec=USER] /usr/bin/pythonVERSION args...</c>. chroot execs the
@@ -55,7 +50,7 @@ public sealed class TargetProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (DateTime.UtcNow < deadline)
         {
-            if (_stdout.Any(l => l.Contains(text, StringComparison.Ordinal))) return;
+            if (_output.StdoutLines.Any(l => l.Contains(text, StringComparison.Ordinal))) return;
             if (_process.HasExited)
                 throw new InvalidOperationException($"target exited ({_process.ExitCode}) before printing '{text}'. stdout:\n{Stdout}\nstderr:\n{Stderr}");
             await Task.Delay(20);

@@ -12,24 +12,18 @@ public sealed class WandSession : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly BlockingCollection<JsonElement> _events = new();
-    private readonly ConcurrentQueue<string> _stderr = new();
-    private readonly ConcurrentQueue<string> _stdout = new();
+    private readonly OutputLines _output;
 
     private WandSession(Process process)
     {
         _process = process;
-        process.OutputDataReceived += (_, e) =>
+        _output = new OutputLines(process, line =>
         {
-            if (e.Data is null) return;
-            _stdout.Enqueue(e.Data);
-            if (e.Data.StartsWith('{')) _events.Add(JsonDocument.Parse(e.Data).RootElement.Clone());
-        };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _stderr.Enqueue(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+            if (line.StartsWith('{')) _events.Add(JsonDocument.Parse(line).RootElement.Clone());
+        });
     }
 
-    public string Stderr => string.Join('\n', _stderr);
+    public string Stderr => _output.Stderr;
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
@@ -47,7 +41,7 @@ public sealed class WandSession : IAsyncDisposable
     public JsonElement NextEvent(TimeSpan timeout)
     {
         if (_events.TryTake(out var e, timeout)) return e;
-        throw new TimeoutException($"no event from wand within {timeout.TotalSeconds} s (exited: {_process.HasExited}). stdout:\n{string.Join('\n', _stdout)}\nstderr:\n{Stderr}");
+        throw new TimeoutException($"no event from wand within {timeout.TotalSeconds} s (exited: {_process.HasExited}). stdout:\n{_output.Stdout}\nstderr:\n{Stderr}");
     }
 
     /// <summary>Sends SIGINT (Ctrl+C) and waits for wand to finish its cleanup.</summary>
