@@ -24,7 +24,7 @@ public static class PodSessions
     public static async Task<int> DebugAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
     {
         var exec = await kube.ResolveAsync(ui, result, target, request.Yes, cancellationToken);
-        var route = kube.FollowingRoute(ui, result, target, exec);
+        await using var route = kube.FollowingRoute(ui, result, target, exec);
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => request.Pid is { } p
             ? ByPid(processes, p, exec)
             : DebugCommand.Choose(ui, processes, request.Yes, exec.Description);

@@ -99,7 +99,9 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         // A worker that just died may leave its adapter on the port for a moment: take the next free one inside.
         var busy = await route.BusyPortsAsync(cancellationToken);
         while (busy.Contains(_remotePort) && _remotePort < 65535) _remotePort++;
+        route.PrepareConnect(_remotePort); // a tunnel of the route's own (kubectl port-forward) starts while debugpy does
         var endpoint = await _injector.StartAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, cancellationToken);
+        if (endpoint.Port != _remotePort) route.PrepareConnect(endpoint.Port);
         _remotePort = endpoint.Port;
         return endpoint;
     }

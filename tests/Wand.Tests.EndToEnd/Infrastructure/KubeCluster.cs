@@ -42,6 +42,31 @@ public sealed class KubeCluster : IAsyncDisposable
     /// <summary>Every kubectl invocation so far (one JSON argv a line).</summary>
     public static string Log => File.Exists(Path.Combine(State.Value, "kubectl.log")) ? File.ReadAllText(Path.Combine(State.Value, "kubectl.log")) : "";
 
+    /// <summary>PIDs of the running `kubectl port-forward pod/POD ...` processes of this namespace.</summary>
+    public IReadOnlyList<int> PortForwardPids(string pod)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            string[] argv;
+            try
+            {
+                argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+            if (argv.Contains("port-forward") && argv.Contains("pod/" + pod) && argv.Contains(Namespace)) found.Add(pid);
+        }
+        return found;
+    }
+
     public static KubeCluster Create() => new($"wand-{Guid.NewGuid().ToString("N")[..8]}");
 
     /// <summary>A ClusterIP service selecting pods by <paramref name="selector"/> (none: a service without selector).</summary>

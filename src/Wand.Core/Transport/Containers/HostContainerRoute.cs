@@ -49,6 +49,11 @@ public sealed class HostContainerRoute(ContainerInfo container, ProcFs procfs, T
         }
     }
 
+    public void PrepareConnect(int port)
+    {
+        // connections are made when the editor connects
+    }
+
     public int PidInside(int pid) => ContainerProcesses.PidInside(pid, procfs);
 
     public void Restarted(ContainerInfo restarted) => _initPid = restarted.HostPid;

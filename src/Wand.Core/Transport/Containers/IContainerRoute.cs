@@ -27,6 +27,13 @@ public interface IContainerRoute
     /// <summary>A connection to 127.0.0.1:<paramref name="port"/> inside the container.</summary>
     Task<Stream> ConnectAsync(int port, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// debugpy is about to listen on 127.0.0.1:<paramref name="port"/> inside: a route that keeps a
+    /// tunnel of its own (kubectl port-forward) points it there now, so the editor's first connection
+    /// does not wait for it. Others do nothing.
+    /// </summary>
+    void PrepareConnect(int port);
+
     /// <summary>The PID the process has inside the container.</summary>
     int PidInside(int pid);
 

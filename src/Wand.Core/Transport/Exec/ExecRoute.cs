@@ -65,6 +65,11 @@ public sealed class ExecRoute(ExecPayloadRunner runner) : IContainerRoute
         return Task.FromResult(stream);
     }
 
+    public void PrepareConnect(int port)
+    {
+        // connections are made when the editor connects
+    }
+
     public int PidInside(int pid) => pid;
 
     public void Restarted(ContainerInfo container) => _interpreter = null;

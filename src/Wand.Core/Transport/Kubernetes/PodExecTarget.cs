@@ -33,6 +33,17 @@ public sealed class PodExecTarget(KubectlClient kubectl, PodInfo pod, string con
         return (kubectl with { Namespace = p.Namespace.Length > 0 ? p.Namespace : kubectl.Namespace }).Arguments(["exec", "-i", p.Name, "-c", c, "--", .. command]);
     }
 
+    /// <summary>
+    /// <c>kubectl port-forward pod/NAME :REMOTE --address 127.0.0.1</c> for the current pod: kubectl
+    /// chooses the local port and says which on its first line.
+    /// </summary>
+    public IReadOnlyList<string> PortForwardArguments(int remotePort)
+    {
+        var p = _current.Pod;
+        return (kubectl with { Namespace = p.Namespace.Length > 0 ? p.Namespace : kubectl.Namespace })
+            .Arguments(["port-forward", "pod/" + p.Name, ":" + remotePort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--address", "127.0.0.1"]);
+    }
+
     /// <summary>From now on, commands run in <paramref name="next"/>'s <paramref name="nextContainer"/>.</summary>
     public void MoveTo(PodInfo next, string nextContainer) => _current = (next, nextContainer);
 }

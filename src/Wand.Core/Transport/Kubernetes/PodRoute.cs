@@ -13,13 +13,14 @@ namespace Wand.Transport.Kubernetes;
 /// moves to the newest Ready pod of the same query (service, selector), latest revision first. The
 /// debug session then injects there as it does for a new reload worker; the local forward stays.
 /// </summary>
-public sealed class PodRoute : IContainerRoute
+public sealed class PodRoute : IContainerRoute, IAsyncDisposable
 {
     private readonly PodExecTarget _target;
     private readonly Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> _findPods;
     private readonly string? _requestedContainer;
     private readonly IProgress _progress;
     private readonly ExecRoute _inner;
+    private readonly KubectlPortForward _forward;
     private volatile bool _gone;
 
     /// <param name="findPods">The user's query again (the pods behind the service now).</param>
@@ -31,7 +32,11 @@ public sealed class PodRoute : IContainerRoute
         _requestedContainer = requestedContainer;
         _progress = progress;
         _inner = new ExecRoute(new ExecPayloadRunner(target, time, progress));
+        _forward = new KubectlPortForward(target, progress, time);
     }
+
+    /// <summary>The supervised kubectl port-forward editor connections travel through.</summary>
+    public KubectlPortForward Forward => _forward;
 
     public PodExecTarget Target => _target;
     public string Name => "kubectl exec";
@@ -68,7 +73,12 @@ public sealed class PodRoute : IContainerRoute
 
     public Task<IReadOnlySet<int>> BusyPortsAsync(CancellationToken cancellationToken) => _inner.BusyPortsAsync(cancellationToken);
 
-    public Task<Stream> ConnectAsync(int port, CancellationToken cancellationToken) => _inner.ConnectAsync(port, cancellationToken);
+    /// <summary>Through kubectl port-forward (restarted when it ends, moved with the pod), not through exec.</summary>
+    public Task<Stream> ConnectAsync(int port, CancellationToken cancellationToken) => _forward.ConnectAsync(port, cancellationToken);
+
+    public void PrepareConnect(int port) => _forward.Point(port);
+
+    public ValueTask DisposeAsync() => _forward.DisposeAsync();
 
     public int PidInside(int pid) => pid;
 
