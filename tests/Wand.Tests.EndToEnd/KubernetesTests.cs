@@ -102,6 +102,7 @@ public class KubernetesTests
         var again = session.NextEvent(EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.NotEqual(worker, again.GetProperty("pidInside").GetInt32());
+        Assert.NotEqual(1, again.GetProperty("pidInside").GetInt32()); // the new worker, never the reloader between two workers
         await ContainerApp.WaitUntilServingAsync(pod.Main);
         Assert.Equal(again.GetProperty("pidInside").GetInt32().ToString(), await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "pod"));
 

@@ -16,6 +16,7 @@ namespace Wand.Session;
 public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerRoute route, DebugpyLocator debugpyLocator, IProgress progress, TimeProvider time)
 {
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ReloaderGrace = TimeSpan.FromSeconds(15);
 
     /// <summary>The request: where debugpy listens inside, which local port forwards to it.</summary>
     public sealed record Options(string Host, int RemotePort, int LocalPort, string? DebugpyPath, TimeSpan SafePointTimeout, bool Keep);
@@ -52,7 +53,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         {
             while (true)
             {
-                await Task.Delay(WatchInterval, time, cancellationToken);
+                await route.WaitForChangeAsync(WatchInterval, cancellationToken);
                 if (await route.IsAliveAsync(current, cancellationToken)) continue;
 
                 forward?.DropConnections();
@@ -109,11 +110,14 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     /// <summary>The recommended process of the container once there is one (a new worker), or null if none comes within a while.</summary>
     private async Task<PythonProcess?> WaitForTargetAsync(CancellationToken cancellationToken)
     {
-        for (var i = 0; i < 300; i++)
+        var started = time.GetTimestamp();
+        while (time.GetElapsedTime(started) < TimeSpan.FromSeconds(60))
         {
             var found = (await route.ScanAsync(cancellationToken)).Where(p => p.Attach.CanAttach).ToList();
-            if (RoleClassifier.Recommend(found) is { } next) return next;
-            await Task.Delay(WatchInterval, time, cancellationToken);
+            // Between a reload worker's end and its successor's start only the reloader is left; it runs
+            // no application code, so wait for the new worker (a reloader alone for long is taken after all).
+            if (RoleClassifier.Recommend(found) is { } next && (next.Role != ProcessRole.ReloaderParent || time.GetElapsedTime(started) > ReloaderGrace)) return next;
+            await route.WaitForChangeAsync(WatchInterval, cancellationToken);
         }
         return null;
     }

@@ -43,7 +43,23 @@ public sealed class KubeCluster : IAsyncDisposable
     public static string Log => File.Exists(Path.Combine(State.Value, "kubectl.log")) ? File.ReadAllText(Path.Combine(State.Value, "kubectl.log")) : "";
 
     /// <summary>PIDs of the running `kubectl port-forward pod/POD ...` processes of this namespace.</summary>
-    public IReadOnlyList<int> PortForwardPids(string pod)
+    public IReadOnlyList<int> PortForwardPids(string pod) => KubectlPids(argv => argv.Contains("port-forward") && argv.Contains("pod/" + pod));
+
+    /// <summary>
+    /// PIDs of the running `kubectl exec -i POD ...` processes of wand's agent into the pod (the watcher
+    /// lives long; others come and go). The stand-in execs `podman exec`, so that is what runs.
+    /// </summary>
+    public static IReadOnlyList<int> AgentExecPids(KubePod pod) =>
+        ProcessesWhere(argv => argv.Contains("exec") && argv.Any(a => a.Contains("__wand_agent__", StringComparison.Ordinal))
+            && pod.Containers.Values.Any(c => argv.Contains(c.Name)));
+
+    /// <summary>How many `kubectl exec` calls into this namespace the stand-in has seen so far.</summary>
+    public int ExecCount => Log.Split('\n').Count(l => l.Contains("\"exec\"", StringComparison.Ordinal) && l.Contains($"\"{Namespace}\"", StringComparison.Ordinal));
+
+    private IReadOnlyList<int> KubectlPids(Func<string[], bool> match) =>
+        ProcessesWhere(argv => argv.Any(a => a.EndsWith("kubectl", StringComparison.Ordinal)) && argv.Contains(Namespace) && match(argv));
+
+    private static IReadOnlyList<int> ProcessesWhere(Func<string[], bool> match)
     {
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
@@ -62,7 +78,7 @@ public sealed class KubeCluster : IAsyncDisposable
             {
                 continue;
             }
-            if (argv.Contains("port-forward") && argv.Contains("pod/" + pod) && argv.Contains(Namespace)) found.Add(pid);
+            if (match(argv)) found.Add(pid);
         }
         return found;
     }

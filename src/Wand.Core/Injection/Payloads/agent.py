@@ -6,6 +6,8 @@
 #
 # Requests:
 #   {"op": "ps"}                                   -> {"processes": [...]}
+#   {"op": "watch", "interval": S, "heartbeat": S} -> a ps answer per line whenever processes start,
+#                                                     end or exec; {"heartbeat": true} lines between
 #   {"op": "inject", "pid": N, "script": "...", "request": {...}, "timeout": S}
 #                                                  -> the payload's result, or {"ok": false, "error": ...}
 import json
@@ -26,35 +28,79 @@ def _read(path, binary=False):
 _WAND_MARKERS = ("__wand_agent__", "# wand's in-container relay")
 
 
-def ps():
-    processes = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        base = "/proc/" + entry
-        cmdline = _read(base + "/cmdline", binary=True)
-        stat = _read(base + "/stat")
-        status = _read(base + "/status")
-        if not cmdline or stat is None or status is None:
-            continue
-        if any(marker in cmdline.decode("utf-8", "replace") for marker in _WAND_MARKERS):
-            continue
-        try:
-            exe = os.readlink(base + "/exe")
-        except OSError:
-            exe = None
-        maps = _read(base + "/maps") or ""
-        pythons = sorted({line.split()[-1] for line in maps.splitlines() if "python" in line.rsplit("/", 1)[-1] and "/" in line})
-        processes.append({
-            "pid": int(entry),
-            "cmdline": cmdline.decode("utf-8", "replace").rstrip("\0").split("\0"),
-            "stat": stat,
-            "status": status,
-            "exe": exe,
-            "python_files": pythons,
-        })
+def _process(entry):
+    """One process as ps() lists it, or None when it is gone, unreadable or wand's own."""
+    base = "/proc/" + entry
+    cmdline = _read(base + "/cmdline", binary=True)
+    stat = _read(base + "/stat")
+    status = _read(base + "/status")
+    if not cmdline or stat is None or status is None:
+        return None
+    if any(marker in cmdline.decode("utf-8", "replace") for marker in _WAND_MARKERS):
+        return None
+    try:
+        exe = os.readlink(base + "/exe")
+    except OSError:
+        exe = None
+    maps = _read(base + "/maps") or ""
+    pythons = sorted({line.split()[-1] for line in maps.splitlines() if "python" in line.rsplit("/", 1)[-1] and "/" in line})
+    return {
+        "pid": int(entry),
+        "cmdline": cmdline.decode("utf-8", "replace").rstrip("\0").split("\0"),
+        "stat": stat,
+        "status": status,
+        "exe": exe,
+        "python_files": pythons,
+    }
+
+
+def _pids():
+    me = os.getpid()
+    return [e for e in os.listdir("/proc") if e.isdigit() and int(e) != me]
+
+
+def _listing(processes):
     tcp = (_read("/proc/net/tcp") or "") + (_read("/proc/net/tcp6") or "")
     return {"ok": True, "processes": processes, "uptime": _read("/proc/uptime"), "clk_tck": os.sysconf("SC_CLK_TCK"), "tcp": tcp}
+
+
+def ps():
+    return _listing([p for p in map(_process, _pids()) if p is not None])
+
+
+def watch(request):
+    """Prints a ps() listing as one JSON line whenever a process starts, ends or execs (checked every
+    `interval` seconds), else a heartbeat line every `heartbeat` seconds; ends when nobody reads."""
+    interval = request.get("interval", 0.05)
+    heartbeat = request.get("heartbeat", 1.0)
+    known = {}  # pid -> (cmdline, first seen, listing entry or None)
+    last = 0.0
+    while True:
+        now = time.monotonic()
+        changed = False
+        pids = set(_pids())
+        for pid in list(known):
+            if pid not in pids:
+                changed = changed or known.pop(pid)[2] is not None
+        for pid in pids:
+            cmdline = _read("/proc/" + pid + "/cmdline", binary=True)
+            old = known.get(pid)
+            # A young process that is not (yet) Python may exec it or load it in a moment: look again.
+            fresh = old is not None and old[0] == cmdline and (old[2] is None or old[2]["python_files"] or now - old[1] > 5)
+            if fresh:
+                continue
+            entry = _process(pid)
+            before = old[2] if old else None
+            if (entry is not None or before is not None) and (before is None or entry is None or before["cmdline"] != entry["cmdline"]
+                                                             or before["python_files"] != entry["python_files"]):
+                changed = True
+            known[pid] = (cmdline, old[1] if old else now, entry)
+        if changed or now - last >= heartbeat:
+            line = _listing([e for _, _, e in known.values() if e is not None]) if changed else {"ok": True, "heartbeat": True}
+            sys.stdout.write(json.dumps(line) + "\n")
+            sys.stdout.flush()
+            last = now
+        time.sleep(interval)
 
 
 def inject(request):
@@ -100,6 +146,12 @@ def main(request):
     try:
         if request["op"] == "ps":
             answer = ps()
+        elif request["op"] == "watch":
+            try:
+                watch(request)
+            except (BrokenPipeError, KeyboardInterrupt):
+                pass
+            return
         elif request["op"] == "inject":
             answer = inject(request)
         else:

@@ -49,6 +49,8 @@ public sealed class HostContainerRoute(ContainerInfo container, ProcFs procfs, T
         }
     }
 
+    public Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken) => Task.Delay(timeout, time, cancellationToken);
+
     public void PrepareConnect(int port)
     {
         // connections are made when the editor connects

@@ -28,6 +28,12 @@ public interface IContainerRoute
     Task<Stream> ConnectAsync(int port, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Returns when the route learns that the processes changed (an in-container watcher reported a
+    /// start or an end), or after <paramref name="timeout"/> when it cannot tell; then look again.
+    /// </summary>
+    Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>
     /// debugpy is about to listen on 127.0.0.1:<paramref name="port"/> inside: a route that keeps a
     /// tunnel of its own (kubectl port-forward) points it there now, so the editor's first connection
     /// does not wait for it. Others do nothing.

@@ -13,7 +13,8 @@ namespace Wand.Transport.Exec;
 /// The target's own interpreter (/proc/PID/exe inside) runs agent.py, which calls sys.remote_exec;
 /// scripts travel on stdin, so the image needs no shell, ps or tar. PIDs are the container's own.
 /// </summary>
-public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IProgress progress) : PayloadRunnerBase(time, progress)
+/// <param name="permissionHint">What to tell the user when the kernel refuses access to the target (null: the general advice).</param>
+public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IProgress progress, string? permissionHint = null) : PayloadRunnerBase(time, progress)
 {
     private static readonly TimeSpan AgentTimeout = TimeSpan.FromSeconds(120);
 
@@ -52,10 +53,14 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
         var answer = doc.RootElement.Clone();
         if (answer.TryGetProperty("error", out var error) && error.GetString() is "permission" or "agent-failed")
             throw error.GetString() == "permission"
-                ? new PermissionDeniedException(request["pid"]?.GetValue<int>() ?? 0, answer.GetProperty("detail").GetString() ?? "")
+                ? PermissionDenied(request["pid"]?.GetValue<int>() ?? 0, answer.GetProperty("detail").GetString() ?? "")
                 : new InjectionFailedException($"wand's agent failed in {target.Description}: {answer.GetProperty("detail").GetString()}");
         return answer;
     }
+
+    private WandException PermissionDenied(int pid, string detail) => permissionHint is null
+        ? new PermissionDeniedException(pid, detail)
+        : new WandException(ExitCodes.PermissionDenied, $"the kernel in {target.Description} refused wand access to PID {pid} ({detail})", permissionHint);
 
     /// <summary>This route cannot copy folders into the target (no tar in the image is assumed).</summary>
     public override string? Lend(int pid, string hostFolder, string name) => null;

@@ -15,7 +15,8 @@ namespace Wand.Transport.Exec;
 /// parsed here by the same pure parsers as on the host; editor connections travel through relay.py.
 /// PIDs are the container's own.
 /// </summary>
-public sealed class ExecRoute(ExecPayloadRunner runner) : IContainerRoute
+/// <param name="watcher">An in-container process watcher (agent.py watch) whose listings replace the exec per poll while it runs; null: poll through exec.</param>
+public sealed class ExecRoute(ExecPayloadRunner runner, ExecWatcher? watcher = null, TimeProvider? time = null) : IContainerRoute
 {
     /// <summary>Interpreters to start the agent with before any Python process is known (never a program that is not Python).</summary>
     private static readonly string[] InterpreterCandidates = ["/usr/local/bin/python3", "/usr/bin/python3"];
@@ -23,13 +24,16 @@ public sealed class ExecRoute(ExecPayloadRunner runner) : IContainerRoute
     private string? _interpreter;
     private JsonElement? _lastListing;
 
+    /// <summary>The interpreter agent.py runs with inside, once the first listing found one.</summary>
+    public string? Interpreter => _interpreter;
+
     public string Name => "exec";
     public PayloadRunnerBase Runner => runner;
     public bool NeedsForward => true;
 
     public async Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken)
     {
-        var listing = await ListAsync(cancellationToken);
+        var listing = Watched() ?? await ListAsync(cancellationToken);
         var uptime = double.Parse(listing.GetProperty("uptime").GetString()!.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
         var ticks = listing.GetProperty("clk_tck").GetInt64();
         var raw = listing.GetProperty("processes").EnumerateArray()
@@ -49,11 +53,11 @@ public sealed class ExecRoute(ExecPayloadRunner runner) : IContainerRoute
     }
 
     public async Task<bool> IsAliveAsync(int pid, CancellationToken cancellationToken) =>
-        (await ListAsync(cancellationToken)).GetProperty("processes").EnumerateArray().Any(p => p.GetProperty("pid").GetInt32() == pid);
+        (Watched() ?? await ListAsync(cancellationToken)).GetProperty("processes").EnumerateArray().Any(p => p.GetProperty("pid").GetInt32() == pid);
 
     public async Task<IReadOnlySet<int>> BusyPortsAsync(CancellationToken cancellationToken)
     {
-        var listing = _lastListing ?? await ListAsync(cancellationToken);
+        var listing = Watched() ?? _lastListing ?? await ListAsync(cancellationToken);
         return ListeningSocket.ParseAll(listing.GetProperty("tcp").GetString() ?? "").Select(s => s.Port).ToHashSet();
     }
 
@@ -63,6 +67,18 @@ public sealed class ExecRoute(ExecPayloadRunner runner) : IContainerRoute
         Stream stream = ProcessStream.Start(target.Program,
             target.ExecArguments([_interpreter ?? throw new InvalidOperationException("scan first"), "-I", "-S", "-c", Payload.Read(Payload.Relay), port.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
         return Task.FromResult(stream);
+    }
+
+    /// <summary>With a running watcher: as soon as processes change; else after <paramref name="timeout"/> (the caller polls).</summary>
+    public Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        watcher is { Latest: not null } ? watcher.ChangedAsync(timeout, cancellationToken) : Task.Delay(timeout, time ?? TimeProvider.System, cancellationToken);
+
+    /// <summary>The watcher's latest listing while it runs (and remembered as the last one); else null.</summary>
+    private JsonElement? Watched()
+    {
+        if (watcher?.Latest is not { } latest) return null;
+        _lastListing = latest;
+        return latest;
     }
 
     public void PrepareConnect(int port)
@@ -96,6 +112,7 @@ public sealed class ExecRoute(ExecPayloadRunner runner) : IContainerRoute
                 var listing = await runner.RunAgentAsync(interpreter, new System.Text.Json.Nodes.JsonObject { ["op"] = "ps" }, cancellationToken);
                 _interpreter = interpreter;
                 _lastListing = listing;
+                watcher?.Start();
                 return listing;
             }
             catch (InjectionFailedException e)

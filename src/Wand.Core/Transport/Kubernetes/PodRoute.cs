@@ -21,6 +21,7 @@ public sealed class PodRoute : IContainerRoute, IAsyncDisposable
     private readonly IProgress _progress;
     private readonly ExecRoute _inner;
     private readonly KubectlPortForward _forward;
+    private readonly ExecWatcher _watcher;
     private volatile bool _gone;
 
     /// <param name="findPods">The user's query again (the pods behind the service now).</param>
@@ -31,12 +32,21 @@ public sealed class PodRoute : IContainerRoute, IAsyncDisposable
         _findPods = findPods;
         _requestedContainer = requestedContainer;
         _progress = progress;
-        _inner = new ExecRoute(new ExecPayloadRunner(target, time, progress));
+        ExecRoute? inner = null;
+        _watcher = new ExecWatcher(target, () => inner?.Interpreter, progress, time);
+        _inner = inner = new ExecRoute(new ExecPayloadRunner(target, time, progress, PodPermissionHint), _watcher, time);
         _forward = new KubectlPortForward(target, progress, time);
     }
 
     /// <summary>The supervised kubectl port-forward editor connections travel through.</summary>
     public KubectlPortForward Forward => _forward;
+
+    /// <summary>The in-pod process watcher (agent.py watch through kubectl exec) that tells new reload workers within 0.1 s.</summary>
+    public ExecWatcher Watcher => _watcher;
+
+    /// <summary>What to do when the kernel in the pod refuses wand the target's memory.</summary>
+    public const string PodPermissionHint =
+        "give the pod's container the SYS_PTRACE capability, e.g. in the Deployment: securityContext: {capabilities: {add: [SYS_PTRACE]}}; or run the app as the user kubectl exec runs as";
 
     public PodExecTarget Target => _target;
     public string Name => "kubectl exec";
@@ -78,7 +88,13 @@ public sealed class PodRoute : IContainerRoute, IAsyncDisposable
 
     public void PrepareConnect(int port) => _forward.Point(port);
 
-    public ValueTask DisposeAsync() => _forward.DisposeAsync();
+    public Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken) => _inner.WaitForChangeAsync(timeout, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _forward.DisposeAsync();
+        await _watcher.DisposeAsync();
+    }
 
     public int PidInside(int pid) => pid;
 

@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Wand.Injection.Payloads;
+using Wand.Progress;
+
+namespace Wand.Transport.Exec;
+
+/// <summary>
+/// A long-running <c>kubectl exec -i</c> (or <c>podman exec -i</c>) of agent.py's watch mode with the
+/// target's own interpreter: it polls /proc inside every 50 ms and prints a process listing whenever a
+/// process starts, ends or execs, and a heartbeat line every second otherwise. The latest listing lets
+/// the route notice a new reload worker within a tenth of a second without an exec per poll. The
+/// watcher is started again when it ends or falls silent; while it is not running, <see cref="Latest"/>
+/// is null and the route polls through exec as before.
+/// </summary>
+public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, IProgress progress, TimeProvider time) : IAsyncDisposable
+{
+    private static readonly TimeSpan Silence = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private Task? _loop;
+    private Process? _process;
+    private (JsonElement Listing, string Place)? _latest;
+    private long _lastLine;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>How many times the watcher was started again after it ended.</summary>
+    public int Restarts { get; private set; }
+
+    /// <summary>The PID of the running watcher's exec client (for diagnostics), or null.</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
+
+    /// <summary>
+    /// The latest listing (agent.py ps format) while the watcher runs, reports regularly and still
+    /// watches the place the target names now; else null.
+    /// </summary>
+    public JsonElement? Latest
+    {
+        get
+        {
+            var latest = _latest;
+            return latest is { } l && l.Place == target.Description && time.GetElapsedTime(Interlocked.Read(ref _lastLine)) < Silence ? l.Listing : null;
+        }
+    }
+
+    /// <summary>Starts watching (once; later calls do nothing).</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            if (_stop.IsCancellationRequested) return;
+            _loop ??= Task.Run(SuperviseAsync);
+        }
+    }
+
+    /// <summary>Completes when the next listing arrives (a process started, ended or exec'd), or after <paramref name="timeout"/>.</summary>
+    public async Task ChangedAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var changed = _changed.Task;
+        await Task.WhenAny(changed, Task.Delay(timeout, time, cancellationToken));
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private async Task SuperviseAsync()
+    {
+        var quickFailures = 0;
+        while (!_stop.IsCancellationRequested)
+        {
+            var interp = interpreter();
+            if (interp is null)
+            {
+                await DelayAsync(TimeSpan.FromMilliseconds(200));
+                continue;
+            }
+            var place = target.Description;
+            var startedAt = time.GetTimestamp();
+            string? why;
+            try
+            {
+                why = await RunOnceAsync(interp, place);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            _latest = null;
+            Signal();
+            if (_stop.IsCancellationRequested) return;
+            Restarts++;
+            quickFailures = time.GetElapsedTime(startedAt) < TimeSpan.FromSeconds(5) ? quickFailures + 1 : 0;
+            progress.Step($"the process watcher in {place} ended ({why}); starting it again");
+            if (quickFailures > 0) await DelayAsync(TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(2, quickFailures - 1))));
+        }
+    }
+
+    /// <summary>Runs one watcher until it ends or falls silent; returns why it ended.</summary>
+    private async Task<string> RunOnceAsync(string interp, string place)
+    {
+        var psi = new ProcessStartInfo(target.Program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in target.ExecArguments([interp, "-I", "-S", "-c", Payload.AgentBoot])) psi.ArgumentList.Add(a);
+        Process process;
+        try
+        {
+            process = Process.Start(psi) ?? throw new InvalidOperationException();
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return $"{target.Program} could not be started";
+        }
+        using (process)
+        {
+            _process = process;
+            var stderr = new Queue<string>();
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (string.IsNullOrWhiteSpace(e.Data)) return;
+                lock (stderr)
+                {
+                    stderr.Enqueue(e.Data.Trim());
+                    while (stderr.Count > 3) stderr.Dequeue();
+                }
+            };
+            process.BeginErrorReadLine();
+            try
+            {
+                var request = new JsonObject { ["agent"] = Payload.Read(Payload.Agent), ["request"] = new JsonObject { ["op"] = "watch", ["interval"] = 0.05, ["heartbeat"] = 1.0 } };
+                await process.StandardInput.WriteAsync(request.ToJsonString());
+                process.StandardInput.Close();
+                Interlocked.Exchange(ref _lastLine, time.GetTimestamp());
+                while (true)
+                {
+                    using var silence = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                    silence.CancelAfter(Silence);
+                    string? line;
+                    try
+                    {
+                        line = await process.StandardOutput.ReadLineAsync(silence.Token);
+                    }
+                    catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+                    {
+                        return $"silent for {Silence.TotalSeconds:0} s";
+                    }
+                    if (line is null) break;
+                    Interlocked.Exchange(ref _lastLine, time.GetTimestamp());
+                    if (!line.StartsWith('{')) continue;
+                    using var doc = JsonDocument.Parse(line);
+                    if (!doc.RootElement.TryGetProperty("processes", out _)) continue; // heartbeat
+                    _latest = (doc.RootElement.Clone(), place);
+                    Signal();
+                }
+                await process.WaitForExitAsync(_stop.Token);
+                lock (stderr) return stderr.Count > 0 ? string.Join(" ", stderr) : $"exit {process.ExitCode}";
+            }
+            catch (IOException e)
+            {
+                return e.Message;
+            }
+            catch (JsonException e)
+            {
+                return $"unreadable output: {e.Message}";
+            }
+            finally
+            {
+                try
+                {
+                    if (!process.HasExited) process.Kill(entireProcessTree: true);
+                }
+                catch (InvalidOperationException)
+                {
+                    // already gone
+                }
+                _process = null;
+            }
+        }
+    }
+
+    private void Signal() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    private async Task DelayAsync(TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, time, _stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task? loop;
+        lock (_gate)
+        {
+            if (_stop.IsCancellationRequested) return;
+            _stop.Cancel();
+            loop = _loop;
+        }
+        if (loop is not null) await loop;
+        _stop.Dispose();
+    }
+}

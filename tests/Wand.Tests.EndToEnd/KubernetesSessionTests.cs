@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using Wand.Errors;
+using Wand.Tests.EndToEnd.Infrastructure;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// What keeps a pod session alive: the editor link (wand's listener on the user's port relays to a
+/// supervised `kubectl port-forward`; the stand-in's forwards into the pod's network namespace and
+/// ends with the pod) and the in-pod process watcher (agent.py watch through one long `kubectl exec`).
+/// </summary>
+[Collection(TargetRootCollection.Name)]
+public class KubernetesSessionTests
+{
+    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(90);
+    private static readonly Dictionary<string, string> ApiLabels = new() { ["app"] = "api" };
+
+    [Fact]
+    public async Task AKilledPortForwardIsRestartedAndTheSameLocalPortStillReachesDebugpy()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", ApiLabels);
+        var pod = await cluster.AddPodAsync("api-pf-0", ApiLabels, [("app", ContainerApp.Uvicorn(reload: false))]);
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var attached = session.NextEvent(EventTimeout);
+        Assert.Equal(localPort, attached.GetProperty("localPort").GetInt32());
+        Assert.Equal("1", await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "before"));
+        Assert.Contains("\"port-forward\", \"pod/api-pf-0\"", KubeCluster.Log); // the editor link goes through kubectl port-forward
+
+        var first = Assert.Single(cluster.PortForwardPids("api-pf-0"));
+        Process.GetProcessById(first).Kill();
+        // The supervisor starts it again by itself, before any editor connects.
+        var restarted = await WaitForAsync(() => cluster.PortForwardPids("api-pf-0").Where(p => p != first).ToList() is { Count: 1 } l ? l[0] : (int?)null);
+        Assert.NotEqual(first, restarted);
+        Assert.Equal("1", await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "after"));
+        Assert.Contains("kubectl port-forward to pod api-pf-0 ended", session.Stderr);
+
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        Assert.Empty(cluster.PortForwardPids("api-pf-0")); // Ctrl+C stops the forward
+        Assert.False(TestNet.IsListening(localPort));
+    }
+
+    [Fact]
+    public async Task TheInPodWatcherNoticesTheNewReloadWorkerAndIsRestartedWhenKilled()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", ApiLabels);
+        var pod = await cluster.AddPodAsync("api-w-0", ApiLabels, [("app", ContainerApp.Uvicorn(reload: true))]);
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var worker = session.NextEvent(EventTimeout).GetProperty("pidInside").GetInt32();
+
+        // One long-running exec watches the pod: no exec per poll while nothing happens.
+        var watcher = await WaitForAsync(() => KubeCluster.AgentExecPids(pod) is { Count: 1 } l ? l[0] : (int?)null);
+        var execs = cluster.ExecCount;
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.True(cluster.ExecCount - execs <= 1, $"{cluster.ExecCount - execs} kubectl exec calls in 3 quiet seconds: the session polls instead of watching");
+
+        // The watcher's kubectl dies: it is started again and still reports the next worker.
+        Process.GetProcessById(watcher).Kill();
+        await WaitForAsync(() => KubeCluster.AgentExecPids(pod).Where(p => p != watcher).ToList() is { Count: 1 } l ? l[0] : (int?)null);
+        Assert.Contains("the process watcher in pod api-w-0 (container app) ended", session.Stderr);
+
+        await pod.Main.PythonAsync($"open('{ContainerApp.AppFile}', 'a').write('\\n# edited by the watcher test\\n')");
+        var again = session.NextEvent(EventTimeout);
+        Assert.Equal("reattached", again.GetProperty("event").GetString());
+        Assert.NotEqual(worker, again.GetProperty("pidInside").GetInt32());
+        Assert.NotEqual(1, again.GetProperty("pidInside").GetInt32());
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
+        Assert.Equal(again.GetProperty("pidInside").GetInt32().ToString(), await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "watched"));
+
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        Assert.Empty(KubeCluster.AgentExecPids(pod)); // Ctrl+C stops the watcher
+    }
+
+    private static async Task<int> WaitForAsync(Func<int?> probe)
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            if (probe() is { } found) return found;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("the kubectl child did not appear");
+    }
+}
