@@ -27,7 +27,7 @@ public static class PodSessions
         await using var route = kube.FollowingRoute(ui, result, target, exec);
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => request.Pid is { } p
             ? ByPid(processes, p, exec)
-            : DebugCommand.Choose(ui, processes, request.Yes, exec.Description);
+            : DebugCommand.Choose(ui, Attachable(processes, exec), request.Yes, exec.Description);
         if (request.Stop)
         {
             var stopIn = Pick(await route.ScanAsync(cancellationToken)).Pid;
@@ -59,7 +59,7 @@ public static class PodSessions
         var exec = await kube.ResolveAsync(ui, result, null, yes: true, cancellationToken);
         var route = KubeOptions.Route(ui, exec);
         var processes = await route.ScanAsync(cancellationToken);
-        var target = pid is { } p ? ByPid(processes, p, exec) : DebugCommand.Choose(ui, processes, true, exec.Description);
+        var target = pid is { } p ? ByPid(processes, p, exec) : DebugCommand.Choose(ui, Attachable(processes, exec), true, exec.Description);
         return await new CodeRunner(route.Runner).RunAsync(target.Pid, source, name, safePoint, cancellationToken);
     }
 
@@ -107,6 +107,24 @@ public static class PodSessions
             failed |= exec is not { Ok: true };
         }
         return failed ? ExitCodes.CodeRaised : ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The pod's processes when some can be attached; else the reason, with what to do about it in a
+    /// pod: the SYS_PTRACE capability when the kernel refuses access, a 3.14 image (or rdg) when the
+    /// Python is older.
+    /// </summary>
+    private static IReadOnlyList<PythonProcess> Attachable(IReadOnlyList<PythonProcess> processes, PodExecTarget exec)
+    {
+        if (processes.Count == 0 || processes.Any(p => p.Attach.CanAttach)) return processes;
+        if (processes.FirstOrDefault(p => p.Attach.State == AttachState.PermissionDenied) is { } denied)
+            throw new WandException(ExitCodes.PermissionDenied,
+                $"the kernel in {exec.Description} refuses wand access to PID {denied.Pid} ({denied.Attach.Reason})", PodRoute.PodPermissionHint);
+        if (processes.All(p => p.Attach.State == AttachState.UnsupportedVersion))
+            throw new UnsupportedPythonException(
+                $"the Python processes in {exec.Description} cannot be attached: {string.Join("; ", processes.Select(p => $"PID {p.Pid}: Python {p.Version}"))}; wand needs CPython 3.14+ (PEP 768)",
+                "build the image on Python 3.14 (e.g. FROM python:3.14-slim), or start the app under `rdg debug python ...` in the image (Python 3.8+)");
+        return processes;
     }
 
     private static PythonProcess ByPid(IReadOnlyList<PythonProcess> processes, int pid, PodExecTarget exec) =>

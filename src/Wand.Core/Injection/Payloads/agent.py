@@ -8,6 +8,8 @@
 #   {"op": "ps"}                                   -> {"processes": [...]}
 #   {"op": "watch", "interval": S, "heartbeat": S} -> a ps answer per line whenever processes start,
 #                                                     end or exec; {"heartbeat": true} lines between
+#   {"op": "lend", "pid": N, "archive": B64TAR}   -> {"path": folder for sys.path} (owned by the target's user)
+#   {"op": "unlend", "path": P}                    -> {"removed": bool}
 #   {"op": "inject", "pid": N, "script": "...", "request": {...}, "timeout": S}
 #                                                  -> the payload's result, or {"ok": false, "error": ...}
 import json
@@ -42,15 +44,27 @@ def _process(entry):
         exe = os.readlink(base + "/exe")
     except OSError:
         exe = None
-    maps = _read(base + "/maps") or ""
+    argv = cmdline.decode("utf-8", "replace").rstrip("\0").split("\0")
+    denied = False
+    try:
+        with open(base + "/maps") as f:
+            maps = f.read()
+    except PermissionError:
+        # The kernel hides another user's maps without CAP_SYS_PTRACE: judge by the program's name.
+        maps, denied = "", True
+    except OSError:
+        maps = ""
     pythons = sorted({line.split()[-1] for line in maps.splitlines() if "python" in line.rsplit("/", 1)[-1] and "/" in line})
+    if denied and "python" in argv[0].rsplit("/", 1)[-1]:
+        pythons = [argv[0]]
     return {
         "pid": int(entry),
-        "cmdline": cmdline.decode("utf-8", "replace").rstrip("\0").split("\0"),
+        "cmdline": argv,
         "stat": stat,
         "status": status,
         "exe": exe,
         "python_files": pythons,
+        "denied": denied,
     }
 
 
@@ -107,7 +121,7 @@ def inject(request):
     pid = request["pid"]
     st = os.stat("/proc/%d" % pid)
     workdir = None
-    for parent in ("/tmp", "/dev/shm", "/var/tmp"):
+    for parent in _TEMP_PARENTS:
         try:
             workdir = os.path.join(parent, "wand-" + os.urandom(8).hex())
             os.mkdir(workdir, 0o700)
@@ -142,6 +156,46 @@ def inject(request):
         os.rmdir(workdir)
 
 
+_TEMP_PARENTS = ("/tmp", "/dev/shm", "/var/tmp")
+
+
+def lend(request):
+    """Unpacks a package (an uncompressed tar, base64) into a new wand-lent-* folder owned by the
+    target's user; the folder goes on the target's sys.path."""
+    import base64
+    import io
+    import tarfile
+
+    st = os.stat("/proc/%d" % request["pid"])
+    data = base64.b64decode(request["archive"])
+    for parent in _TEMP_PARENTS:
+        try:
+            folder = os.path.join(parent, "wand-lent-" + os.urandom(8).hex())
+            os.mkdir(folder, 0o700)
+            break
+        except OSError:
+            folder = None
+    if folder is None:
+        return {"ok": False, "error": "no-workdir", "detail": "no writable /tmp, /dev/shm or /var/tmp"}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+        archive.extractall(folder, filter="data")
+    for root, dirs, files in os.walk(folder):
+        for name in [root] + [os.path.join(root, f) for f in files]:
+            os.chown(name, st.st_uid, st.st_gid)
+    return {"ok": True, "path": folder}
+
+
+def unlend(request):
+    """Removes a folder made by lend (only a wand-lent-* folder directly in a temp folder)."""
+    import shutil
+
+    path = os.path.realpath(request["path"])
+    if os.path.dirname(path) not in _TEMP_PARENTS or not os.path.basename(path).startswith("wand-lent-"):
+        return {"ok": False, "error": "not-lent", "detail": path}
+    shutil.rmtree(path, ignore_errors=True)
+    return {"ok": True, "removed": not os.path.exists(path)}
+
+
 def main(request):
     try:
         if request["op"] == "ps":
@@ -154,6 +208,10 @@ def main(request):
             return
         elif request["op"] == "inject":
             answer = inject(request)
+        elif request["op"] == "lend":
+            answer = lend(request)
+        elif request["op"] == "unlend":
+            answer = unlend(request)
         else:
             answer = {"ok": False, "error": "unknown-op"}
     except PermissionError as e:

@@ -62,10 +62,48 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
         ? new PermissionDeniedException(pid, detail)
         : new WandException(ExitCodes.PermissionDenied, $"the kernel in {target.Description} refused wand access to PID {pid} ({detail})", permissionHint);
 
-    /// <summary>This route cannot copy folders into the target (no tar in the image is assumed).</summary>
-    public override string? Lend(int pid, string hostFolder, string name) => null;
+    /// <summary>
+    /// Lends a package folder (debugpy) through the exec's stdin: packed here as an uncompressed tar
+    /// (sources only, no __pycache__), unpacked by agent.py into a wand-lent-* folder in the pod's temp
+    /// folder, owned by the target's user. The image needs no tar program.
+    /// </summary>
+    public override string? Lend(int pid, string hostFolder, string name)
+    {
+        using var buffer = new MemoryStream();
+        using (var tar = new System.Formats.Tar.TarWriter(buffer, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true))
+            AddTree(tar, new DirectoryInfo(hostFolder), name);
+        var answer = RunAgentAsync($"/proc/{pid}/exe", new JsonObject
+        {
+            ["op"] = "lend",
+            ["pid"] = pid,
+            ["archive"] = Convert.ToBase64String(buffer.GetBuffer(), 0, (int)buffer.Length),
+        }, CancellationToken.None).GetAwaiter().GetResult(); // the base class's contract is synchronous
+        if (!answer.GetProperty("ok").GetBoolean())
+            throw new InjectionFailedException($"could not lend {name} to PID {pid} in {target.Description}: {answer.GetProperty("detail").GetString()}",
+                "install debugpy in the image (pip install debugpy), or make /tmp writable");
+        return answer.GetProperty("path").GetString();
 
-    public override void RemoveLent(int pid, string pathInTarget) { }
+        static void AddTree(System.Formats.Tar.TarWriter tar, DirectoryInfo dir, string prefix)
+        {
+            foreach (var file in dir.EnumerateFiles())
+                if (!file.Name.EndsWith(".pyc", StringComparison.Ordinal)) tar.WriteEntry(file.FullName, prefix + "/" + file.Name);
+            foreach (var sub in dir.EnumerateDirectories())
+                if (sub.Name != "__pycache__") AddTree(tar, sub, prefix + "/" + sub.Name);
+        }
+    }
+
+    /// <summary>Removes a folder made by <see cref="Lend"/> (agent.py refuses anything else).</summary>
+    public override void RemoveLent(int pid, string pathInTarget)
+    {
+        try
+        {
+            RunAgentAsync($"/proc/{pid}/exe", new JsonObject { ["op"] = "unlend", ["path"] = pathInTarget }, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (InjectionFailedException e)
+        {
+            Progress.Step($"could not remove {pathInTarget} from {target.Description}: {e.Message}");
+        }
+    }
 
     public override string RootOnThisMachine(int pid) => "/";
 }

@@ -39,16 +39,18 @@ public sealed class ExecRoute(ExecPayloadRunner runner, ExecWatcher? watcher = n
         var raw = listing.GetProperty("processes").EnumerateArray()
             .Select(p => (Json: p, Stat: ProcStat.Parse(p.GetProperty("stat").GetString() ?? ""), Status: ProcStatus.Parse(p.GetProperty("status").GetString() ?? ""),
                 Cmd: p.GetProperty("cmdline").EnumerateArray().Select(a => a.GetString() ?? "").ToList(),
-                Version: p.GetProperty("python_files").EnumerateArray().Select(f => PythonBinaryLocator.VersionFromName(Path.GetFileName(f.GetString() ?? ""))).FirstOrDefault(v => v is not null)))
+                Version: p.GetProperty("python_files").EnumerateArray().Select(f => PythonBinaryLocator.VersionFromName(Path.GetFileName(f.GetString() ?? ""))).FirstOrDefault(v => v is not null),
+                Denied: p.TryGetProperty("denied", out var d) && d.GetBoolean()))
             .Where(p => p.Stat is not null && p.Status is not null)
             .ToList();
         var roles = RoleClassifier.Classify(raw.Select(p => new RoleInput(p.Stat!.Pid, p.Stat.ParentPid, p.Cmd, p.Version is not null)).ToList());
-        return raw.Where(p => p.Version is not null).Select(p =>
+        // A process whose maps the kernel hides is listed when its program is named python (version from the name, else "?").
+        return raw.Where(p => p.Version is not null || (p.Denied && p.Cmd.Count > 0 && Path.GetFileName(p.Cmd[0]).Contains("python", StringComparison.Ordinal))).Select(p =>
         {
             var role = roles.TryGetValue(p.Stat!.Pid, out var r) ? r : new RoleAssignment(ProcessRole.Main, null);
             return new PythonProcess(p.Stat.Pid, p.Stat.ParentPid, p.Status!.Uid, p.Status.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture), p.Version,
                 role.Role, role.Detail, 0, ProcessMetrics.RssBytes(p.Stat, Environment.SystemPageSize), ProcessMetrics.Uptime(p.Stat, uptime, ticks), p.Cmd, null, null,
-                Attachability(p.Version!));
+                p.Denied ? new Attachability(AttachState.PermissionDenied, "the kernel refuses access to its memory (another user, and no CAP_SYS_PTRACE)") : Attachability(p.Version!));
         }).ToList();
     }
 

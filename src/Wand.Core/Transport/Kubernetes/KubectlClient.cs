@@ -44,12 +44,64 @@ public sealed record KubectlClient(string? Context, string? Kubeconfig, string? 
         }
     }
 
+    /// <summary>The oldest kubectl wand is tested against (exec's default-container annotation, port-forward ending with its pod).</summary>
+    public static readonly Version MinimumVersion = new(1, 23);
+
+    private static readonly Lock VersionGate = new();
+    private static Task? s_versionCheck;
+
+    /// <summary>
+    /// Fails when `kubectl version --client -o json` reports a release older than <see cref="MinimumVersion"/>.
+    /// A kubectl that cannot say is let through; missing kubectl is reported by the command itself.
+    /// </summary>
+    public static void CheckVersion(string versionJson)
+    {
+        Version? version = null;
+        try
+        {
+            using var doc = JsonDocument.Parse(versionJson);
+            var client = doc.RootElement.GetProperty("clientVersion");
+            static int Number(string? s) => int.Parse(new string((s ?? "").TakeWhile(char.IsAsciiDigit).ToArray()), System.Globalization.CultureInfo.InvariantCulture);
+            version = new Version(Number(client.GetProperty("major").GetString()), Number(client.GetProperty("minor").GetString()));
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or FormatException or InvalidOperationException)
+        {
+            return;
+        }
+        if (version < MinimumVersion)
+            throw new WandException(ExitCodes.KubectlFailed, $"kubectl {version} is too old: wand needs kubectl {MinimumVersion} or newer",
+                "install a current kubectl (https://kubernetes.io/docs/tasks/tools/); it works with clusters one minor version older or newer");
+    }
+
+    /// <summary>Once per process, next to the first kubectl call.</summary>
+    private static Task CheckVersionOnceAsync()
+    {
+        lock (VersionGate)
+        {
+            return s_versionCheck ??= Task.Run(async () =>
+            {
+                ProcessResult r;
+                try
+                {
+                    r = await ProcessRunner.RunAsync(Program, ["version", "--client", "-o", "json"], null, Timeout, CancellationToken.None);
+                }
+                catch (Exception e) when (e is ProcessRunner.NotInstalledException or TimeoutException)
+                {
+                    return;
+                }
+                if (r.Ok) CheckVersion(r.Stdout);
+            });
+        }
+    }
+
     private async Task<ProcessResult> RunAsync(IReadOnlyList<string> verb, CancellationToken cancellationToken)
     {
         ProcessResult r;
+        var versionCheck = CheckVersionOnceAsync();
         try
         {
             r = await ProcessRunner.RunAsync(Program, Arguments(verb), null, Timeout, cancellationToken);
+            await versionCheck;
         }
         catch (ProcessRunner.NotInstalledException)
         {
