@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Wand.Errors;
+using Wand.Session.Dap;
 using Wand.Tests.EndToEnd.Infrastructure;
 using Xunit;
 
@@ -77,6 +78,76 @@ public class KubernetesSessionTests
 
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
         Assert.Empty(KubeCluster.AgentExecPids(pod)); // Ctrl+C stops the watcher
+    }
+
+    [Fact]
+    public async Task GunicornWithTwoWorkersFollowsTheRespawnedWorker()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", ApiLabels);
+        var pod = await cluster.AddPodAsync("api-gunicorn-0", ApiLabels,
+            [("app", ["/usr/bin/python3.14", "-m", "gunicorn", "-w", "2", "-k", "uvicorn.workers.UvicornWorker", "--chdir", ContainerApp.AppDir, "-b", "127.0.0.1:8000", "app:app"])]);
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var attached = session.NextEvent(EventTimeout);
+        var worker = attached.GetProperty("pidInside").GetInt32();
+        var workers = await WorkersAsync(pod.Main);
+        Assert.Equal(2, workers.Count);
+        Assert.Contains(worker, workers); // a worker, not the master
+        Assert.Equal(worker.ToString(), await HitBreakpointOnWorkerAsync(pod.Main, localPort, "first"));
+
+        // The worker is killed; gunicorn's master starts another one, and wand follows it (not the surviving sibling).
+        await pod.Main.PythonAsync($"import os, signal; os.kill({worker}, signal.SIGKILL)");
+        var again = session.NextEvent(EventTimeout);
+        Assert.Equal("reattached", again.GetProperty("event").GetString());
+        var respawned = again.GetProperty("pidInside").GetInt32();
+        Assert.DoesNotContain(respawned, workers);
+        Assert.NotEqual(1, respawned);
+        Assert.Contains(respawned, await WorkersAsync(pod.Main));
+        Assert.Equal(respawned.ToString(), await HitBreakpointOnWorkerAsync(pod.Main, localPort, "respawned"));
+
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    /// <summary>gunicorn's worker PIDs (gunicorn children of PID 1) inside the container.</summary>
+    private static async Task<List<int>> WorkersAsync(TestContainer c) =>
+        (await c.PythonAsync("import os\nfor p in os.listdir('/proc'):\n    if p.isdigit() and open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[1] == '1' and b'gunicorn' in open(f'/proc/{p}/cmdline', 'rb').read(): print(p)"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+
+    /// <summary>
+    /// Like <see cref="ContainerApp.HitBreakpointAsync"/>, for several workers behind one socket: requests
+    /// are sent until one lands on the debugged worker and stops; returns the PID that stopped.
+    /// </summary>
+    private static async Task<string> HitBreakpointOnWorkerAsync(TestContainer c, int localPort, string query)
+    {
+        var line = Testbed.BreakpointLine(ContainerApp.AppFile, "items");
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", localPort);
+        var attached = await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [ContainerApp.AppFile] = [line] });
+        Assert.True(attached.Breakpoints[ContainerApp.AppFile][0].Verified);
+        var requests = new List<Task<string>>();
+        DapStopped? stopped = null;
+        for (var i = 0; i < 40 && stopped is null; i++)
+        {
+            requests.Add(ContainerApp.GetInsideAsync(c, $"/items/21?q={query}"));
+            try
+            {
+                stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(2));
+            }
+            catch (TimeoutException)
+            {
+                // that request went to the other worker
+            }
+        }
+        Assert.NotNull(stopped);
+        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
+        Assert.Equal(("read_item", ContainerApp.AppFile, line), (frame.Name, frame.SourcePath, frame.Line));
+        var pid = await editor.EvaluateAsync("__import__('os').getpid()", frame.Id);
+        await editor.ContinueAsync(stopped.ThreadId);
+        Assert.All(await Task.WhenAll(requests).WaitAsync(TimeSpan.FromSeconds(60)), r => Assert.Contains($"\"q\":\"{query}\"", r));
+        await editor.DisconnectAsync();
+        return pid;
     }
 
     private static async Task<int> WaitForAsync(Func<int?> probe)

@@ -17,6 +17,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
 {
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ReloaderGrace = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan SiblingGrace = TimeSpan.FromSeconds(3);
 
     /// <summary>The request: where debugpy listens inside, which local port forwards to it.</summary>
     public sealed record Options(string Host, int RemotePort, int LocalPort, string? DebugpyPath, TimeSpan SafePointTimeout, bool Keep);
@@ -34,6 +35,9 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     private readonly DebugpyInjector _injector = new(route.Runner, debugpyLocator, progress);
     private int _remotePort;
 
+    /// <summary>The other processes when the current one was chosen: after it ends, a newcomer (gunicorn's respawned worker) is preferred to them.</summary>
+    private HashSet<int> _siblings = [];
+
     /// <summary>
     /// Runs until cancelled; on the way out stops debugpy (unless Keep) and the forward.
     /// <paramref name="container"/> (with a locator) is followed through restarts; null for places the
@@ -42,7 +46,9 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     public async Task RunAsync(ContainerInfo? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose, Options options, IObserver observer, CancellationToken cancellationToken)
     {
         _remotePort = options.RemotePort;
-        var target = choose(await route.ScanAsync(cancellationToken));
+        var first = await route.ScanAsync(cancellationToken);
+        var target = choose(first);
+        _siblings = first.Select(p => p.Pid).Where(p => p != target.Pid).ToHashSet();
         var endpoint = await AttachAsync(target.Pid, options, cancellationToken);
         await using var forward = route.NeedsForward ? PortForwarder.Start(options.LocalPort, ct => route.ConnectAsync(_remotePort, ct), progress) : null;
         var localPort = forward?.LocalPort ?? endpoint.Port;
@@ -113,10 +119,21 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         var started = time.GetTimestamp();
         while (time.GetElapsedTime(started) < TimeSpan.FromSeconds(60))
         {
-            var found = (await route.ScanAsync(cancellationToken)).Where(p => p.Attach.CanAttach).ToList();
-            // Between a reload worker's end and its successor's start only the reloader is left; it runs
-            // no application code, so wait for the new worker (a reloader alone for long is taken after all).
-            if (RoleClassifier.Recommend(found) is { } next && (next.Role != ProcessRole.ReloaderParent || time.GetElapsedTime(started) > ReloaderGrace)) return next;
+            var all = await route.ScanAsync(cancellationToken);
+            var found = all.Where(p => p.Attach.CanAttach).ToList();
+            var waited = time.GetElapsedTime(started);
+            // A worker started since (the reloader's or gunicorn's replacement) is what the user debugs now.
+            var newcomer = found.Where(p => p.Role == ProcessRole.Worker && !_siblings.Contains(p.Pid)).OrderBy(p => p.Uptime).FirstOrDefault();
+            var next = newcomer ?? RoleClassifier.Recommend(found);
+            // Between a worker's end and its successor's start only the reloader (no application code) or
+            // the other workers are left: wait a moment for the successor, then take what there is.
+            var take = newcomer is not null
+                || (next is not null && (next.Role == ProcessRole.ReloaderParent ? waited > ReloaderGrace : !_siblings.Contains(next.Pid) || waited > SiblingGrace));
+            if (take && next is not null)
+            {
+                _siblings = all.Select(p => p.Pid).Where(p => p != next.Pid).ToHashSet();
+                return next;
+            }
             await route.WaitForChangeAsync(WatchInterval, cancellationToken);
         }
         return null;
