@@ -125,17 +125,47 @@ public sealed class KubeCluster : IAsyncDisposable
     public async Task DeletePodAsync(KubePod pod)
     {
         File.Delete(Path.Combine(State.Value, Namespace, "pods", pod.Name + ".json"));
-        foreach (var c in pod.Containers.Values)
+        foreach (var c in pod.Containers.Values) _containers.Remove(c);
+        await Task.WhenAll(pod.Containers.Values.Select(c => RemoveContainerAsync(c.Name)));
+    }
+
+    /// <summary>
+    /// `podman rm -f -t 0`, each try bounded (a podman stuck on its lock once hung a test's cleanup):
+    /// a try that does not finish in time is killed and retried; cleanup never fails a test.
+    /// </summary>
+    private static async Task RemoveContainerAsync(string name)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            _containers.Remove(c);
-            await c.DisposeAsync();
+            var psi = new System.Diagnostics.ProcessStartInfo("podman") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "rm", "-f", "-t", "0", "--ignore", name }) psi.ArgumentList.Add(a);
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var drain = Task.WhenAll(p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync());
+            try
+            {
+                await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                await drain;
+                if (p.ExitCode == 0) return;
+            }
+            catch (TimeoutException)
+            {
+                p.Kill(entireProcessTree: true);
+            }
         }
+        Console.Error.WriteLine($"warning: podman could not remove container {name}");
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var c in _containers) await c.DisposeAsync();
-        Directory.Delete(Path.Combine(State.Value, Namespace), recursive: true);
+        await Task.WhenAll(_containers.Select(c => RemoveContainerAsync(c.Name)));
+        try
+        {
+            Directory.Delete(Path.Combine(State.Value, Namespace), recursive: true);
+        }
+        catch (IOException)
+        {
+            // a kubectl call still writing its log; the folder goes with the state at exit
+        }
     }
 
     private JsonObject Resource(string kind, string name, IReadOnlyDictionary<string, string>? labels, JsonObject spec) => new()
