@@ -6,8 +6,12 @@
 #
 # Requests:
 #   {"op": "ps"}                                   -> {"processes": [...]}
-#   {"op": "watch", "interval": S, "heartbeat": S} -> a ps answer per line whenever processes start,
-#                                                     end or exec; {"heartbeat": true} lines between
+#   {"op": "watch", "interval": S, "heartbeat": S, "serve": bool}
+#                                                  -> a ps answer per line whenever processes start,
+#                                                     end or exec; {"heartbeat": true} lines between;
+#                                                     with serve, {"id", "request"} lines on stdin are
+#                                                     answered as {"id", "answer"} lines
+#   (watch is started by Payload.AgentLineBoot, which reads only the first line of stdin)
 #   {"op": "lend", "pid": N, "archive": B64TAR}   -> {"path": folder for sys.path} (owned by the target's user)
 #   {"op": "unlend", "path": P}                    -> {"removed": bool}
 #   {"op": "inject", "pid": N, "script": "...", "request": {...}, "timeout": S}
@@ -110,9 +114,7 @@ def watch(request):
                 changed = True
             known[pid] = (cmdline, old[1] if old else now, entry)
         if changed or now - last >= heartbeat:
-            line = _listing([e for _, _, e in known.values() if e is not None]) if changed else {"ok": True, "heartbeat": True}
-            sys.stdout.write(json.dumps(line) + "\n")
-            sys.stdout.flush()
+            _emit(_listing([e for _, _, e in known.values() if e is not None]) if changed else {"ok": True, "heartbeat": True})
             last = now
         time.sleep(interval)
 
@@ -196,29 +198,83 @@ def unlend(request):
     return {"ok": True, "removed": not os.path.exists(path)}
 
 
-def main(request):
+def handle(request):
+    """One request's answer (ps, inject, lend, unlend)."""
     try:
-        if request["op"] == "ps":
-            answer = ps()
-        elif request["op"] == "watch":
-            try:
-                watch(request)
-            except (BrokenPipeError, KeyboardInterrupt):
-                pass
-            return
-        elif request["op"] == "inject":
-            answer = inject(request)
-        elif request["op"] == "lend":
-            answer = lend(request)
-        elif request["op"] == "unlend":
-            answer = unlend(request)
-        else:
-            answer = {"ok": False, "error": "unknown-op"}
+        op = request["op"]
+        if op == "ps":
+            return ps()
+        if op == "inject":
+            return inject(request)
+        if op == "lend":
+            return lend(request)
+        if op == "unlend":
+            return unlend(request)
+        return {"ok": False, "error": "unknown-op"}
     except PermissionError as e:
-        answer = {"ok": False, "error": "permission", "detail": str(e)}
+        return {"ok": False, "error": "permission", "detail": str(e)}
     except Exception as e:
-        answer = {"ok": False, "error": "agent-failed", "detail": "%s: %s" % (type(e).__name__, e)}
-    sys.stdout.write(json.dumps(answer))
+        return {"ok": False, "error": "agent-failed", "detail": "%s: %s" % (type(e).__name__, e)}
+
+
+def serve():
+    """Watch mode's second job: requests arrive one JSON line each on stdin ({"id", "request"}) and
+    are answered, each in its own thread, as {"id", "answer"} lines between the listings. The end of
+    stdin (wand or its exec went away) ends the agent."""
+    import threading
+
+    def answer(message):
+        request = message["request"]
+        if request.get("op") in ("inject", "lend") and os.path.realpath("/proc/self/exe") != os.path.realpath("/proc/%d/exe" % request["pid"]):
+            # sys.remote_exec wants the target's own interpreter: wand runs it through a fresh exec.
+            result = {"ok": False, "error": "other-interpreter"}
+        else:
+            result = handle(request)
+        _emit({"id": message["id"], "answer": result})
+
+    def loop():
+        busy = []
+        for line in sys.stdin:
+            if line.strip():
+                busy.append(threading.Thread(target=answer, args=(json.loads(line),), daemon=True))
+                busy[-1].start()
+        # wand went away: requests under way get a moment to clean up their files, then the agent ends.
+        deadline = time.monotonic() + 5
+        for t in busy:
+            t.join(max(0, deadline - time.monotonic()))
+        os._exit(0)
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
+_OUT = None
+
+
+def _emit(message):
+    """One JSON line on stdout; the watch loop and the answering threads take turns."""
+    global _OUT
+    if _OUT is None:
+        import threading
+
+        _OUT = threading.Lock()
+    with _OUT:
+        try:
+            sys.stdout.write(json.dumps(message) + "\n")
+            sys.stdout.flush()
+        except (BrokenPipeError, ValueError):
+            os._exit(0)
+
+
+def main(request):
+    if request["op"] == "watch":
+        if request.get("serve"):
+            serve()
+        try:
+            watch(request)
+        except (BrokenPipeError, KeyboardInterrupt):
+            pass
+        return
+    sys.stdout.write(json.dumps(handle(request)))
     sys.stdout.flush()
 
 

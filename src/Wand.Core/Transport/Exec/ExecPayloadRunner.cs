@@ -44,13 +44,28 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
     /// <summary>Runs agent.py with <paramref name="interpreter"/> (a path inside the container, e.g. /proc/PID/exe of the target).</summary>
     public async Task<JsonElement> RunAgentAsync(string interpreter, JsonObject request, CancellationToken cancellationToken)
     {
+        // A running watcher answers without an exec of its own, when it runs the target's interpreter.
+        if (Channel is { } channel && await channel.TryRequestAsync(request, cancellationToken) is { } viaWatcher
+            && !(viaWatcher.TryGetProperty("error", out var declined) && declined.GetString() == "other-interpreter"))
+            return Checked(viaWatcher, request);
         var input = new JsonObject { ["agent"] = Payload.Read(Payload.Agent), ["request"] = request }.ToJsonString();
         var r = await ProcessRunner.RunAsync(target.Program, target.ExecArguments([interpreter, "-I", "-S", "-c", Payload.AgentBoot]), input, AgentTimeout, cancellationToken);
         if (!r.Ok || !r.Stdout.TrimStart().StartsWith('{'))
             throw new InjectionFailedException($"{target.Verb} into {target.Description} failed (exit {r.ExitCode}): {r.Stderr.Trim()}",
                 "check that the container runs and that its process is a Python 3.14+ interpreter");
         using var doc = JsonDocument.Parse(r.Stdout);
-        var answer = doc.RootElement.Clone();
+        return Checked(doc.RootElement.Clone(), request);
+    }
+
+    /// <summary>
+    /// The watcher that also carries agent requests (<see cref="ExecWatcher.TryRequestAsync"/>) while it
+    /// runs; null: every request is an exec of its own.
+    /// </summary>
+    public ExecWatcher? Channel { get; set; }
+
+    /// <summary>The agent's answer, or the exception its error stands for.</summary>
+    private JsonElement Checked(JsonElement answer, JsonObject request)
+    {
         if (answer.TryGetProperty("error", out var error) && error.GetString() is "permission" or "agent-failed")
             throw error.GetString() == "permission"
                 ? PermissionDenied(request["pid"]?.GetValue<int>() ?? 0, answer.GetProperty("detail").GetString() ?? "")

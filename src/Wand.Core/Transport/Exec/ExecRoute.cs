@@ -25,7 +25,10 @@ public sealed class ExecRoute(ExecPayloadRunner runner, ExecWatcher? watcher = n
     private JsonElement? _lastListing;
 
     /// <summary>The interpreter agent.py runs with inside, once the first listing found one.</summary>
-    public string? Interpreter => _interpreter;
+    public string? Interpreter => _interpreter ?? _firstCandidate;
+
+    /// <summary>The interpreter tried first, before one is known: the watcher starts with it alongside the first listing.</summary>
+    private string? _firstCandidate;
 
     public string Name => "exec";
     public PayloadRunnerBase Runner => runner;
@@ -107,6 +110,12 @@ public sealed class ExecRoute(ExecPayloadRunner runner, ExecWatcher? watcher = n
         var candidates = _interpreter is not null ? [_interpreter]
             : Path.GetFileName(target.EntryPath).Contains("python", StringComparison.Ordinal) ? ["/proc/1/exe", .. InterpreterCandidates] : InterpreterCandidates;
         var failures = new List<string>();
+        if (_interpreter is null && watcher is not null && candidates[0] == "/proc/1/exe")
+        {
+            // The watcher's exec starts now, next to this listing's, so it can carry the injection that follows.
+            _firstCandidate = candidates[0];
+            watcher.Start();
+        }
         foreach (var interpreter in candidates)
         {
             try

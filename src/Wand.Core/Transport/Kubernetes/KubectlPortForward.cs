@@ -133,7 +133,8 @@ public sealed class KubectlPortForward(PodExecTarget target, IProgress progress,
             Restarts++;
             var lived = time.GetElapsedTime(startedAt);
             quickFailures = lived < TimeSpan.FromSeconds(2) ? quickFailures + 1 : 0;
-            progress.Step($"kubectl port-forward to pod {pod} ended ({child.LastError ?? $"exit {child.Process.ExitCode}"}); starting it again");
+            if (quickFailures <= 1) // once per series: a pod being replaced refuses it several times
+                progress.Step($"kubectl port-forward to pod {pod} ended ({child.LastError ?? $"exit {child.Process.ExitCode}"}); starting it again");
             if (quickFailures > 0) await DelayAsync(TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(2, quickFailures - 1))));
         }
     }

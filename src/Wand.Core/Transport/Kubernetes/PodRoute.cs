@@ -34,7 +34,7 @@ public sealed class PodRoute : IContainerRoute, IAsyncDisposable
         _progress = progress;
         ExecRoute? inner = null;
         _watcher = new ExecWatcher(target, () => inner?.Interpreter, progress, time);
-        _inner = inner = new ExecRoute(new ExecPayloadRunner(target, time, progress, PodPermissionHint), _watcher, time);
+        _inner = inner = new ExecRoute(new ExecPayloadRunner(target, time, progress, PodPermissionHint) { Channel = _watcher }, _watcher, time);
         _forward = new KubectlPortForward(target, progress, time);
     }
 
