@@ -18,6 +18,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ReloaderGrace = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan SiblingGrace = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan MinimumAge = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The request: where debugpy listens inside, which local port forwards to it.</summary>
     public sealed record Options(string Host, int RemotePort, int LocalPort, string? DebugpyPath, TimeSpan SafePointTimeout, bool Keep);
@@ -66,21 +67,33 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
                 if (container is not null && locator is not null) await WaitForContainerAsync(locator, container, cancellationToken);
                 var next = await WaitForTargetAsync(cancellationToken);
                 if (next is null) continue;
-                try
+                progress.Step($"PID {current} is gone; injecting into PID {next.Pid} ({next.RoleDetail ?? next.Role.ToString().ToLowerInvariant()})");
+                // A process a few milliseconds old may lose a request sent while it is still setting up:
+                // let it reach its first fraction of a second (it is importing by then, and declines politely).
+                if (next.Uptime < MinimumAge) await Task.Delay(MinimumAge - next.Uptime, time, cancellationToken);
+                for (var attempt = 1; attempt <= 2; attempt++)
                 {
-                    progress.Step($"PID {current} is gone; injecting into PID {next.Pid} ({next.RoleDetail ?? next.Role.ToString().ToLowerInvariant()})");
-                    endpoint = await AttachAsync(next.Pid, options, cancellationToken);
-                    current = next.Pid;
-                    observer.Attached(endpoint, current, localPort, first: false);
-                }
-                catch (WandException e) when (e is not TargetExitedException)
-                {
-                    observer.Problem($"re-injection into PID {next.Pid} failed: {e.Message}");
-                    current = next.Pid; // do not retry a process that refuses; wait for the next one
-                }
-                catch (TargetExitedException)
-                {
-                    // replaced again before we got to it: the loop picks up the next one
+                    try
+                    {
+                        endpoint = await AttachAsync(next.Pid, options, cancellationToken);
+                        current = next.Pid;
+                        observer.Attached(endpoint, current, localPort, first: false);
+                        break;
+                    }
+                    catch (InjectionFailedException e) when (attempt == 1)
+                    {
+                        observer.Problem($"re-injection into PID {next.Pid} failed: {e.Message}; trying once more");
+                    }
+                    catch (WandException e) when (e is not TargetExitedException)
+                    {
+                        observer.Problem($"re-injection into PID {next.Pid} failed: {e.Message}");
+                        current = next.Pid; // do not retry a process that refuses again; wait for the next one
+                        break;
+                    }
+                    catch (TargetExitedException)
+                    {
+                        break; // replaced again before we got to it: the loop picks up the next one
+                    }
                 }
             }
         }

@@ -112,9 +112,16 @@ public sealed class ExecRoute(ExecPayloadRunner runner, ExecWatcher? watcher = n
         var failures = new List<string>();
         if (_interpreter is null && watcher is not null && candidates[0] == "/proc/1/exe")
         {
-            // The watcher's exec starts now, next to this listing's, so it can carry the injection that follows.
+            // PID 1 is Python: the watcher starts with it now and its first listing is this one (one exec
+            // fewer); it then carries the injection that follows. If it fails, list through an exec.
             _firstCandidate = candidates[0];
             watcher.Start();
+            if (await watcher.FirstListingAsync(TimeSpan.FromSeconds(20), cancellationToken) is { } first)
+            {
+                _interpreter = candidates[0];
+                _lastListing = first;
+                return first;
+            }
         }
         foreach (var interpreter in candidates)
         {

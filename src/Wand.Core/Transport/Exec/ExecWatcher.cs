@@ -103,6 +103,20 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
         }
     }
 
+    /// <summary>The first listing of a watcher just started; null when it ended first (its interpreter is not Python, say) or took longer than <paramref name="timeout"/>.</summary>
+    public async Task<JsonElement?> FirstListingAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var restarts = Restarts;
+        while (time.GetElapsedTime(started) < timeout)
+        {
+            if (Latest is { } latest) return latest;
+            if (Restarts != restarts) return null;
+            await ChangedAsync(TimeSpan.FromMilliseconds(20), cancellationToken);
+        }
+        return null;
+    }
+
     /// <summary>Completes when the next listing arrives (a process started, ended or exec'd), or after <paramref name="timeout"/>.</summary>
     public async Task ChangedAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
