@@ -135,6 +135,35 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Empty(Directory.GetFiles(_sessions, "*.json")); // the record goes with the program
     }
 
+    /// <summary>
+    /// The launcher runs the program in its own frames, but the editor never sees them: neither at the
+    /// first stop nor at a breakpoint, and not with justMyCode off either (which shows library frames).
+    /// </summary>
+    [Theory]
+    [InlineData("3.13", true)]
+    [InlineData("3.14", false)]
+    public async Task NormalModeStacksShowOnlyTheProgramsFrames(string version, bool justMyCode)
+    {
+        var script = Write("train.py", Train);
+        var port = TestNet.FreePort();
+        await using var rdg = RdgProcess.Start(["debug", "--port", port.ToString(), RdgProcess.HostPython(version), "train.py", "1"], Env(), _dir);
+        await rdg.WaitForLineAsync("waiting for the debugger to attach");
+        var line = Line(script, "step");
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", port);
+        await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [line] }, new JsonObject { ["justMyCode"] = justMyCode });
+        var entry = await editor.WaitForStoppedAsync(Stop);
+        var atEntry = await editor.StackTraceAsync(entry.ThreadId);
+        Assert.Equal([("<module>", script)], atEntry.Select(f => (f.Name, f.SourcePath)));
+        await editor.ContinueAsync(entry.ThreadId);
+
+        var hit = await editor.WaitForStoppedAsync(Stop);
+        var stack = await editor.StackTraceAsync(hit.ThreadId);
+        Assert.Equal([("step", script), ("<module>", script)], stack.Select(f => (f.Name, f.SourcePath)));
+        Assert.DoesNotContain(stack, f => (f.SourcePath ?? "").EndsWith("rdg_launcher.py", StringComparison.Ordinal));
+        await editor.ContinueAsync(hit.ThreadId);
+        Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
     [Theory]
     [InlineData("3.13", "module")]
     [InlineData("3.14", "module")]

@@ -87,9 +87,26 @@ def _rdg_main():
         if not isinstance(endpoint, tuple):  # debugpy < 1.8 returned None on some paths
             endpoint = (host, port)
         state["listening"] = (endpoint[0], int(endpoint[1]))
+        hide_launcher()
         debugpy._rdg_endpoint = state["listening"]  # remote_debug.start_debugger() reuses it
         event("listening", host=endpoint[0], port=int(endpoint[1]), debugpy=getattr(debugpy, "__version__", "?"), reason=reason)
         return state["listening"]
+
+    def hide_launcher():
+        """The program runs below this file's frames; pydevd is told they are its own (its
+        dont-trace patterns, a PyDevdAPI call since pydevd 1.6/debugpy 1.0): never traced, never
+        in a stack the editor shows, with justMyCode on or off. Without that API, they show."""
+        try:
+            import pydevd
+            from _pydevd_bundle.pydevd_api import PyDevdAPI
+
+            py_db = pydevd.get_global_debugger()
+            if py_db is None:
+                return
+            names = {launcher_file, os.path.abspath(__file__), os.path.abspath(_rdg_main.__code__.co_filename)}
+            PyDevdAPI().set_dont_trace_start_end_patterns(py_db, (), tuple(sorted(names)))
+        except Exception as e:
+            event("warning", warning="launcher-frames-visible", detail="%s: %s" % (type(e).__name__, e))
 
     def free_port(host, preferred):
         """The preferred port if it can be bound, else one the system picks (bound, read, released)."""
