@@ -31,7 +31,7 @@ def _rdg_main():
     with open(config_path, "rb") as f:
         config = json.loads(f.read().decode("utf-8"))
     launcher_file = os.path.realpath(__file__)
-    state = {"channel": None, "listening": None}
+    state = {"channel": None, "listening": None, "hidden": False}
     lock = threading.Lock()
 
     def connect_channel():
@@ -105,8 +105,23 @@ def _rdg_main():
                 return
             names = {launcher_file, os.path.abspath(__file__), os.path.abspath(_rdg_main.__code__.co_filename)}
             PyDevdAPI().set_dont_trace_start_end_patterns(py_db, (), tuple(sorted(names)))
+            state["hidden"] = True
         except Exception as e:
             event("warning", warning="launcher-frames-visible", detail="%s: %s" % (type(e).__name__, e))
+
+    def unhide_launcher():
+        """For the post-mortem stop, which pydevd shows from a launcher frame: while that frame is
+        hidden, pydevd never answers an evaluate request (debugpy 1.8)."""
+        if not state["hidden"]:
+            return
+        try:
+            import pydevd
+            from _pydevd_bundle.pydevd_api import PyDevdAPI
+
+            PyDevdAPI().set_dont_trace_start_end_patterns(pydevd.get_global_debugger(), (), ())
+            state["hidden"] = False
+        except Exception:
+            pass
 
     def free_port(host, preferred):
         """The preferred port if it can be bound, else one the system picks (bound, read, released)."""
@@ -187,9 +202,9 @@ def _rdg_main():
     stop_on_entry = bool(config.get("stop_on_entry"))
 
     def compile_program(source, filename, stop):
-        """The program's code; with stop, a `debugpy.breakpoint()` is put before its first statement
-        at line 0, so the debugger's step lands on the program's first line in the program's own frame
-        (never in the launcher). Docstring and `from __future__` imports stay first."""
+        """The program's code; with stop, a `debugpy.breakpoint()` is put before its first statement,
+        so the debugger stops at the program's first line in the program's own frame (never in the
+        launcher). Docstring and `from __future__` imports stay first."""
         import ast
 
         if not stop:
@@ -202,10 +217,13 @@ def _rdg_main():
         while at < len(body) and isinstance(body[at], ast.ImportFrom) and body[at].module == "__future__":
             at += 1
         call = ast.parse("__import__('debugpy').breakpoint()").body[0]
+        # Where the stop shows: with the launcher hidden from pydevd, it stops on the call's own line,
+        # so the call takes the first statement's line; otherwise at the next line event (line 0 then).
+        line = body[at].lineno if state["hidden"] and at < len(body) else 0
         for node in ast.walk(call):
             if hasattr(node, "lineno"):
-                node.lineno = 0
-                node.end_lineno = 0
+                node.lineno = line
+                node.end_lineno = line
                 node.col_offset = 0
                 node.end_col_offset = 0
         body.insert(at, call)
@@ -318,6 +336,7 @@ def _rdg_main():
     def show_crash(exc_type, exc, tb):
         """An unhandled-exception stop whose stack is the traceback's frames (pydevd's own post-mortem
         path: PyDB.do_stop_on_unhandled_exception -> do_wait_suspend with the traceback)."""
+        unhide_launcher()
         frames = []
         t = tb
         while t is not None:
