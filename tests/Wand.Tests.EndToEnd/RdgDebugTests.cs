@@ -164,6 +164,98 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    /// <summary>
+    /// What torchrun does, without torch: starts N child Pythons running the script, each with RANK,
+    /// LOCAL_RANK and WORLD_SIZE set, and exits with the worst status. Usage: --nproc_per_node N SCRIPT ARGS.
+    /// </summary>
+    private const string FakeTorchrun = """
+        import os
+        import subprocess
+        import sys
+
+        n = int(sys.argv[2])
+        children = []
+        for rank in range(n):
+            env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(n))
+            children.append(subprocess.Popen([sys.executable, "-u", sys.argv[3]] + sys.argv[4:], env=env))
+        sys.exit(max(child.wait() for child in children))
+        """;
+
+    private const string RankTrain = """
+        import os
+        import sys
+
+
+        def step(epoch):
+            rank = os.environ["RANK"]
+            loss = 1.0 / (epoch + 1)  # BREAKPOINT: step
+            return rank, loss
+
+
+        for epoch in range(int(sys.argv[1])):
+            step(epoch)
+        print("rank", os.environ["RANK"], "done", flush=True)
+        """;
+
+    /// <summary>
+    /// An agent that spawns the ranks (torchrun as a console script, or python -m torch.distributed.run):
+    /// only the chosen rank's child waits for the editor and stops in the program; the others run through.
+    /// </summary>
+    [Theory]
+    [InlineData("3.13", "torchrun")]
+    [InlineData("3.14", "module")]
+    public async Task UnderTorchrunOnlyTheChosenChildRankListens(string version, string form)
+    {
+        var script = Write("train.py", RankTrain);
+        string[] command;
+        // The user's own sitecustomize (rdg's hook goes before it on PYTHONPATH) still runs in every Python.
+        var userSite = Path.GetDirectoryName(Write("usersite/sitecustomize.py", "import os\nprint('user sitecustomize', os.environ.get('RANK', 'agent'), flush=True)\n"))!;
+        var env = new Dictionary<string, string> { ["PYTHONPATH"] = userSite };
+        if (form == "torchrun")
+        {
+            var torchrun = Write("bin/torchrun", $"#!{RdgProcess.HostPython(version)}\n" + FakeTorchrun);
+            File.SetUnixFileMode(torchrun, (UnixFileMode)0b111_101_101);
+            env["PATH"] = Path.GetDirectoryName(torchrun) + ":" + Environment.GetEnvironmentVariable("PATH");
+            command = ["torchrun", "--nproc_per_node", "3", "train.py", "2"];
+        }
+        else
+        {
+            Write("torch/__init__.py", "");
+            Write("torch/distributed/__init__.py", "");
+            Write("torch/distributed/run.py", FakeTorchrun);
+            command = [RdgProcess.HostPython(version), "-m", "torch.distributed.run", "--nproc_per_node", "3", "train.py", "2"];
+        }
+        var port = TestNet.FreePort();
+        await using var rdg = RdgProcess.Start(["debug", "--rank", "1", "--port", port.ToString(), .. command], Env(env), _dir);
+        Assert.Contains("rank 1 (RANK) gets the debugger", await rdg.WaitForLineAsync("starts the ranks"));
+        Assert.Equal(port, int.Parse(await rdg.InfoAsync("Port")));
+        await rdg.WaitForLineAsync("waiting for the debugger to attach");
+        await rdg.WaitForLineAsync("rank 0 done");
+        await rdg.WaitForLineAsync("rank 2 done");
+        Assert.DoesNotContain("rank 1 done", rdg.Stdout);
+        var pid = int.Parse(await rdg.InfoAsync("PID"));
+        Assert.Contains("RANK=1", File.ReadAllText($"/proc/{pid}/environ").Split('\0'));
+
+        var line = Line(script, "step");
+        await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
+        {
+            await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [line] });
+            var entry = await editor.WaitForStoppedAsync(Stop);
+            Assert.Equal([("<module>", script, 1)], (await editor.StackTraceAsync(entry.ThreadId)).Select(f => (f.Name, f.SourcePath, f.Line)));
+            await editor.ContinueAsync(entry.ThreadId);
+            var hit = await editor.WaitForStoppedAsync(Stop);
+            var (frame, locals) = await TopAsync(editor, hit);
+            Assert.Equal(("step", line), (frame.Name, frame.Line));
+            Assert.Equal("'1'", locals.Single(v => v.Name == "rank").Value);
+            await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = script }, ["breakpoints"] = new JsonArray() });
+            await editor.ContinueAsync(hit.ThreadId);
+            Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+        await rdg.WaitForLineAsync("rank 1 done");
+        Assert.Single(rdg.Stderr.Split('\n'), l => l.StartsWith("Port: ", StringComparison.Ordinal));
+        foreach (var who in new[] { "agent", "0", "1", "2" }) Assert.Contains($"user sitecustomize {who}", rdg.Stdout);
+    }
+
     [Theory]
     [InlineData("3.13", "module")]
     [InlineData("3.14", "module")]

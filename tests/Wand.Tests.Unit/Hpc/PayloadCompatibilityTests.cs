@@ -97,6 +97,10 @@ public sealed class PayloadCompatibilityTests
         Assert.Equal("ok", Check((payload, Payload.Read(payload))));
 
     [Fact]
+    public void TheRankHookIsPython38Code() =>
+        Assert.Equal("ok", Check(("sitecustomize.py", Wand.Hpc.DebugLauncher.RankHook)));
+
+    [Fact]
     public void TheCheckRefusesNewerPython()
     {
         var report = Check(
