@@ -14,7 +14,7 @@ namespace Wand.Bench;
 /// <list type="bullet">
 /// <item><c>dotnet rdg.dll --help</c> against <c>dotnet bench-noop.dll</c> (an empty program).</item>
 /// <item>From the start of <c>rdg attach JOB PID</c> (an unprepared Python 3.14 in a real Slurm job:
-/// zero-prep attach, two <c>srun --overlap</c> steps: list, then inject) until the DAP
+/// zero-prep attach, squeue, then one <c>srun --overlap</c> step that injects) until the DAP
 /// <c>initialize</c> response on the address and port rdg printed. Floor: one
 /// <c>srun --jobid=J --overlap</c> step whose Python 3.14 does the same injection by hand (writes a
 /// bootstrap that starts <c>debugpy.listen</c>, <c>sys.remote_exec</c>, polls the node's socket table
@@ -110,8 +110,7 @@ public static class RdgBench
         var floor = new Samples("srun + sys.remote_exec (floor)");
         var floorExit = new Samples("  of which: srun step until exit");
         var phases = new Phases(
-            ("dotnet start-up + squeue (until 1st progress line)", "looking for Python processes"),
-            ("srun step 1: rdg node list", "starting the debugger in PID"));
+            ("dotnet start-up + squeue + scontrol (until 1st progress line)", "starting the debugger in PID"));
         try
         {
             var env = new Dictionary<string, string?>
@@ -153,7 +152,7 @@ public static class RdgBench
         }
         Report.Table(attach, attachExit, floor, floorExit);
         Report.Ratio(attach, floor);
-        Report.Line($"  over the floor: {Report.F(attach.Median - floor.Median)} ms (no target; reported only). rdg runs two srun steps (list the job's Pythons, then inject), the floor one.");
+        Report.Line($"  over the floor: {Report.F(attach.Median - floor.Median)} ms (no target; reported only). Both run one srun step; rdg's also starts .NET on the node and scans the job's processes.");
         phases.Print("where rdg attach's time goes (from its stderr progress lines, then the DAP client):");
     }
 
@@ -190,7 +189,7 @@ public static class RdgBench
             var initialized = await InitializeAsync(host, port, clock);
             into?.Add(initialized);
             untilExit?.Add(exited);
-            phases?.Add(child.StderrLines, ("srun step 2: rdg node activate (injection) .. rdg exit", exited), ("DAP connect + initialize", initialized));
+            phases?.Add(child.StderrLines, ("srun step: rdg node activate (.NET start-up, scan, injection) .. rdg exit", exited), ("DAP connect + initialize", initialized));
             return host;
         }
         finally
