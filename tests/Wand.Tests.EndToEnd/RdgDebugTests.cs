@@ -164,6 +164,23 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    /// <summary>The editor's breakpoint on the program's first line and rdg's first stop are one stop, not two.</summary>
+    [Fact]
+    public async Task ABreakpointOnTheFirstLineIsTheOnlyFirstStop()
+    {
+        var script = Write("first.py", "import sys\nvalue = sys.argv[1:]\nprint('argv', value)\n");
+        var port = TestNet.FreePort();
+        await using var rdg = RdgProcess.Start(["debug", "--port", port.ToString(), RdgProcess.HostPython("3.14"), "first.py", "x"], Env(), _dir);
+        await rdg.WaitForLineAsync("waiting for the debugger to attach");
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", port);
+        await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [1] });
+        var stopped = await editor.WaitForStoppedAsync(Stop);
+        Assert.Equal([("<module>", script, 1)], (await editor.StackTraceAsync(stopped.ThreadId)).Select(f => (f.Name, f.SourcePath, f.Line)));
+        await editor.ContinueAsync(stopped.ThreadId);
+        Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30))); // a second stop would keep it waiting
+        await rdg.WaitForLineAsync("argv ['x']");
+    }
+
     /// <summary>
     /// What torchrun does, without torch: starts N child Pythons running the script, each with RANK,
     /// LOCAL_RANK and WORLD_SIZE set, and exits with the worst status. Usage: --nproc_per_node N SCRIPT ARGS.
@@ -194,7 +211,7 @@ public sealed class RdgDebugTests : IDisposable
 
         for epoch in range(int(sys.argv[1])):
             step(epoch)
-        print("rank", os.environ["RANK"], "done", flush=True)
+        os.write(1, ("rank %s done\n" % os.environ["RANK"]).encode())  # one write: the ranks share the pipe
         """;
 
     /// <summary>
@@ -209,7 +226,7 @@ public sealed class RdgDebugTests : IDisposable
         var script = Write("train.py", RankTrain);
         string[] command;
         // The user's own sitecustomize (rdg's hook goes before it on PYTHONPATH) still runs in every Python.
-        var userSite = Path.GetDirectoryName(Write("usersite/sitecustomize.py", "import os\nprint('user sitecustomize', os.environ.get('RANK', 'agent'), flush=True)\n"))!;
+        var userSite = Path.GetDirectoryName(Write("usersite/sitecustomize.py", "import os\nos.write(1, ('user sitecustomize %s\\n' % os.environ.get('RANK', 'agent')).encode())\n"))!;
         var env = new Dictionary<string, string> { ["PYTHONPATH"] = userSite };
         if (form == "torchrun")
         {

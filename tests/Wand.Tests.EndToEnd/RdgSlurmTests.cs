@@ -282,7 +282,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
                 return rank, loss
 
 
-            print("rank", os.environ["SLURM_PROCID"], "training", flush=True)
+            os.write(1, ("rank %s training\n" % os.environ["SLURM_PROCID"]).encode())
             step = 0
             while True:
                 train_step(step)

@@ -216,7 +216,8 @@ def _rdg_main():
             at = 1
         while at < len(body) and isinstance(body[at], ast.ImportFrom) and body[at].module == "__future__":
             at += 1
-        call = ast.parse("__import__('debugpy').breakpoint()").body[0]
+        stop_here = "__import__('debugpy').breakpoint()"  # called from the program's frame: it stops in that frame
+        call = ast.parse(("if __import__('_rdg_entry').wanted(): " if state["hidden"] else "") + stop_here).body[0]
         # Where the stop shows: with the launcher hidden from pydevd, it stops on the call's own line,
         # so the call takes the first statement's line; otherwise at the next line event (line 0 then).
         line = body[at].lineno if state["hidden"] and at < len(body) else 0
@@ -228,6 +229,23 @@ def _rdg_main():
                 node.end_col_offset = 0
         body.insert(at, call)
         return compile(tree, filename, "exec", dont_inherit=True)
+
+    def entry_wanted():
+        """Whether the first stop (compile_program, launcher hidden) is still wanted on the program's
+        first statement line: not when the editor's own unconditional breakpoint on that line has just
+        stopped there (its line event comes before the inserted call)."""
+        frame = sys._getframe(1)
+        try:
+            import pydevd
+            import pydevd_file_utils
+
+            key = pydevd_file_utils.canonical_normalized_path(frame.f_code.co_filename)
+            bp = (pydevd.get_global_debugger().breakpoints.get(key) or {}).get(frame.f_lineno)
+            return bp is None or bool(getattr(bp, "condition", None) or getattr(bp, "hit_condition", None) or getattr(bp, "is_logpoint", False))
+        except Exception:
+            return True
+        finally:
+            frame = None
 
     def fresh_main(filename):
         import types
@@ -371,6 +389,12 @@ def _rdg_main():
     if kind == "script" and not os.path.exists(target["value"]):
         sys.stderr.write("%s: can't open file %r: [Errno 2] No such file or directory\n" % (sys.executable, target["value"]))
         os._exit(2)
+
+    import types
+
+    entry = types.ModuleType("_rdg_entry")
+    entry.wanted = entry_wanted
+    sys.modules["_rdg_entry"] = entry
 
     stop = False
     if mode == "debug":
