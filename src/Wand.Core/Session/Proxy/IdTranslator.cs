@@ -1,0 +1,150 @@
+using System.Text.Json.Nodes;
+
+namespace Wand.Session.Proxy;
+
+/// <summary>
+/// Gives the editor its own thread ids, frame ids and variable references, so that ids of one backend
+/// generation never reach another: debugpy numbers them per process from small counters, so the old
+/// and the new process issue the same numbers for different things. Every id a backend sends is
+/// mapped to a fresh editor id tagged with the backend's generation; an editor id sent back is mapped
+/// to the backend's id only for the generation that issued it, and refused for any other.
+/// </summary>
+/// <remarks>
+/// The fields translated are DAP's: <c>threadId</c>, <c>frameId</c> and <c>variablesReference</c> anywhere in
+/// a body or in request arguments, <c>threads[].id</c> of a <c>threads</c> response and
+/// <c>stackFrames[].id</c> of a <c>stackTrace</c> response. A <c>variablesReference</c> of 0 means "none" and is kept.
+/// </remarks>
+internal sealed class IdTranslator
+{
+    private readonly IdSpace _threads = new("thread");
+    private readonly IdSpace _frames = new("frame");
+    private readonly IdSpace _variables = new("variables reference");
+    private readonly Dictionary<int, string> _generations = [];
+
+    /// <summary>Names <paramref name="generation"/> for error messages ("PID 42").</summary>
+    public void Describe(int generation, string description) => _generations[generation] = description;
+
+    /// <summary>Rewrites the backend ids in a response body or event body to editor ids.</summary>
+    public void ToEditor(JsonObject body, int generation, string? responseCommand)
+    {
+        if (responseCommand == "threads")
+            foreach (var thread in Objects(body, "threads")) MapProperty(thread, "id", _threads, generation);
+        else if (responseCommand == "stackTrace")
+            foreach (var frame in Objects(body, "stackFrames")) MapProperty(frame, "id", _frames, generation);
+        WalkToEditor(body, generation, 0);
+    }
+
+    /// <summary>The editor id of backend thread <paramref name="threadId"/> of <paramref name="generation"/>.</summary>
+    public int EditorThreadId(int generation, int threadId) => _threads.ToEditor(generation, threadId);
+
+    /// <summary>
+    /// Rewrites the editor ids in request arguments to the backend ids of <paramref name="generation"/>.
+    /// Returns null when done, or why the request cannot go to this backend (an id of another
+    /// generation, or one never issued); the arguments are then left partly rewritten and must not be sent.
+    /// </summary>
+    public string? ToBackend(JsonObject arguments, int generation) => WalkToBackend(arguments, generation, 0);
+
+    /// <summary>Why a request naming these ids cannot be answered while there is no backend, or null if it names none.</summary>
+    public string? RefuseWithoutBackend(JsonObject arguments) => WalkToBackend(arguments, -1, 0);
+
+    private void WalkToEditor(JsonNode? node, int generation, int depth)
+    {
+        if (depth > 64) return;
+        switch (node)
+        {
+            case JsonObject obj:
+                // Keys first: the object is changed while it is walked.
+                foreach (var key in obj.Select(p => p.Key).ToList())
+                {
+                    if (SpaceOf(key) is { } space) MapProperty(obj, key, space, generation);
+                    else if (obj[key] is JsonObject or JsonArray) WalkToEditor(obj[key], generation, depth + 1);
+                }
+                break;
+            case JsonArray array:
+                foreach (var item in array) WalkToEditor(item, generation, depth + 1);
+                break;
+        }
+    }
+
+    private string? WalkToBackend(JsonNode? node, int generation, int depth)
+    {
+        if (depth > 64) return null;
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var key in obj.Select(p => p.Key).ToList())
+                {
+                    string? problem;
+                    if (SpaceOf(key) is { } space) problem = UnmapProperty(obj, key, space, generation);
+                    else if (obj[key] is JsonObject or JsonArray) problem = WalkToBackend(obj[key], generation, depth + 1);
+                    else continue;
+                    if (problem is not null) return problem;
+                }
+                break;
+            case JsonArray array:
+                foreach (var item in array)
+                    if (WalkToBackend(item, generation, depth + 1) is { } problem) return problem;
+                break;
+        }
+        return null;
+    }
+
+    private IdSpace? SpaceOf(string key) => key switch
+    {
+        "threadId" => _threads,
+        "frameId" => _frames,
+        "variablesReference" => _variables,
+        _ => null,
+    };
+
+    private static void MapProperty(JsonObject obj, string key, IdSpace space, int generation)
+    {
+        if (obj[key] is not JsonValue value || !value.TryGetValue<int>(out var id)) return;
+        if (id == 0 && space.Name == "variables reference") return;
+        obj[key] = space.ToEditor(generation, id);
+    }
+
+    private string? UnmapProperty(JsonObject obj, string key, IdSpace space, int generation)
+    {
+        if (obj[key] is not JsonValue value || !value.TryGetValue<int>(out var editorId)) return null;
+        if (editorId == 0 && space.Name == "variables reference") return null;
+        if (!space.TryFromEditor(editorId, out var issuedBy, out var backendId))
+            return $"unknown {space.Name} {editorId}";
+        if (issuedBy != generation)
+        {
+            var who = _generations.GetValueOrDefault(issuedBy, "a process");
+            return $"{space.Name} {editorId} belonged to {who}, which was replaced or went away; it no longer exists";
+        }
+        obj[key] = backendId;
+        return null;
+    }
+
+    private static IEnumerable<JsonObject> Objects(JsonObject body, string name) =>
+        body[name] is JsonArray array ? array.OfType<JsonObject>() : [];
+
+    /// <summary>One kind of id: editor ids from 1 upwards, each remembering its generation and backend id.</summary>
+    private sealed class IdSpace(string name)
+    {
+        private readonly Dictionary<(int Generation, int Id), int> _toEditor = [];
+        private readonly Dictionary<int, (int Generation, int Id)> _fromEditor = [];
+        private int _next = 1;
+
+        public string Name { get; } = name;
+
+        public int ToEditor(int generation, int id)
+        {
+            if (_toEditor.TryGetValue((generation, id), out var editorId)) return editorId;
+            editorId = _next++;
+            _toEditor[(generation, id)] = editorId;
+            _fromEditor[editorId] = (generation, id);
+            return editorId;
+        }
+
+        public bool TryFromEditor(int editorId, out int generation, out int id)
+        {
+            var found = _fromEditor.TryGetValue(editorId, out var entry);
+            (generation, id) = entry;
+            return found;
+        }
+    }
+}
