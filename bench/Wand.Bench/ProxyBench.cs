@@ -79,7 +79,26 @@ public static class ProxyBench
             Adapters.Kill(port);
         }
 
-        Report.Table([.. kinds.SelectMany(k => new[] { direct[k], proxied[k] }), allDirect, allProxied]);
+        // Diagnostic: the same blocks against a minimal DAP responder in this process, whose answers
+        // take microseconds, so the proxy's own cost is not hidden in debugpy's round-trip time.
+        var echoDirect = new Samples("all three, instant responder direct (diagnostic)");
+        var echoProxied = new Samples("all three, instant responder through the proxy (diagnostic)");
+        await using (var responder = InstantResponder.Start())
+        await using (var proxy = DapProxy.Start(0, NullProgress.Instance))
+        {
+            proxy.AddBackend("responder", "the instant responder", Connect(responder.Port));
+            await BlockAsync(responder.Port, 100, null, null);
+            await BlockAsync(proxy.LocalPort, 100, null, null);
+            for (var b = 0; b < Blocks; b++)
+            {
+                await BlockAsync(responder.Port, perBlock, null, echoDirect);
+                await BlockAsync(proxy.LocalPort, perBlock, null, echoProxied);
+            }
+        }
+
+        Report.Table([.. kinds.SelectMany(k => new[] { direct[k], proxied[k] }), allDirect, allProxied, echoDirect, echoProxied]);
+        Report.Line($"instant responder: the proxy adds {Report.F(echoProxied.Median - echoDirect.Median, "0.000")} ms median per request " +
+                    $"({Report.F(echoDirect.Median, "0.000")} -> {Report.F(echoProxied.Median, "0.000")} ms; p90 {Report.F(echoDirect.Percentile(90), "0.000")} -> {Report.F(echoProxied.Percentile(90), "0.000")} ms)");
         foreach (var k in kinds)
             Report.Line($"{k}: added {Report.F(proxied[k].Median - direct[k].Median, "0.000")} ms median ({Report.F(direct[k].Median, "0.000")} -> {Report.F(proxied[k].Median, "0.000")} ms)");
         var added = allProxied.Median - allDirect.Median;
@@ -109,10 +128,13 @@ public static class ProxyBench
             var variables = await client.VariablesAsync(scopes.First(s => s.Name == "Locals").VariablesReference, cts.Token);
             var vars = watch.Elapsed;
             if (!variables.Any(v => v.Name == "n")) throw new InvalidOperationException("tick()'s locals have no 'n': not stopped where expected");
-            if (into is null || all is null) continue;
-            into["stackTrace"].Add(stack);
-            into["scopes"].Add(scope);
-            into["variables"].Add(vars);
+            if (all is null) continue;
+            if (into is not null)
+            {
+                into["stackTrace"].Add(stack);
+                into["scopes"].Add(scope);
+                into["variables"].Add(vars);
+            }
             all.Add(stack);
             all.Add(scope);
             all.Add(vars);

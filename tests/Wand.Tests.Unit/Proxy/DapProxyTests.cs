@@ -435,4 +435,43 @@ public class DapProxyTests
         await session.WaitForRequestAsync("disconnect");
         Assert.DoesNotContain("terminate", session.Commands);
     }
+
+    [Fact(Timeout = 30000)]
+    public async Task ANewProcessAddedBeforeTheOldOneGoesIsUsedOnceItGoes()
+    {
+        var (proxy, a, _) = await StartWithAAsync();
+        await using var _ = proxy;
+        await using var editor = await AttachedEditorAsync(proxy, 3);
+        var b = new FakeDebugpy("B");
+        proxy.AddBackend("pid 2", "process B", b.ConnectAsync);
+        Assert.Single((await editor.RequestAsync("threads"))["threads"]!.AsArray());
+        Assert.Empty(b.Sessions); // the editor stays on A while A is there
+
+        proxy.RemoveBackend("pid 1", "worker recycled");
+        await OutputAsync(editor, "continuing on process B");
+        var session = await ConfiguredSessionAsync(b);
+        await session.StoppedAsync();
+        var stopped = await editor.WaitForStoppedAsync(Long);
+        Assert.Equal("tick in B", (await editor.StackTraceAsync(stopped.ThreadId)).Single().Name);
+        Assert.Equal(["pid 2"], proxy.Backends);
+        Assert.Single(a.Sessions);
+    }
+
+    [Fact(Timeout = 30000)]
+    public async Task AnUnreachableBackendIsReportedAndTheSessionWaitsForTheNext()
+    {
+        var (proxy, _, progress) = await StartWithAAsync();
+        await using var _ = proxy;
+        await using var editor = await AttachedEditorAsync(proxy, 3);
+        proxy.RemoveBackend("pid 1", "gone");
+        proxy.AddBackend("pid 9", "process Z", _ => throw new IOException("connection refused"));
+        await OutputAsync(editor, "wand could not debug process Z (connection refused)");
+        Assert.Contains(progress.Lines, l => l.Contains("could not use process Z", StringComparison.Ordinal));
+
+        var b = new FakeDebugpy("B");
+        proxy.AddBackend("pid 2", "process B", b.ConnectAsync);
+        await (await ConfiguredSessionAsync(b)).StoppedAsync();
+        var stopped = await editor.WaitForStoppedAsync(Long);
+        Assert.Equal("tick in B", (await editor.StackTraceAsync(stopped.ThreadId)).Single().Name);
+    }
 }

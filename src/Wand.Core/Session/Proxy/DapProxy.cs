@@ -73,7 +73,7 @@ public sealed class DapProxy : IAsyncDisposable
     private readonly List<EditorConnection> _editors = [];
     private readonly Task _acceptLoop;
     private EditorConnection? _primary;
-    private JsonObject? _capabilities;
+    private string? _capabilities;
     private long _order;
     private int _nextEditor;
     private int _disposed;
@@ -193,16 +193,22 @@ public sealed class DapProxy : IAsyncDisposable
 
     // ---- for EditorConnection -------------------------------------------------------------------
 
-    /// <summary>The capabilities debugpy answered to the first <c>initialize</c>, given to later editors directly.</summary>
+    /// <summary>
+    /// The capabilities debugpy answered to the last <c>initialize</c>, given to later editors directly.
+    /// Kept as text, so every reader gets its own object (JSON nodes are not safe to share across threads).
+    /// </summary>
     internal JsonObject? Capabilities
     {
         get
         {
-            lock (_gate) return _capabilities;
+            string? text;
+            lock (_gate) text = _capabilities;
+            return text is null ? null : JsonNode.Parse(text) as JsonObject;
         }
         set
         {
-            lock (_gate) _capabilities = value;
+            var text = value?.ToJsonString();
+            lock (_gate) _capabilities = text;
         }
     }
 

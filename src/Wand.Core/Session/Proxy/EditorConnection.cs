@@ -216,7 +216,7 @@ internal sealed partial class EditorConnection
         {
             // Known from an earlier connection: the backend is chosen at attach (a child session names its own).
             _initializeAnswered = true;
-            await SendAsync(ProxyMessages.Response(seq, "initialize", capabilities.DeepClone().AsObject()));
+            await SendAsync(ProxyMessages.Response(seq, "initialize", capabilities));
             return;
         }
         if (PickBackend() is not { } backend)
@@ -607,7 +607,7 @@ internal sealed partial class EditorConnection
             _ids.ToEditor(body, link.Generation, request.Command);
             if (success && request.Command == "initialize")
             {
-                _proxy.Capabilities = body.DeepClone().AsObject();
+                _proxy.Capabilities = body;
                 _initializeAnswered = true;
             }
             if (success && request.Command == "threads")
