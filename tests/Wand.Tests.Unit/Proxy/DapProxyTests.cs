@@ -474,4 +474,35 @@ public class DapProxyTests
         var stopped = await editor.WaitForStoppedAsync(Long);
         Assert.Equal("tick in B", (await editor.StackTraceAsync(stopped.ThreadId)).Single().Name);
     }
+
+    [Fact(Timeout = 30000)]
+    public async Task CancelNamesTheBackendsNumberOrCancelsAQueuedRequestHere()
+    {
+        var (proxy, a, _) = await StartWithAAsync();
+        await using var _ = proxy;
+        await using var editor = await RawEditor.ConnectAsync(proxy.LocalPort);
+        await editor.SendRequestAsync(1, "initialize", DapSession.InitializeArguments());
+        await editor.ReadResponseAsync(1);
+        await editor.SendRequestAsync(2, "attach", DapSession.AttachArguments());
+        await editor.SendRequestAsync(3, "configurationDone");
+        await editor.ReadResponseAsync(2);
+        var session = await a.NextSessionAsync(0);
+        session.Unanswered.Add("evaluate");
+
+        await editor.SendRequestAsync(10, "evaluate", new JsonObject { ["expression"] = "slow()" });
+        var evaluate = await session.WaitForRequestAsync("evaluate");
+        await editor.SendRequestAsync(11, "cancel", new JsonObject { ["requestId"] = 10 });
+        var cancel = await session.WaitForRequestAsync("cancel");
+        Assert.Equal((int)evaluate["seq"]!, (int)cancel["arguments"]!["requestId"]!);
+        Assert.True((bool)(await editor.ReadResponseAsync(11)).Response["success"]!);
+
+        proxy.RemoveBackend("pid 1", "gone");
+        await editor.ReadResponseAsync(10); // answered: the process went away
+        await editor.SendRequestAsync(12, "evaluate", new JsonObject { ["expression"] = "1" });
+        await editor.SendRequestAsync(13, "cancel", new JsonObject { ["requestId"] = 12 });
+        var (cancelled, _) = await editor.ReadResponseAsync(12);
+        Assert.False((bool)cancelled["success"]!);
+        Assert.Equal("cancelled", (string?)cancelled["message"]);
+        Assert.True((bool)(await editor.ReadResponseAsync(13)).Response["success"]!);
+    }
 }

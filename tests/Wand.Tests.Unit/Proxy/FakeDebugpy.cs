@@ -228,7 +228,7 @@ internal sealed class FakeDebugpy(string key)
                 case "evaluate":
                     await RespondAsync(request, new JsonObject { ["result"] = $"{_owner.Key}:{(string?)arguments["expression"]}", ["variablesReference"] = 0 });
                     break;
-                case "disconnect":
+                case "disconnect" or "cancel":
                     await RespondAsync(request);
                     break;
                 default:

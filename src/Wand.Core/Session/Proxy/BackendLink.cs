@@ -80,7 +80,8 @@ internal sealed class BackendLink : IAsyncDisposable
         var attach = RequestAsync("attach", plan.AttachArguments.DeepClone().AsObject(), cancellationToken);
         if (await Task.WhenAny(_initialized.Task.WaitAsync(cancellationToken), attach) == attach) await attach; // failed at once
         await _initialized.Task.WaitAsync(cancellationToken);
-        foreach (var breakpoints in plan.SetBreakpoints)
+        // Sources known by path only: a sourceReference names code held by the old process.
+        foreach (var breakpoints in plan.SetBreakpoints.Where(b => b["source"] is JsonObject source && DapJson.String(source, "path") is not null))
             await RequestAsync("setBreakpoints", breakpoints.DeepClone().AsObject(), cancellationToken);
         if (plan.SetExceptionBreakpoints is { } exceptions) await RequestAsync("setExceptionBreakpoints", exceptions.DeepClone().AsObject(), cancellationToken);
         if (plan.SetFunctionBreakpoints is { } functions) await RequestAsync("setFunctionBreakpoints", functions.DeepClone().AsObject(), cancellationToken);
@@ -120,6 +121,17 @@ internal sealed class BackendLink : IAsyncDisposable
         var completion = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         await SendAsync(ProxyMessages.Request(command, arguments), new Pending(null, completion), cancellationToken);
         return await completion.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>This link's sequence number for the editor request <paramref name="editorSeq"/>, if it is still unanswered.</summary>
+    public int? BackendSeqOf(int editorSeq)
+    {
+        lock (_gate)
+        {
+            foreach (var (seq, pending) in _pending)
+                if (pending.Editor?.EditorSeq == editorSeq) return seq;
+        }
+        return null;
     }
 
     /// <summary>Answers a reverse request of the backend (with a refusal: nothing is forwarded to the editor).</summary>

@@ -192,6 +192,9 @@ internal sealed partial class EditorConnection
             case "disconnect":
                 await OnDisconnectAsync(request, seq, arguments);
                 break;
+            case "cancel" when arguments is not null && DapJson.Int(arguments, "requestId") is { } cancelled:
+                await OnCancelAsync(request, seq, arguments, cancelled);
+                break;
             default:
                 await RouteAsync(request, seq, command, arguments);
                 break;
@@ -313,6 +316,30 @@ internal sealed partial class EditorConnection
         }
         await SendAsync(ProxyMessages.Response(seq, "disconnect"));
         await CloseAsync("the editor disconnected");
+    }
+
+    /// <summary>
+    /// <c>cancel</c> names an editor sequence number: a request still queued here is answered as cancelled;
+    /// one sent to the backend is cancelled under the backend's number; anything else is already answered.
+    /// </summary>
+    private async Task OnCancelAsync(JsonObject request, int seq, JsonObject arguments, int cancelled)
+    {
+        var index = _queue.FindIndex(q => q.Seq == cancelled);
+        if (index >= 0)
+        {
+            var queued = _queue[index];
+            _queue.RemoveAt(index);
+            await SendAsync(ProxyMessages.Error(queued.Seq, queued.Command, "cancelled"));
+            await SendAsync(ProxyMessages.Response(seq, "cancel"));
+            return;
+        }
+        if (_link is { } link && _linkLive && link.BackendSeqOf(cancelled) is { } backendSeq)
+        {
+            arguments["requestId"] = backendSeq;
+            await ForwardAsync(request, seq, "cancel");
+            return;
+        }
+        await SendAsync(ProxyMessages.Response(seq, "cancel"));
     }
 
     /// <summary>Records what is replayed later, then forwards, queues, or answers the request itself while there is no backend.</summary>

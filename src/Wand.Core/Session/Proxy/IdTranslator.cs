@@ -10,15 +10,17 @@ namespace Wand.Session.Proxy;
 /// to the backend's id only for the generation that issued it, and refused for any other.
 /// </summary>
 /// <remarks>
-/// The fields translated are DAP's: <c>threadId</c>, <c>frameId</c> and <c>variablesReference</c> anywhere in
-/// a body or in request arguments, <c>threads[].id</c> of a <c>threads</c> response and
-/// <c>stackFrames[].id</c> of a <c>stackTrace</c> response. A <c>variablesReference</c> of 0 means "none" and is kept.
+/// The fields translated are DAP's: <c>threadId</c>, <c>frameId</c>, <c>variablesReference</c> and
+/// <c>sourceReference</c> anywhere in a body or in request arguments, <c>threads[].id</c> of a <c>threads</c>
+/// response and <c>stackFrames[].id</c> of a <c>stackTrace</c> response. A reference of 0 means "none" and is
+/// kept. The maps grow with the session (a few entries per stop): an editor session is short next to that.
 /// </remarks>
 internal sealed class IdTranslator
 {
-    private readonly IdSpace _threads = new("thread");
-    private readonly IdSpace _frames = new("frame");
-    private readonly IdSpace _variables = new("variables reference");
+    private readonly IdSpace _threads = new("thread", zeroMeansNone: false);
+    private readonly IdSpace _frames = new("frame", zeroMeansNone: false);
+    private readonly IdSpace _variables = new("variables reference", zeroMeansNone: true);
+    private readonly IdSpace _sources = new("source reference", zeroMeansNone: true);
     private readonly Dictionary<int, string> _generations = [];
 
     /// <summary>Names <paramref name="generation"/> for error messages ("PID 42").</summary>
@@ -94,20 +96,21 @@ internal sealed class IdTranslator
         "threadId" => _threads,
         "frameId" => _frames,
         "variablesReference" => _variables,
+        "sourceReference" => _sources,
         _ => null,
     };
 
     private static void MapProperty(JsonObject obj, string key, IdSpace space, int generation)
     {
         if (obj[key] is not JsonValue value || !value.TryGetValue<int>(out var id)) return;
-        if (id == 0 && space.Name == "variables reference") return;
+        if (id == 0 && space.ZeroMeansNone) return;
         obj[key] = space.ToEditor(generation, id);
     }
 
     private string? UnmapProperty(JsonObject obj, string key, IdSpace space, int generation)
     {
         if (obj[key] is not JsonValue value || !value.TryGetValue<int>(out var editorId)) return null;
-        if (editorId == 0 && space.Name == "variables reference") return null;
+        if (editorId == 0 && space.ZeroMeansNone) return null;
         if (!space.TryFromEditor(editorId, out var issuedBy, out var backendId))
             return $"unknown {space.Name} {editorId}";
         if (issuedBy != generation)
@@ -123,13 +126,16 @@ internal sealed class IdTranslator
         body[name] is JsonArray array ? array.OfType<JsonObject>() : [];
 
     /// <summary>One kind of id: editor ids from 1 upwards, each remembering its generation and backend id.</summary>
-    private sealed class IdSpace(string name)
+    private sealed class IdSpace(string name, bool zeroMeansNone)
     {
         private readonly Dictionary<(int Generation, int Id), int> _toEditor = [];
         private readonly Dictionary<int, (int Generation, int Id)> _fromEditor = [];
         private int _next = 1;
 
         public string Name { get; } = name;
+
+        /// <summary>References use 0 for "none": kept as 0 both ways.</summary>
+        public bool ZeroMeansNone { get; } = zeroMeansNone;
 
         public int ToEditor(int generation, int id)
         {
