@@ -100,20 +100,24 @@ public class DapProxyTests
         Assert.Equal(stopped.ThreadId, (int)exited["body"]!["threadId"]!);
         await OutputAsync(editor, "process A went away (PID 1 exited)");
 
-        var b = new FakeDebugpy("B");
+        var b = new FakeDebugpy("B") { BreakpointIdBase = 40 };
         proxy.AddBackend("pid 2", "process B", b.ConnectAsync);
         var replayed = await ConfiguredSessionAsync(b);
         await OutputAsync(editor, "now debugging process B");
         Assert.Equal(["initialize", "attach", "setBreakpoints", "setExceptionBreakpoints", "setFunctionBreakpoints", "configurationDone"], replayed.Commands);
+        Assert.DoesNotContain(editor.Events, e => (string?)e["event"] == "breakpoint"); // verified before and after: nothing to say
         var replayedAttach = (await replayed.WaitForRequestAsync("attach"))["arguments"]!;
         Assert.Equal("/srv/app", (string?)replayedAttach["pathMappings"]![0]!["remoteRoot"]);
         Assert.Equal([3, 5], (await replayed.WaitForRequestAsync("setBreakpoints"))["arguments"]!["breakpoints"]!.AsArray().Select(x => (int)x!["line"]!));
         Assert.Equal("raised", (string?)(await replayed.WaitForRequestAsync("setExceptionBreakpoints"))["arguments"]!["filters"]![0]);
         Assert.Contains(progress.Lines, l => l.Contains("breakpoints armed", StringComparison.Ordinal));
 
-        // The same editor session, no new attach: the next stop comes from B under new ids.
-        await replayed.StoppedAsync();
-        var again = await editor.WaitForStoppedAsync(Long);
+        // The same editor session, no new attach: the next stop comes from B under new ids, except for
+        // the breakpoint, which keeps the id the editor knows (B numbers it differently).
+        await replayed.StoppedAsync(breakpointId: 42);
+        var stoppedEvent = await editor.WaitForEventAsync("stopped", null, Long);
+        Assert.Equal(attached.Breakpoints[AppFile][1].Id, (int)stoppedEvent["body"]!["hitBreakpointIds"]![0]!);
+        var again = new DapStopped((int)stoppedEvent["body"]!["threadId"]!, "breakpoint", null, true);
         Assert.NotEqual(stopped.ThreadId, again.ThreadId);
         var frameB = (await editor.StackTraceAsync(again.ThreadId)).Single();
         Assert.Equal("tick in B", frameB.Name);
@@ -189,6 +193,7 @@ public class DapProxyTests
             ["breakpoints"] = new JsonArray(new JsonObject { ["line"] = 7 }, new JsonObject { ["line"] = 9 }),
         });
         Assert.All(set["breakpoints"]!.AsArray(), b => Assert.False((bool)b!["verified"]!));
+        var pendingIds = set["breakpoints"]!.AsArray().Select(b => (int)b!["id"]!).ToList();
         Assert.Empty((await editor.RequestAsync("threads"))["threads"]!.AsArray());
         var timedOut = await Assert.ThrowsAsync<DapRequestFailedException>(() => editor.RequestAsync("evaluate", new JsonObject { ["expression"] = "1" }).WaitAsync(Long));
         Assert.Contains("being replaced", timedOut.AdapterMessage);
@@ -200,6 +205,13 @@ public class DapProxyTests
         var replayed = await ConfiguredSessionAsync(b);
         // What was set during the switch is what the new process got.
         Assert.Equal([7, 9], (await replayed.WaitForRequestAsync("setBreakpoints"))["arguments"]!["breakpoints"]!.AsArray().Select(x => (int)x!["line"]!));
+        // The editor learns that the breakpoints it was told were pending are verified now, under their ids.
+        foreach (var id in pendingIds)
+        {
+            var changed = await editor.WaitForEventAsync("breakpoint", e => (int?)e["body"]!["breakpoint"]!["id"] == id, Long);
+            Assert.Equal("changed", (string?)changed["body"]!["reason"]);
+            Assert.True((bool)changed["body"]!["breakpoint"]!["verified"]!);
+        }
     }
 
     [Fact(Timeout = 30000)]

@@ -17,6 +17,9 @@ internal sealed class FakeDebugpy(string key)
 
     public string Key { get; } = key;
 
+    /// <summary>Breakpoint ids this debugpy gives are BASE+1, BASE+2, ... per setBreakpoints (debugpy's own are process-wide counters).</summary>
+    public int BreakpointIdBase { get; init; }
+
     public IReadOnlyList<Session> Sessions => [.. _sessions];
 
     /// <summary>Passed to <c>AddBackend</c>.</summary>
@@ -95,8 +98,12 @@ internal sealed class FakeDebugpy(string key)
             return SendAsync(message);
         }
 
-        public Task StoppedAsync(int threadId = 1) =>
-            SendEventAsync("stopped", new JsonObject { ["reason"] = "breakpoint", ["threadId"] = threadId, ["allThreadsStopped"] = true });
+        public Task StoppedAsync(int threadId = 1, int? breakpointId = null)
+        {
+            var body = new JsonObject { ["reason"] = "breakpoint", ["threadId"] = threadId, ["allThreadsStopped"] = true };
+            if (breakpointId is { } id) body["hitBreakpointIds"] = new JsonArray(id);
+            return SendEventAsync("stopped", body);
+        }
 
         public async Task SendRawAsync(string text)
         {
@@ -191,7 +198,7 @@ internal sealed class FakeDebugpy(string key)
                     var lines = (arguments["breakpoints"] as JsonArray ?? []).Select(b => (int)b!["line"]!).ToList();
                     await RespondAsync(request, new JsonObject
                     {
-                        ["breakpoints"] = new JsonArray([.. lines.Select((l, i) => (JsonNode)new JsonObject { ["id"] = i + 1, ["verified"] = true, ["line"] = l })]),
+                        ["breakpoints"] = new JsonArray([.. lines.Select((l, i) => (JsonNode)new JsonObject { ["id"] = _owner.BreakpointIdBase + i + 1, ["verified"] = true, ["line"] = l })]),
                     });
                     break;
                 case "setExceptionBreakpoints" or "setFunctionBreakpoints":

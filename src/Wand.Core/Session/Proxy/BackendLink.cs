@@ -20,6 +20,7 @@ internal sealed class BackendLink : IAsyncDisposable
     private readonly int _maxMessageBytes;
     private readonly Action<BackendLink, JsonObject, EditorRequest?> _onMessage;
     private readonly Action<BackendLink, string> _onClosed;
+    private readonly Action<BackendLink, JsonObject, JsonObject> _onReplayedBreakpoints;
     private Stream? _stream;
     private Task _readLoop = Task.CompletedTask;
     private int _nextSeq = 1;
@@ -27,8 +28,16 @@ internal sealed class BackendLink : IAsyncDisposable
     private string? _closeReason;
     private int _disposed;
 
-    public BackendLink(ProxyBackend backend, int generation, int maxMessageBytes, Action<BackendLink, JsonObject, EditorRequest?> onMessage, Action<BackendLink, string> onClosed)
+    /// <param name="onMessage">A message for the editor: an event, a reverse request, or the response to <see cref="EditorRequest"/>.</param>
+    /// <param name="onClosed">The connection ended or broke (not called after <see cref="DisposeAsync"/>).</param>
+    /// <param name="onReplayedBreakpoints">
+    /// The response body to a replayed <c>setBreakpoints</c> and its arguments, called from the read loop in
+    /// order with <paramref name="onMessage"/>, so the editor's breakpoint ids are known before any event naming them.
+    /// </param>
+    public BackendLink(ProxyBackend backend, int generation, int maxMessageBytes, Action<BackendLink, JsonObject, EditorRequest?> onMessage,
+        Action<BackendLink, string> onClosed, Action<BackendLink, JsonObject, JsonObject> onReplayedBreakpoints)
     {
+        _onReplayedBreakpoints = onReplayedBreakpoints;
         Backend = backend;
         Generation = generation;
         _maxMessageBytes = maxMessageBytes;
@@ -36,8 +45,8 @@ internal sealed class BackendLink : IAsyncDisposable
         _onClosed = onClosed;
     }
 
-    /// <summary>An editor request forwarded to the backend: its sequence number on the editor's side.</summary>
-    public sealed record EditorRequest(int EditorSeq, string Command);
+    /// <summary>An editor request forwarded to the backend: its sequence number on the editor's side (and, for setBreakpoints, its source).</summary>
+    public sealed record EditorRequest(int EditorSeq, string Command, string? SourceKey = null);
 
     public ProxyBackend Backend { get; }
 
@@ -82,7 +91,7 @@ internal sealed class BackendLink : IAsyncDisposable
         await _initialized.Task.WaitAsync(cancellationToken);
         // Sources known by path only: a sourceReference names code held by the old process.
         foreach (var breakpoints in plan.SetBreakpoints.Where(b => b["source"] is JsonObject source && DapJson.String(source, "path") is not null))
-            await RequestAsync("setBreakpoints", breakpoints.DeepClone().AsObject(), cancellationToken);
+            await RequestAsync("setBreakpoints", breakpoints.DeepClone().AsObject(), cancellationToken, reportBreakpoints: true);
         if (plan.SetExceptionBreakpoints is { } exceptions) await RequestAsync("setExceptionBreakpoints", exceptions.DeepClone().AsObject(), cancellationToken);
         if (plan.SetFunctionBreakpoints is { } functions) await RequestAsync("setFunctionBreakpoints", functions.DeepClone().AsObject(), cancellationToken);
         if (plan.ConfigurationDone)
@@ -112,14 +121,15 @@ internal sealed class BackendLink : IAsyncDisposable
     }
 
     /// <summary>Sends an editor's request (its arguments already translated) under a sequence number of this link.</summary>
-    public Task SendEditorRequestAsync(JsonObject request, int editorSeq, string command) =>
-        SendAsync(request, new Pending(new EditorRequest(editorSeq, command), null), CancellationToken.None);
+    public Task SendEditorRequestAsync(JsonObject request, EditorRequest editor) =>
+        SendAsync(request, new Pending(editor, null, null), CancellationToken.None);
 
     /// <summary>Sends the proxy's own request; its response is consumed here. Throws <see cref="DapRequestFailedException"/> if refused.</summary>
-    public async Task<JsonObject> RequestAsync(string command, JsonObject? arguments, CancellationToken cancellationToken)
+    public async Task<JsonObject> RequestAsync(string command, JsonObject? arguments, CancellationToken cancellationToken, bool reportBreakpoints = false)
     {
         var completion = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await SendAsync(ProxyMessages.Request(command, arguments), new Pending(null, completion), cancellationToken);
+        var reported = reportBreakpoints ? arguments?.DeepClone().AsObject() : null;
+        await SendAsync(ProxyMessages.Request(command, arguments), new Pending(null, completion, reported), cancellationToken);
         return await completion.Task.WaitAsync(cancellationToken);
     }
 
@@ -240,6 +250,7 @@ internal sealed class BackendLink : IAsyncDisposable
             if (pending.Internal is { } completion)
             {
                 var body = message["body"] as JsonObject ?? [];
+                if (DapJson.Bool(message, "success") && pending.ReplayedBreakpoints is { } arguments) _onReplayedBreakpoints(this, arguments, body.DeepClone().AsObject());
                 if (DapJson.Bool(message, "success")) completion.TrySetResult(body);
                 else completion.TrySetException(new DapRequestFailedException(
                     DapJson.String(message, "command") ?? "?", DapJson.String(message, "message") ?? "the adapter gave no reason", body));
@@ -271,5 +282,5 @@ internal sealed class BackendLink : IAsyncDisposable
         _ = _initialized.Task.Exception; // observed
     }
 
-    private sealed record Pending(EditorRequest? Editor, TaskCompletionSource<JsonObject>? Internal);
+    private sealed record Pending(EditorRequest? Editor, TaskCompletionSource<JsonObject>? Internal, JsonObject? ReplayedBreakpoints);
 }

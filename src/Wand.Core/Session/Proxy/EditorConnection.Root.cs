@@ -35,7 +35,7 @@ internal sealed partial class EditorConnection
         {
             case "setBreakpoints" or "setFunctionBreakpoints":
                 Record(command, arguments);
-                await SendAsync(ProxyMessages.Response(seq, command, Unverified(arguments, "set in each process's own session")));
+                await SendAsync(ProxyMessages.Response(seq, command, Unverified(arguments, "set in each process's own session", null)));
                 break;
             case "setExceptionBreakpoints":
                 Record(command, arguments);

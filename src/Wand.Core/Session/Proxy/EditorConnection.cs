@@ -33,6 +33,7 @@ internal sealed partial class EditorConnection
     private readonly HashSet<ProxyBackend> _failed = [];
     private readonly Dictionary<string, JsonObject> _breakpoints = new(StringComparer.Ordinal);
     private readonly HashSet<int> _liveThreads = [];
+    private readonly Dictionary<string, List<(int? Id, bool Verified)>> _knownBreakpoints = new(StringComparer.Ordinal);
     private Task _completion = Task.CompletedTask;
     private int _seq = 1;
     private volatile Mode _mode = Mode.Pending;
@@ -361,8 +362,12 @@ internal sealed partial class EditorConnection
         switch (command)
         {
             case "setBreakpoints":
+                var pending = Unverified(arguments, "set again as soon as the next process is attached", _ids);
+                if (arguments?["source"] is JsonObject source) Remember(SourceKey(source), pending);
+                await SendAsync(ProxyMessages.Response(seq, command, pending));
+                return;
             case "setFunctionBreakpoints":
-                await SendAsync(ProxyMessages.Response(seq, command, Unverified(arguments, "set again as soon as the next process is attached")));
+                await SendAsync(ProxyMessages.Response(seq, command, Unverified(arguments, "set again as soon as the next process is attached", null)));
                 return;
             case "setExceptionBreakpoints":
             case "configurationDone":
@@ -419,6 +424,7 @@ internal sealed partial class EditorConnection
             Enqueue(request, seq, command);
             return;
         }
+        var sourceKey = command == "setBreakpoints" && request["arguments"]?["source"] is JsonObject source ? SourceKey(source) : null;
         if (request["arguments"] is JsonObject arguments)
         {
             if (_ids.ToBackend(arguments, link.Generation) is { } why)
@@ -431,7 +437,7 @@ internal sealed partial class EditorConnection
         if (command == "attach") _attachForwarded = true;
         try
         {
-            await link.SendEditorRequestAsync(request, seq, command);
+            await link.SendEditorRequestAsync(request, new BackendLink.EditorRequest(seq, command, sourceKey));
         }
         catch (DapConnectionClosedException)
         {
@@ -453,7 +459,8 @@ internal sealed partial class EditorConnection
         _liveThreads.Clear();
         var link = new BackendLink(backend, generation, _options.MaxMessageBytes,
             (l, message, request) => Post(() => OnBackendMessageAsync(l, message, request)),
-            (l, reason) => Post(() => OnLinkClosedAsync(l, reason)));
+            (l, reason) => Post(() => OnLinkClosedAsync(l, reason)),
+            (l, arguments, body) => Post(() => OnReplayedBreakpointsAsync(l, arguments, body)));
         _link = link;
         _linkLive = false;
         var plan = new ReplayPlan(kind, _initializeArgs?.DeepClone().AsObject(), _attachArgs?.DeepClone().AsObject(),
@@ -637,6 +644,7 @@ internal sealed partial class EditorConnection
                 _proxy.Capabilities = body;
                 _initializeAnswered = true;
             }
+            if (success && request.Command == "setBreakpoints" && request.SourceKey is { } key) Remember(key, body);
             if (success && request.Command == "threads")
                 foreach (var thread in DapJson.Objects(body, "threads"))
                     if (DapJson.Int(thread, "id") is { } id) _liveThreads.Add(id);
@@ -649,7 +657,7 @@ internal sealed partial class EditorConnection
     {
         var name = DapJson.String(message, "event");
         var body = message["body"] as JsonObject;
-        if (body is not null) _ids.ToEditor(body, link.Generation, null);
+        if (body is not null) _ids.EventToEditor(name, body, link.Generation);
         switch (name)
         {
             case "terminated" or "exited" when _mode != Mode.Child:
@@ -669,6 +677,36 @@ internal sealed partial class EditorConnection
         }
         await SendAsync(message);
     }
+
+    /// <summary>
+    /// A replayed setBreakpoints was answered by the new backend: its breakpoints get the ids the editor
+    /// already knows (same source, same position), and the editor hears of each whose verification changed.
+    /// </summary>
+    private async Task OnReplayedBreakpointsAsync(BackendLink link, JsonObject arguments, JsonObject body)
+    {
+        if (!ReferenceEquals(link, _link) || arguments["source"] is not JsonObject source) return;
+        var key = SourceKey(source);
+        var known = _knownBreakpoints.GetValueOrDefault(key) ?? [];
+        var breakpoints = DapJson.Objects(body, "breakpoints").ToList();
+        for (var i = 0; i < breakpoints.Count; i++)
+        {
+            var breakpoint = breakpoints[i];
+            _ids.ToEditor(breakpoint, link.Generation, null); // its source's references, if any
+            var backendId = DapJson.Int(breakpoint, "id");
+            int? editorId = i < known.Count ? known[i].Id : null;
+            if (editorId is { } id && backendId is { } fromBackend) _ids.AliasBreakpoint(link.Generation, fromBackend, id);
+            else if (backendId is { } fresh) editorId = _ids.EditorBreakpointId(link.Generation, fresh);
+            if (editorId is null) continue;
+            breakpoint["id"] = editorId;
+            if (i >= known.Count || known[i].Verified == DapJson.Bool(breakpoint, "verified")) continue; // nothing new to the editor
+            await SendAsync(ProxyMessages.Event("breakpoint", new JsonObject { ["reason"] = "changed", ["breakpoint"] = breakpoint.DeepClone() }));
+        }
+        Remember(key, body);
+    }
+
+    /// <summary>The ids and verification the editor was last told for the breakpoints of one source.</summary>
+    private void Remember(string sourceKey, JsonObject body) =>
+        _knownBreakpoints[sourceKey] = [.. DapJson.Objects(body, "breakpoints").Select(b => (DapJson.Int(b, "id"), DapJson.Bool(b, "verified")))];
 
     // ---- queue, ending, writing ----------------------------------------------------------------------
 
@@ -776,13 +814,14 @@ internal sealed partial class EditorConnection
     }
 
     /// <summary>The breakpoints of a setBreakpoints/setFunctionBreakpoints request, each unverified with <paramref name="why"/>.</summary>
-    private static JsonObject Unverified(JsonObject? arguments, string why)
+    private static JsonObject Unverified(JsonObject? arguments, string why, IdTranslator? ids)
     {
         var result = new JsonArray();
         var requested = arguments?["breakpoints"] as JsonArray ?? arguments?["lines"] as JsonArray ?? [];
         foreach (var item in requested)
         {
             var breakpoint = new JsonObject { ["verified"] = false, ["message"] = why };
+            if (ids is not null) breakpoint["id"] = ids.NewBreakpointId(); // so the replay can tell the editor when it is verified
             if (item is JsonObject b && DapJson.Int(b, "line") is { } line) breakpoint["line"] = line;
             else if (item is JsonValue v && v.TryGetValue<int>(out var bare)) breakpoint["line"] = bare;
             result.Add(breakpoint);

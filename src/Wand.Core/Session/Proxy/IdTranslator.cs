@@ -21,20 +21,46 @@ internal sealed class IdTranslator
     private readonly IdSpace _frames = new("frame", zeroMeansNone: false);
     private readonly IdSpace _variables = new("variables reference", zeroMeansNone: true);
     private readonly IdSpace _sources = new("source reference", zeroMeansNone: true);
+    private readonly IdSpace _breakpoints = new("breakpoint", zeroMeansNone: false);
     private readonly Dictionary<int, string> _generations = [];
 
     /// <summary>Names <paramref name="generation"/> for error messages ("PID 42").</summary>
     public void Describe(int generation, string description) => _generations[generation] = description;
 
-    /// <summary>Rewrites the backend ids in a response body or event body to editor ids.</summary>
+    /// <summary>Rewrites the backend ids in a response body to editor ids.</summary>
     public void ToEditor(JsonObject body, int generation, string? responseCommand)
     {
         if (responseCommand == "threads")
             foreach (var thread in Objects(body, "threads")) MapProperty(thread, "id", _threads, generation);
         else if (responseCommand == "stackTrace")
             foreach (var frame in Objects(body, "stackFrames")) MapProperty(frame, "id", _frames, generation);
+        else if (responseCommand is "setBreakpoints" or "setFunctionBreakpoints" or "setExceptionBreakpoints" or "setDataBreakpoints" or "setInstructionBreakpoints")
+            foreach (var breakpoint in Objects(body, "breakpoints")) MapProperty(breakpoint, "id", _breakpoints, generation);
         WalkToEditor(body, generation, 0);
     }
+
+    /// <summary>Rewrites the backend ids in an event body to editor ids (breakpoint ids included).</summary>
+    public void EventToEditor(string? eventName, JsonObject body, int generation)
+    {
+        if (eventName == "breakpoint" && body["breakpoint"] is JsonObject breakpoint)
+            MapProperty(breakpoint, "id", _breakpoints, generation);
+        else if (eventName == "stopped" && body["hitBreakpointIds"] is JsonArray hits)
+            for (var i = 0; i < hits.Count; i++)
+                if (hits[i] is JsonValue value && value.TryGetValue<int>(out var id)) hits[i] = _breakpoints.ToEditor(generation, id);
+        WalkToEditor(body, generation, 0);
+    }
+
+    /// <summary>A breakpoint id for a breakpoint the proxy answered itself (no backend has it yet).</summary>
+    public int NewBreakpointId() => _breakpoints.Fresh();
+
+    /// <summary>
+    /// Breakpoint <paramref name="backendId"/> of <paramref name="generation"/> is the one the editor knows as
+    /// <paramref name="editorId"/> (set again by a replay): later events about it reach the editor under that id.
+    /// </summary>
+    public void AliasBreakpoint(int generation, int backendId, int editorId) => _breakpoints.Alias(generation, backendId, editorId);
+
+    /// <summary>The editor id of breakpoint <paramref name="backendId"/> of <paramref name="generation"/>.</summary>
+    public int EditorBreakpointId(int generation, int backendId) => _breakpoints.ToEditor(generation, backendId);
 
     /// <summary>The editor id of backend thread <paramref name="threadId"/> of <paramref name="generation"/>.</summary>
     public int EditorThreadId(int generation, int threadId) => _threads.ToEditor(generation, threadId);
@@ -144,6 +170,14 @@ internal sealed class IdTranslator
             _toEditor[(generation, id)] = editorId;
             _fromEditor[editorId] = (generation, id);
             return editorId;
+        }
+
+        public int Fresh() => _next++;
+
+        public void Alias(int generation, int id, int editorId)
+        {
+            _toEditor[(generation, id)] = editorId;
+            _fromEditor[editorId] = (generation, id);
         }
 
         public bool TryFromEditor(int editorId, out int generation, out int id)
