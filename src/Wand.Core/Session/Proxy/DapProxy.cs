@@ -18,8 +18,13 @@ namespace Wand.Session.Proxy;
 /// <list type="bullet">
 /// <item>Sequence numbers: each connection has its own; responses get the <c>request_seq</c> of the
 /// side they go to, so no backend's numbers reach the editor and no editor's reach a backend.</item>
-/// <item>Thread ids, frame ids and variable references are the editor's own (<see cref="IdTranslator"/>):
-/// ids of a backend that went away are refused with an error that says so, never sent to the next.</item>
+/// <item>Thread ids, frame ids, variable references and source references are the editor's own
+/// (<see cref="IdTranslator"/>): ids of a backend that went away are refused with an error that says so,
+/// never sent to the next. Breakpoint ids too: after a replay, the new process's breakpoints get the ids
+/// the editor already knows, and a <c>breakpoint</c> event (reason <c>changed</c>) tells the editor of each
+/// whose verification differs from what it was last told.</item>
+/// <item><c>cancel</c>: its <c>requestId</c> becomes the backend's sequence number; a request still held by
+/// the proxy is answered as cancelled here.</item>
 /// <item>Recorded for replay: <c>initialize</c> and <c>attach</c> arguments, <c>setBreakpoints</c> per
 /// source, <c>setExceptionBreakpoints</c>, <c>setFunctionBreakpoints</c>, and whether
 /// <c>configurationDone</c> was sent. <c>initialize</c> goes to debugpy with <c>supportsStartDebuggingRequest</c>
@@ -38,12 +43,16 @@ namespace Wand.Session.Proxy;
 /// ends or breaks), the editor gets an error for each unanswered request, a <c>thread</c> event with
 /// reason <c>exited</c> for every thread it was told about, and a console <c>output</c> line. The next
 /// backend (the most recent one, or the next one added) gets initialize, attach, the recorded
-/// breakpoints and configurationDone replayed, their responses consumed, and the session goes on there.
+/// breakpoints (of sources with a path: a source reference names code of the old process),
+/// exception and function breakpoints and configurationDone replayed, their responses consumed, a
+/// console line says so, and the session goes on there.
 /// Meanwhile breakpoint requests and configurationDone are recorded and answered here (breakpoints
 /// unverified), <c>threads</c> is answered with none, requests naming ids of the old process get an
 /// error, and other requests wait for the next process for at most <see cref="DapProxyOptions.RequestWaitTimeout"/>.
 /// If no process comes within <see cref="DapProxyOptions.BackendWaitTimeout"/>, the editor gets an
 /// <c>output</c> line with the reason and <c>terminated</c>.</para>
+/// <para>Which kind of session an editor gets is decided at its <c>attach</c>: a single-process session
+/// stays one when more processes are added later (it moves to another only when its own goes away).</para>
 /// <para><b>Several processes.</b> An editor whose <c>initialize</c> says <c>supportsStartDebuggingRequest</c>
 /// attaching while more than one backend exists (or always with <see cref="DapProxyOptions.AllBackends"/>)
 /// gets a parent session: its attach is answered here, and after its configurationDone every backend,
