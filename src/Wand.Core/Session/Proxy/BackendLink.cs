@@ -65,8 +65,20 @@ internal sealed class BackendLink : IAsyncDisposable
     /// <summary>Opens the stream and starts reading (messages go to the callbacks given to the constructor).</summary>
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        var stream = await Backend.Connect(cancellationToken);
-        _stream = stream;
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        var stream = await Backend.Connect(both.Token);
+        bool abandoned;
+        lock (_gate)
+        {
+            abandoned = _disposed != 0;
+            if (!abandoned) _stream = stream;
+        }
+        if (abandoned)
+        {
+            // Given up on while connecting (the editor left, or the backend went away): nobody else will close it.
+            await stream.DisposeAsync();
+            throw new DapConnectionClosedException($"the connection to {Backend} was abandoned");
+        }
         // DapFraming reads headers byte by byte: the buffer turns that into large reads.
         var reader = new BufferedStream(stream, 64 * 1024);
         _readLoop = Task.Run(() => ReadLoopAsync(reader));
@@ -77,8 +89,10 @@ internal sealed class BackendLink : IAsyncDisposable
     /// are consumed here. Returns the backend's capabilities (the <c>initialize</c> body), or null when no
     /// <c>initialize</c> was replayed.
     /// </summary>
-    public async Task<JsonObject?> ReplayAsync(ReplayPlan plan, CancellationToken cancellationToken)
+    public async Task<JsonObject?> ReplayAsync(ReplayPlan plan, CancellationToken cancellation)
     {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellation, _stop.Token);
+        var cancellationToken = both.Token;
         if (plan.Kind == ReplayKind.None || plan.InitializeArguments is null) return null;
         var capabilities = await RequestAsync("initialize", ForBackend(plan.InitializeArguments), cancellationToken);
         if (plan.Kind != ReplayKind.Full || plan.AttachArguments is null) return capabilities;
@@ -172,7 +186,9 @@ internal sealed class BackendLink : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _stop.CancelAsync();
-        if (_stream is not null) await _stream.DisposeAsync();
+        Stream? stream;
+        lock (_gate) stream = _stream;
+        if (stream is not null) await stream.DisposeAsync();
         try
         {
             await _readLoop.WaitAsync(TimeSpan.FromSeconds(5));
