@@ -218,6 +218,44 @@ public class DapProxyTests
         }
     }
 
+    [Fact]
+    public async Task AnEditorAskingToTerminateOnlyDetachesAndTheNextEditorStopsAgain()
+    {
+        var progress = new ListProgress();
+        var injector = Injector(NullProgress.Instance);
+        await using var proxy = DapProxy.Start(0, progress);
+        var (a, portA) = await DebuggedLoopAsync(injector);
+        try
+        {
+            proxy.AddBackend(Key(a), $"PID {a.Pid}", Connect(portA));
+            for (var round = 0; round < 2; round++)
+            {
+                await using var editor = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+                await editor.AttachAsync(TickBreakpoint());
+                var (pid, stopped) = await StoppedInAsync(editor);
+                Assert.Equal(a.Pid, pid);
+                await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
+                await editor.ContinueAsync(stopped.ThreadId);
+                // What VS Code's "Stop" sends for a process it launched; debugpy would end the app if told so.
+                await editor.DisconnectAsync(terminateDebuggee: true);
+                await editor.Completion.WaitAsync(StopTimeout);
+            }
+            var lines = a.Stdout.Split('\n').Length;
+            for (var i = 0; i < 300 && a.Stdout.Split('\n').Length <= lines; i++) await Task.Delay(100);
+            Assert.False(a.HasExited);
+            Assert.True(a.Stdout.Split('\n').Length > lines, "the target stopped running after the editors left:\n" + a.Stdout);
+            await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nproxy said:\n{string.Join('\n', progress.Lines)}", e);
+        }
+        finally
+        {
+            await a.DisposeAsync();
+        }
+    }
+
     private sealed class ListProgress : IProgress
     {
         private readonly ConcurrentQueue<string> _lines = new();
