@@ -38,10 +38,20 @@ public static class ProxyBench
         var armedRuns = Math.Clamp(iterations / 30, 5, 12);
         Report.Title($"proxy: stackTrace/scopes/variables round trips straight to debugpy vs through the DAP proxy " +
                      $"(N={perBlock * Blocks} each, {Blocks} alternating blocks, one stopped target), and AddBackend until armed (N={armedRuns})");
-        var verdicts = new List<Verdict>();
-        verdicts.Add(await LatencyAsync(perBlock));
-        verdicts.Add(await ArmedAsync(armedRuns));
-        return verdicts;
+        return [await PhaseAsync("added latency", () => LatencyAsync(perBlock)), await PhaseAsync("armed time", () => ArmedAsync(armedRuns))];
+    }
+
+    /// <summary>Runs one part; a failure names the part and keeps its stack (Program prints only the message).</summary>
+    private static async Task<Verdict> PhaseAsync(string name, Func<Task<Verdict>> run)
+    {
+        try
+        {
+            return await run();
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"proxy bench, {name}: {e.GetType().Name}: {e.Message}\n{e.StackTrace}", e);
+        }
     }
 
     // ---- added latency -----------------------------------------------------------------------------
