@@ -135,6 +135,144 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Empty(Directory.GetFiles(_sessions, "*.json")); // the record goes with the program
     }
 
+    /// <summary>
+    /// The launcher runs the program in its own frames, but the editor never sees them: neither at the
+    /// first stop nor at a breakpoint, and not with justMyCode off either (which shows library frames).
+    /// </summary>
+    [Theory]
+    [InlineData("3.13", true)]
+    [InlineData("3.14", false)]
+    public async Task NormalModeStacksShowOnlyTheProgramsFrames(string version, bool justMyCode)
+    {
+        var script = Write("train.py", Train);
+        var port = TestNet.FreePort();
+        await using var rdg = RdgProcess.Start(["debug", "--port", port.ToString(), RdgProcess.HostPython(version), "train.py", "1"], Env(), _dir);
+        await rdg.WaitForLineAsync("waiting for the debugger to attach");
+        var line = Line(script, "step");
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", port);
+        await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [line] }, new JsonObject { ["justMyCode"] = justMyCode });
+        var entry = await editor.WaitForStoppedAsync(Stop);
+        var atEntry = await editor.StackTraceAsync(entry.ThreadId);
+        Assert.Equal([("<module>", script)], atEntry.Select(f => (f.Name, f.SourcePath)));
+        await editor.ContinueAsync(entry.ThreadId);
+
+        var hit = await editor.WaitForStoppedAsync(Stop);
+        var stack = await editor.StackTraceAsync(hit.ThreadId);
+        Assert.Equal([("step", script), ("<module>", script)], stack.Select(f => (f.Name, f.SourcePath)));
+        Assert.DoesNotContain(stack, f => (f.SourcePath ?? "").EndsWith("rdg_launcher.py", StringComparison.Ordinal));
+        await editor.ContinueAsync(hit.ThreadId);
+        Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>The editor's breakpoint on the program's first line and rdg's first stop are one stop, not two.</summary>
+    [Fact]
+    public async Task ABreakpointOnTheFirstLineIsTheOnlyFirstStop()
+    {
+        var script = Write("first.py", "import sys\nvalue = sys.argv[1:]\nprint('argv', value)\n");
+        var port = TestNet.FreePort();
+        await using var rdg = RdgProcess.Start(["debug", "--port", port.ToString(), RdgProcess.HostPython("3.14"), "first.py", "x"], Env(), _dir);
+        await rdg.WaitForLineAsync("waiting for the debugger to attach");
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", port);
+        await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [1] });
+        var stopped = await editor.WaitForStoppedAsync(Stop);
+        Assert.Equal([("<module>", script, 1)], (await editor.StackTraceAsync(stopped.ThreadId)).Select(f => (f.Name, f.SourcePath, f.Line)));
+        await editor.ContinueAsync(stopped.ThreadId);
+        Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30))); // a second stop would keep it waiting
+        await rdg.WaitForLineAsync("argv ['x']");
+    }
+
+    /// <summary>
+    /// What torchrun does, without torch: starts N child Pythons running the script, each with RANK,
+    /// LOCAL_RANK and WORLD_SIZE set, and exits with the worst status. Usage: --nproc_per_node N SCRIPT ARGS.
+    /// </summary>
+    private const string FakeTorchrun = """
+        import os
+        import subprocess
+        import sys
+
+        n = int(sys.argv[2])
+        children = []
+        for rank in range(n):
+            env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(n))
+            children.append(subprocess.Popen([sys.executable, "-u", sys.argv[3]] + sys.argv[4:], env=env))
+        sys.exit(max(child.wait() for child in children))
+        """;
+
+    private const string RankTrain = """
+        import os
+        import sys
+
+
+        def step(epoch):
+            rank = os.environ["RANK"]
+            loss = 1.0 / (epoch + 1)  # BREAKPOINT: step
+            return rank, loss
+
+
+        for epoch in range(int(sys.argv[1])):
+            step(epoch)
+        os.write(1, ("rank %s done\n" % os.environ["RANK"]).encode())  # one write: the ranks share the pipe
+        """;
+
+    /// <summary>
+    /// An agent that spawns the ranks (torchrun as a console script, or python -m torch.distributed.run):
+    /// only the chosen rank's child waits for the editor and stops in the program; the others run through.
+    /// </summary>
+    [Theory]
+    [InlineData("3.13", "torchrun")]
+    [InlineData("3.14", "module")]
+    public async Task UnderTorchrunOnlyTheChosenChildRankListens(string version, string form)
+    {
+        var script = Write("train.py", RankTrain);
+        string[] command;
+        // The user's own sitecustomize (rdg's hook goes before it on PYTHONPATH) still runs in every Python.
+        var userSite = Path.GetDirectoryName(Write("usersite/sitecustomize.py", "import os\nos.write(1, ('user sitecustomize %s\\n' % os.environ.get('RANK', 'agent')).encode())\n"))!;
+        var env = new Dictionary<string, string> { ["PYTHONPATH"] = userSite };
+        if (form == "torchrun")
+        {
+            var torchrun = Write("bin/torchrun", $"#!{RdgProcess.HostPython(version)}\n" + FakeTorchrun);
+            File.SetUnixFileMode(torchrun, (UnixFileMode)0b111_101_101);
+            env["PATH"] = Path.GetDirectoryName(torchrun) + ":" + Environment.GetEnvironmentVariable("PATH");
+            command = ["torchrun", "--nproc_per_node", "3", "train.py", "2"];
+        }
+        else
+        {
+            Write("torch/__init__.py", "");
+            Write("torch/distributed/__init__.py", "");
+            Write("torch/distributed/run.py", FakeTorchrun);
+            command = [RdgProcess.HostPython(version), "-m", "torch.distributed.run", "--nproc_per_node", "3", "train.py", "2"];
+        }
+        var port = TestNet.FreePort();
+        await using var rdg = RdgProcess.Start(["debug", "--rank", "1", "--port", port.ToString(), .. command], Env(env), _dir);
+        Assert.Contains("rank 1 (RANK) gets the debugger", await rdg.WaitForLineAsync("starts the ranks"));
+        Assert.Equal(port, int.Parse(await rdg.InfoAsync("Port")));
+        await rdg.WaitForLineAsync("waiting for the debugger to attach");
+        await rdg.WaitForLineAsync("rank 0 done");
+        await rdg.WaitForLineAsync("rank 2 done");
+        Assert.DoesNotContain("rank 1 done", rdg.Stdout);
+        var pid = int.Parse(await rdg.InfoAsync("PID"));
+        Assert.Contains("RANK=1", File.ReadAllText($"/proc/{pid}/environ").Split('\0'));
+
+        var line = Line(script, "step");
+        await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
+        {
+            await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [line] });
+            var entry = await editor.WaitForStoppedAsync(Stop);
+            Assert.Equal([("<module>", script, 1)], (await editor.StackTraceAsync(entry.ThreadId)).Select(f => (f.Name, f.SourcePath, f.Line)));
+            await editor.ContinueAsync(entry.ThreadId);
+            var hit = await editor.WaitForStoppedAsync(Stop);
+            var (frame, locals) = await TopAsync(editor, hit);
+            Assert.Equal(("step", line), (frame.Name, frame.Line));
+            Assert.Equal("'1'", locals.Single(v => v.Name == "rank").Value);
+            await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = script }, ["breakpoints"] = new JsonArray() });
+            await editor.ContinueAsync(hit.ThreadId);
+            Assert.Equal(0, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+        await rdg.WaitForLineAsync("rank 1 done");
+        Assert.Single(rdg.Stderr.Split('\n'), l => l.StartsWith("Port: ", StringComparison.Ordinal));
+        foreach (var who in new[] { "agent", "0", "1", "2" }) Assert.Contains($"user sitecustomize {who}", rdg.Stdout);
+    }
+
     [Theory]
     [InlineData("3.13", "module")]
     [InlineData("3.14", "module")]

@@ -91,6 +91,22 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         return (job, output);
     }
 
+    /// <summary>sbatch a job that starts <paramref name="count"/> unprepared Python 3.14 copies of <paramref name="script"/>; returns their PIDs.</summary>
+    private async Task<(string Job, int[] Pids)> SubmitPythonsAsync(string script, int count)
+    {
+        var spawner = Path.Combine(_dir, $"spawn-{count}.sh");
+        await File.WriteAllTextAsync(spawner, "#!/bin/bash\nfor _ in $(seq \"$1\"); do \"$2\" -u \"$3\" & done\nwait\n");
+        File.SetUnixFileMode(spawner, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var (job, output) = await SubmitAsync([spawner, count.ToString(), RdgProcess.HostPython("3.14"), script]);
+        for (var i = 0; i < 600; i++)
+        {
+            var ready = File.Exists(output) ? (await File.ReadAllLinesAsync(output)).Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).ToArray() : [];
+            if (ready.Length == count) return (job, [.. ready.Select(l => int.Parse(l[6..]))]);
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"job {job} did not start {count} Pythons:\n{(File.Exists(output) ? File.ReadAllText(output) : "(no output file)")}");
+    }
+
     private static async Task<string> WaitForOutputAsync(string file, string text)
     {
         for (var i = 0; i < 600; i++)
@@ -204,5 +220,139 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         log = await File.ReadAllTextAsync(output);
         Assert.Contains("rank 1 (SLURM_PROCID) runs without the debugger (rank 0 listens)", log);
         Assert.Single(log.Split('\n'), l => l.StartsWith("Port: ", StringComparison.Ordinal));
+    }
+
+    /// <summary>Prints its PID, then idles (an unprepared Python 3.14 for zero-prep attach).</summary>
+    private const string Idle = """
+        import os
+        import time
+
+        print("ready", os.getpid(), flush=True)
+        while True:
+            time.sleep(0.05)
+        """;
+
+    private async Task<string> JobStateAsync(string job) => (await RunAsync("squeue", ["-h", "-j", job, "-o", "%T"])).Stdout.Trim();
+
+    [Fact]
+    public async Task AJobOfAnotherUserAndAFinishedJobAreRefused()
+    {
+        // Another user's job: submitted as nobody (root may run jobs as any uid); rdg runs as root.
+        var shared = Directory.CreateDirectory(Path.Combine(_dir, "shared"));
+        File.SetUnixFileMode(_dir, (UnixFileMode)0b111_101_101);
+        File.SetUnixFileMode(shared.FullName, (UnixFileMode)0b111_101_101);
+        var script = Path.Combine(shared.FullName, "sleep.sh");
+        await File.WriteAllTextAsync(script, "#!/bin/bash\nexec /bin/sleep 300\n");
+        File.SetUnixFileMode(script, (UnixFileMode)0b111_101_101);
+        var submitted = await RunAsync("sbatch", ["--parsable", "--uid=nobody", "--gid=nogroup", "-o", "/dev/null", "-D", shared.FullName, script]);
+        Assert.True(submitted.ExitCode == 0, submitted.Stderr);
+        var theirs = submitted.Stdout.Trim().Split(';')[0];
+        _jobs.Add(theirs);
+        for (var i = 0; i < 300 && await JobStateAsync(theirs) != "RUNNING"; i++) await Task.Delay(100);
+        Assert.Equal("RUNNING", await JobStateAsync(theirs));
+
+        foreach (var args in new[] { new[] { "attach", theirs }, ["attach", theirs, "12345"] })
+        {
+            var refused = await RunAsync("dotnet", ["exec", RdgProcess.Dll, .. args], Env());
+            Assert.Equal(ExitCodes.ProcessNotFound, refused.ExitCode);
+            Assert.Contains($"job {theirs} belongs to nobody, not to you; only your RUNNING jobs can be attached", refused.Stderr);
+        }
+
+        // A job that ran to its end.
+        var (done, output) = await SubmitAsync(["/bin/echo", "finished"]);
+        await WaitForOutputAsync(output, "finished");
+        for (var i = 0; i < 300 && await JobStateAsync(done) is "RUNNING" or "COMPLETING" or "PENDING"; i++) await Task.Delay(100);
+        var ended = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", done], Env());
+        Assert.Equal(ExitCodes.ProcessNotFound, ended.ExitCode);
+        Assert.Matches($"job {done} (is COMPLETED, not RUNNING|has ended \\(COMPLETED\\))", ended.Stderr);
+    }
+
+    [Fact]
+    public async Task InAMultiRankLiteStepOnlyTheChosenRankIsArmedAndAttachFindsIt()
+    {
+        var script = Path.Combine(_dir, "ranks.py");
+        await File.WriteAllTextAsync(script, """
+            import os
+            import time
+
+
+            def train_step(step):
+                rank = os.environ["SLURM_PROCID"]
+                loss = 1.0 / (step + 1)  # BREAKPOINT: loop
+                return rank, loss
+
+
+            os.write(1, ("rank %s training\n" % os.environ["SLURM_PROCID"]).encode())
+            step = 0
+            while True:
+                train_step(step)
+                step += 1
+                time.sleep(0.05)
+            """);
+        var (job, output) = await SubmitAsync(["srun", "-n", "2", "--overlap", .. Rdg("debug", "--lite", "--rank", "1", RdgProcess.HostPython("3.13"), "ranks.py")], tasks: 2);
+        await WaitForOutputAsync(output, "rank 0 training");
+        await WaitForOutputAsync(output, "rank 1 training");
+        var log = await WaitForOutputAsync(output, "To activate the debugger");
+        Assert.Contains("rank 0 (SLURM_PROCID) runs without the debugger (rank 1 listens)", log);
+        Assert.Single(log.Split('\n'), l => l.Contains("[Lite Debugger] Armed", StringComparison.Ordinal));
+
+        // Two Python 3.13 processes in the job: rank 0 plain (not attachable), rank 1 armed. No PID needed.
+        // No login host known on this side either: the placeholder, and how to set it.
+        var noLogin = new Dictionary<string, string> { ["SSH_CONNECTION"] = "", ["SLURM_SUBMIT_HOST"] = "", ["RDG_LOGIN_HOST"] = "" };
+        var attach = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", job], Env(noLogin));
+        Assert.True(attach.ExitCode == 0, attach.Stderr + attach.Stdout);
+        Assert.Equal("lite", Value(attach.Stdout, "Mode"));
+        Assert.Contains("@<login-host>", attach.Stdout);
+        Assert.Contains("set RDG_LOGIN_HOST=user@login.example.org / pass --login", attach.Stdout);
+
+        var line = Array.FindIndex(File.ReadAllLines(script), l => l.Contains("BREAKPOINT: loop", StringComparison.Ordinal)) + 1;
+        await using var editor = await DapClient.ConnectAsync(Value(attach.Stdout, "Address"), int.Parse(Value(attach.Stdout, "Port")));
+        await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [line] });
+        var stopped = await editor.WaitForStoppedAsync(Stop);
+        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
+        var locals = (await editor.ScopesAsync(frame.Id)).First(s => s.Name == "Locals");
+        Assert.Equal("'1'", (await editor.VariablesAsync(locals.VariablesReference)).Single(v => v.Name == "rank").Value);
+        await editor.DisconnectAsync();
+        Assert.Single((await File.ReadAllTextAsync(output)).Split('\n'), l => l.Contains("the debugger was activated", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task WithoutATerminalSeveralJobsOrProcessesAreListedWithATerminalTheyAreChosen()
+    {
+        var script = Path.Combine(_dir, "idle.py");
+        await File.WriteAllTextAsync(script, Idle);
+        var (two, pids) = await SubmitPythonsAsync(script, 2);
+        var (one, _) = await SubmitPythonsAsync(script, 1);
+
+        // Not a terminal (a script, CI): no prompt, the candidates in the error.
+        var jobs = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach"], Env());
+        Assert.Equal(ExitCodes.Usage, jobs.ExitCode);
+        Assert.Contains("running jobs: ", jobs.Stderr);
+        Assert.Contains($"{two} (job.sh)", jobs.Stderr);
+        Assert.Contains($"{one} (job.sh)", jobs.Stderr);
+        Assert.Contains("pass the job id: rdg attach JOB_ID", jobs.Stderr);
+        var processes = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", two], Env());
+        Assert.Equal(ExitCodes.Usage, processes.ExitCode);
+        Assert.Contains($"several Python processes in job {two}: ", processes.Stderr);
+        foreach (var pid in pids) Assert.Contains($"PID {pid}  Python 3.14", processes.Stderr);
+        Assert.Contains("pass the PID too: rdg attach JOB_ID PID", processes.Stderr);
+
+        // In a terminal (a pseudo-terminal here): rdg asks, job first, then the process.
+        var port = TestNet.FreePort();
+        await using var terminal = PseudoTerminal.Start(["dotnet", "exec", RdgProcess.Dll, "attach", "--port", port.ToString()], Env());
+        var menu = await terminal.WaitForAsync("choice [1-");
+        var jobChoice = menu.Split('\n').Single(l => l.Contains($"] {two}  ", StringComparison.Ordinal)).Trim().TrimStart('[').Split(']')[0];
+        await terminal.SendLineAsync(jobChoice);
+        menu = await terminal.WaitForAsync("Which process?", "choice [1-");
+        var processLine = menu[menu.IndexOf("Which process?", StringComparison.Ordinal)..].Split('\n').Single(l => l.Contains($"PID {pids[1]} ", StringComparison.Ordinal));
+        await terminal.SendLineAsync(processLine.Trim().TrimStart('[').Split(']')[0]);
+        var shown = await terminal.WaitForAsync("From VS Code Remote-SSH");
+        Assert.Equal(0, await terminal.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(two, Value(shown.Replace("\r", ""), "Job ID"));
+        Assert.Equal(pids[1].ToString(), Value(shown.Replace("\r", ""), "PID"));
+        Assert.Equal(port.ToString(), Value(shown.Replace("\r", ""), "Port"));
+        await using var editor = await DapClient.ConnectAsync(Value(shown.Replace("\r", ""), "Address"), port);
+        await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>>());
+        await editor.DisconnectAsync();
     }
 }

@@ -78,22 +78,44 @@ public static class AttachCommand
             }
 
             var self = SelfCommand.Argv();
-            var candidates = new List<(string Node, NodeProcess Process)>();
-            foreach (var node in await slurm.ExpandNodesAsync(job.NodeList, ct))
+            var nodes = await slurm.ExpandNodesAsync(job.NodeList, ct);
+            List<string> Activate(int target)
             {
-                ui.Step($"looking for Python processes of job {job.Id} on {node}");
-                var step = await slurm.StepAsync(job.Id, node, [.. self, "node", "list", "--job", job.Id], ct);
-                if (step.ExitCode != 0) throw new WandException(ExitCodes.ProcessNotFound, $"srun on {node} failed: {step.Stderr.Trim()}", "check that the job is still running (squeue --me)");
-                foreach (var p in JsonSerializer.Deserialize<List<NodeProcess>>(step.Stdout, NodeCommand.Json) ?? []) candidates.Add((node, p));
+                List<string> argv = [.. self, "node", "activate", "--job", job.Id, "--pid", target.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+                if (result.GetValue(port) is { } p2) argv.AddRange(["--port", p2.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                if (result.GetValue(host) is { } h) argv.AddRange(["--listen-host", h]);
+                if (loginTarget.Known) argv.AddRange(["--login", loginTarget.SshDestination]);
+                return argv;
             }
-            var chosenProcess = ChooseProcess(ui, [.. candidates.Select(c => c.Process)], pid, job.Id);
-            var chosenNode = candidates.First(c => c.Process == chosenProcess).Node;
-            List<string> activate = [.. self, "node", "activate", "--job", job.Id, "--pid", chosenProcess.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)];
-            if (result.GetValue(port) is { } p2) activate.AddRange(["--port", p2.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            if (result.GetValue(host) is { } h) activate.AddRange(["--listen-host", h]);
-            if (loginTarget.Known) activate.AddRange(["--login", loginTarget.SshDestination]);
-            ui.Step($"starting the debugger in PID {chosenProcess.Pid} on {chosenNode}");
-            var run = await slurm.StepAsync(job.Id, chosenNode, activate, ct);
+
+            SlurmClient.Result? run = null;
+            string? chosenNode = null;
+            int chosenPid = 0;
+            if (pid is { } given && nodes.Count == 1)
+            {
+                // JOB and PID on a one-node job: straight to the node (one srun step, not two); the node
+                // checks that the PID is a Python process of the job. Only when it is not, the job's
+                // processes are listed, for the error's hint.
+                ui.Step($"starting the debugger in PID {given} on {nodes[0]}");
+                run = await slurm.StepAsync(job.Id, nodes[0], Activate(given), ct);
+                (chosenNode, chosenPid) = (nodes[0], given);
+                if (run.ExitCode == ExitCodes.ProcessNotFound && run.Stderr.Contains(NodeCommand.NotInJob, StringComparison.Ordinal)) run = null;
+            }
+            if (run is null)
+            {
+                var candidates = new List<(string Node, NodeProcess Process)>();
+                foreach (var node in nodes)
+                {
+                    ui.Step($"looking for Python processes of job {job.Id} on {node}");
+                    var step = await slurm.StepAsync(job.Id, node, [.. self, "node", "list", "--job", job.Id], ct);
+                    if (step.ExitCode != 0) throw new WandException(ExitCodes.ProcessNotFound, $"srun on {node} failed: {step.Stderr.Trim()}", "check that the job is still running (squeue --me)");
+                    foreach (var p in JsonSerializer.Deserialize<List<NodeProcess>>(step.Stdout, NodeCommand.Json) ?? []) candidates.Add((node, p));
+                }
+                var chosenProcess = ChooseProcess(ui, [.. candidates.Select(c => c.Process)], pid, job.Id);
+                (chosenNode, chosenPid) = (candidates.First(c => c.Process == chosenProcess).Node, chosenProcess.Pid);
+                ui.Step($"starting the debugger in PID {chosenPid} on {chosenNode}");
+                run = await slurm.StepAsync(job.Id, chosenNode, Activate(chosenPid), ct);
+            }
             if (run.ExitCode != 0)
             {
                 var message = run.Stderr.Split('\n').FirstOrDefault(l => l.StartsWith("error:", StringComparison.Ordinal))?["error:".Length..].Trim() ?? run.Stderr.Trim();
@@ -101,7 +123,7 @@ public static class AttachCommand
                 throw new WandException(run.ExitCode, $"on {chosenNode}: {message}", hint);
             }
             var ep = JsonSerializer.Deserialize<NodeEndpoint>(run.Stdout, NodeCommand.Json)!;
-            Report(ui, ep, chosenNode, job.Id, loginTarget, result.GetValue(localPort));
+            Report(ui, ep, chosenNode!, job.Id, loginTarget, result.GetValue(localPort));
             return ExitCodes.Ok;
         });
         return command;

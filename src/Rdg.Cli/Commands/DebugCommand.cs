@@ -45,7 +45,9 @@ public static class DebugCommand
                 throw new WandException(ExitCodes.Usage, $"--port {p} is not a TCP port", "pass a number from 1 to 65535");
 
             Func<string, string?> env = Environment.GetEnvironmentVariable;
-            if (RankInfo.Detect(env) is { } r && r.Rank != result.GetValue(rank))
+            if (program.SpawnsRanks)
+                ui.Step($"{Path.GetFileName(program.Value)} starts the ranks: rank {result.GetValue(rank)} (RANK) gets the debugger, the others run normally");
+            else if (RankInfo.Detect(env) is { } r && r.Rank != result.GetValue(rank))
             {
                 // Only the chosen rank listens: this one runs exactly as it would without rdg.
                 ui.Step($"rank {r.Rank} ({r.Variable}) runs without the debugger (rank {result.GetValue(rank)} listens)");
@@ -62,7 +64,7 @@ public static class DebugCommand
             // -p alone runs the program with nothing loaded until it crashes; -l -p arms and also catches a crash.
             var mode = result.GetValue(lite) ? "lite" : result.GetValue(postMortem) ? "post-mortem" : "debug";
             var options = new LaunchOptions(mode, result.GetValue(postMortem), result.GetValue(wait) && !result.GetValue(noWait), !result.GetValue(noStop),
-                listenHost, result.GetValue(port), postMortemTimeout, DebugpyLocator.Default.Find(result.GetValue(debugpy)));
+                listenHost, result.GetValue(port), postMortemTimeout, DebugpyLocator.Default.Find(result.GetValue(debugpy)), result.GetValue(rank));
             var reporter = new SessionReporter(ui, SessionStore.Default, loginTarget, result.GetValue(localPort), mode, result.GetValue(postMortem));
             var status = await DebugLauncher.RunAsync(program, options, reporter.OnEvent, cancellationToken);
             reporter.Finish();

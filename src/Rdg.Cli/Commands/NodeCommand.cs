@@ -15,6 +15,9 @@ public static class NodeCommand
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    /// <summary>The words of activate's refusal when the PID is no Python process of the job (rdg attach then lists the job's processes).</summary>
+    public const string NotInJob = "is not a Python process of job";
+
     public static Command Create(IUserInterface ui)
     {
         var job = new Option<string?>("--job") { Description = "only processes of this Slurm job" };
@@ -37,7 +40,7 @@ public static class NodeCommand
             var target = result.GetValue(pid);
             var process = await agent.GetAsync(target, result.GetValue(job), ct)
                 ?? throw new WandException(ExitCodes.ProcessNotFound,
-                    result.GetValue(job) is { } j ? $"PID {target} is not a Python process of job {j} on {NodeAddress.ThisNode()}" : $"PID {target} is not one of your Python processes",
+                    result.GetValue(job) is { } j ? $"PID {target} {NotInJob} {j} on {NodeAddress.ThisNode()}" : $"PID {target} is not one of your Python processes",
                     "run `rdg attach JOB` without a PID to see the job's Python processes");
             Func<string, string?> env = Environment.GetEnvironmentVariable;
             var loginTarget = LoginTarget.Resolve(result.GetValue(login) ?? env("RDG_LOGIN_HOST"), env, NodeAddress.Fqdn);

@@ -17,6 +17,53 @@ public static class DebugLauncher
     public const string LauncherFile = "rdg_launcher.py";
     public const string ApiFile = "remote_debug.py";
 
+    /// <summary>
+    /// Put first on the agent's PYTHONPATH (see rdg_launcher.py, <c>_rdg_child_hook</c>): in the Python
+    /// whose RANK is the chosen one, hands over to the launcher; in every Python, then runs the
+    /// sitecustomize it hides (a distribution's or a venv's), if any. Pure Python 3.8+.
+    /// </summary>
+    public const string RankHook = """
+        # rdg: the ranks an agent (torchrun) starts; see rdg_launcher.py, _rdg_child_hook.
+        def _rdg_rank_hook():
+            import os
+
+            rank = os.environ.get("RANK")
+            if rank is None or rank != os.environ.get("RDG_CHILD_RANK"):
+                return
+            try:
+                import importlib.util
+
+                spec = importlib.util.spec_from_file_location("_rdg_launcher", os.environ["RDG_CHILD_LAUNCHER"])
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                module._rdg_child_hook()
+            except Exception as e:
+                import sys
+
+                sys.stderr.write("rdg: rank %s runs without the debugger: %s: %s\n" % (rank, type(e).__name__, e))
+
+
+        def _rdg_next_sitecustomize():
+            import os
+            import sys
+
+            here = os.path.dirname(os.path.abspath(__file__))
+            sys.modules.pop("sitecustomize", None)
+            saved = sys.path[:]
+            sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+            try:
+                import sitecustomize  # noqa: F401
+            except ImportError as e:
+                if getattr(e, "name", None) != "sitecustomize":
+                    raise
+            finally:
+                sys.path[:] = saved
+
+
+        _rdg_rank_hook()
+        _rdg_next_sitecustomize()
+        """;
+
     /// <summary>Writes the remote_debug module into <paramref name="folder"/> (for PYTHONPATH) and returns the folder.</summary>
     public static string WriteApi(string folder)
     {
@@ -58,10 +105,28 @@ public static class DebugLauncher
 
             var psi = new ProcessStartInfo(program.Interpreter) { UseShellExecute = false };
             foreach (var o in program.InterpreterOptions) psi.ArgumentList.Add(o);
-            psi.ArgumentList.Add(launcher);
-            psi.ArgumentList.Add(config);
             var pythonPath = Environment.GetEnvironmentVariable("PYTHONPATH");
-            psi.Environment["PYTHONPATH"] = string.IsNullOrEmpty(pythonPath) ? api : $"{api}:{pythonPath}";
+            pythonPath = string.IsNullOrEmpty(pythonPath) ? api : $"{api}:{pythonPath}";
+            if (program.SpawnsRanks)
+            {
+                // The agent runs as it is; the chosen rank's child hands over to the launcher (RankHook).
+                var hook = Directory.CreateDirectory(Path.Combine(dir.FullName, "hook")).FullName;
+                await File.WriteAllTextAsync(Path.Combine(hook, "sitecustomize.py"), RankHook, cancellationToken);
+                pythonPath = $"{hook}:{pythonPath}";
+                if (program.Kind == ProgramCommand.Module) psi.ArgumentList.Add("-m");
+                psi.ArgumentList.Add(program.Value);
+                foreach (var a in program.Arguments) psi.ArgumentList.Add(a);
+                psi.Environment["RDG_CHILD_CONFIG"] = config;
+                psi.Environment["RDG_CHILD_LAUNCHER"] = launcher;
+                psi.Environment["RDG_CHILD_RANK"] = options.ChildRank.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                psi.Environment.Remove("RANK"); // the agent is no rank; it sets RANK for each child
+            }
+            else
+            {
+                psi.ArgumentList.Add(launcher);
+                psi.ArgumentList.Add(config);
+            }
+            psi.Environment["PYTHONPATH"] = pythonPath;
             psi.Environment["RDG_LISTEN_HOST"] = options.Host;
             using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program.Interpreter}");
             var exited = process.WaitForExitAsync(CancellationToken.None);

@@ -17,6 +17,13 @@ public sealed record ProgramCommand(string Interpreter, IReadOnlyList<string> In
 
     private const string Usage = "usage: rdg debug [OPTIONS] python SCRIPT [ARGS...] | python -m MODULE [ARGS...] | python -c CODE [ARGS...]";
 
+    /// <summary>
+    /// An agent that starts the ranks as child Pythons with RANK set (torchrun, <c>python -m
+    /// torch.distributed.run</c> or <c>.launch</c>): it runs as it is, and the chosen rank's child gets the debugger.
+    /// </summary>
+    public bool SpawnsRanks => Kind == Script && Path.GetFileName(Value) == "torchrun"
+        || Kind == Module && Value is "torch.distributed.run" or "torch.distributed.launch";
+
     /// <summary>-I and -P keep the script's folder (or the cwd) off sys.path; the launcher must do the same.</summary>
     public bool SafePath => InterpreterOptions.Any(o => o.StartsWith('-') && !o.StartsWith("--", StringComparison.Ordinal) && (o.Contains('I') || o.Contains('P')) && !o.StartsWith("-X", StringComparison.Ordinal) && !o.StartsWith("-W", StringComparison.Ordinal));
 

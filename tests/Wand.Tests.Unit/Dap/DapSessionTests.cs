@@ -180,4 +180,51 @@ public class DapSessionTests
         await adapter.SendEventAsync("stopped", new JsonObject { ["reason"] = "pause" });
         await Assert.ThrowsAsync<DapProtocolException>(() => client.WaitForStoppedAsync(Long));
     }
+
+    [Fact(Timeout = 10000)]
+    public async Task InitializeArgumentsCanSayTheClientSupportsStartDebugging()
+    {
+        var (client, adapter) = FakeAdapter.Connect();
+        await using var _ = client;
+        await using var __ = adapter;
+        var attaching = client.AttachAsync(new Dictionary<string, IReadOnlyList<int>>(), null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
+        var initialize = await adapter.ExpectRequestAsync("initialize");
+        Assert.True((bool)initialize["arguments"]!["supportsStartDebuggingRequest"]!);
+        Assert.Equal("wand", (string?)initialize["arguments"]!["clientID"]); // the defaults stay
+        await adapter.RespondAsync(initialize, new JsonObject());
+        await adapter.ExpectRequestAsync("attach");
+        await adapter.DisposeAsync();
+        await Assert.ThrowsAnyAsync<DapException>(() => attaching);
+    }
+
+    [Fact(Timeout = 10000)]
+    public async Task StartDebuggingIsAnsweredAndItsConfigurationHandedToTheCaller()
+    {
+        var (client, adapter) = FakeAdapter.Connect();
+        await using var _ = client;
+        await using var __ = adapter;
+        var opened = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.OnStartDebugging(configuration =>
+        {
+            opened.TrySetResult(configuration);
+            return Task.CompletedTask;
+        });
+
+        await adapter.SendReverseRequestAsync(41, "startDebugging", new JsonObject
+        {
+            ["request"] = "attach",
+            ["configuration"] = new JsonObject { ["__wandBackend"] = "pid 7", ["name"] = "PID 7" },
+        });
+        var response = await adapter.ReadAsync();
+        Assert.Equal(41, (int)response["request_seq"]!);
+        Assert.True((bool)response["success"]!);
+        Assert.Equal("pid 7", (string?)(await opened.Task.WaitAsync(Long))["__wandBackend"]);
+
+        // One without a configuration is refused, not handed on.
+        await adapter.SendReverseRequestAsync(42, "startDebugging", new JsonObject { ["request"] = "attach" });
+        var refused = await adapter.ReadAsync();
+        Assert.Equal(42, (int)refused["request_seq"]!);
+        Assert.False((bool)refused["success"]!);
+        Assert.Contains("no configuration", (string?)refused["message"]);
+    }
 }

@@ -69,4 +69,15 @@ public class ProgramCommandTests
         Assert.Contains(message, e.Message);
         Assert.NotNull(e.Hint);
     }
+
+    [Fact]
+    public void AgentsThatSpawnTheRanksAreRecognised()
+    {
+        Assert.True(Parse("torchrun", "--nproc_per_node", "4", "train.py").SpawnsRanks);
+        Assert.True(Parse("python3", "-m", "torch.distributed.run", "train.py").SpawnsRanks);
+        Assert.True(Parse("python3", "-m", "torch.distributed.launch", "train.py").SpawnsRanks);
+        Assert.False(Parse("python3", "train.py").SpawnsRanks);
+        Assert.False(Parse("python3", "-m", "torch.distributed.elastic").SpawnsRanks);
+        Assert.False(Parse("python3", "torchrun.py").SpawnsRanks);
+    }
 }

@@ -31,7 +31,7 @@ def _rdg_main():
     with open(config_path, "rb") as f:
         config = json.loads(f.read().decode("utf-8"))
     launcher_file = os.path.realpath(__file__)
-    state = {"channel": None, "listening": None}
+    state = {"channel": None, "listening": None, "hidden": False}
     lock = threading.Lock()
 
     def connect_channel():
@@ -87,9 +87,41 @@ def _rdg_main():
         if not isinstance(endpoint, tuple):  # debugpy < 1.8 returned None on some paths
             endpoint = (host, port)
         state["listening"] = (endpoint[0], int(endpoint[1]))
+        hide_launcher()
         debugpy._rdg_endpoint = state["listening"]  # remote_debug.start_debugger() reuses it
         event("listening", host=endpoint[0], port=int(endpoint[1]), debugpy=getattr(debugpy, "__version__", "?"), reason=reason)
         return state["listening"]
+
+    def hide_launcher():
+        """The program runs below this file's frames; pydevd is told they are its own (its
+        dont-trace patterns, a PyDevdAPI call since pydevd 1.6/debugpy 1.0): never traced, never
+        in a stack the editor shows, with justMyCode on or off. Without that API, they show."""
+        try:
+            import pydevd
+            from _pydevd_bundle.pydevd_api import PyDevdAPI
+
+            py_db = pydevd.get_global_debugger()
+            if py_db is None:
+                return
+            names = {launcher_file, os.path.abspath(__file__), os.path.abspath(_rdg_main.__code__.co_filename)}
+            PyDevdAPI().set_dont_trace_start_end_patterns(py_db, (), tuple(sorted(names)))
+            state["hidden"] = True
+        except Exception as e:
+            event("warning", warning="launcher-frames-visible", detail="%s: %s" % (type(e).__name__, e))
+
+    def unhide_launcher():
+        """For the post-mortem stop, which pydevd shows from a launcher frame: while that frame is
+        hidden, pydevd never answers an evaluate request (debugpy 1.8)."""
+        if not state["hidden"]:
+            return
+        try:
+            import pydevd
+            from _pydevd_bundle.pydevd_api import PyDevdAPI
+
+            PyDevdAPI().set_dont_trace_start_end_patterns(pydevd.get_global_debugger(), (), ())
+            state["hidden"] = False
+        except Exception:
+            pass
 
     def free_port(host, preferred):
         """The preferred port if it can be bound, else one the system picks (bound, read, released)."""
@@ -170,9 +202,9 @@ def _rdg_main():
     stop_on_entry = bool(config.get("stop_on_entry"))
 
     def compile_program(source, filename, stop):
-        """The program's code; with stop, a `debugpy.breakpoint()` is put before its first statement
-        at line 0, so the debugger's step lands on the program's first line in the program's own frame
-        (never in the launcher). Docstring and `from __future__` imports stay first."""
+        """The program's code; with stop, a `debugpy.breakpoint()` is put before its first statement,
+        so the debugger stops at the program's first line in the program's own frame (never in the
+        launcher). Docstring and `from __future__` imports stay first."""
         import ast
 
         if not stop:
@@ -184,15 +216,36 @@ def _rdg_main():
             at = 1
         while at < len(body) and isinstance(body[at], ast.ImportFrom) and body[at].module == "__future__":
             at += 1
-        call = ast.parse("__import__('debugpy').breakpoint()").body[0]
+        stop_here = "__import__('debugpy').breakpoint()"  # called from the program's frame: it stops in that frame
+        call = ast.parse(("if __import__('_rdg_entry').wanted(): " if state["hidden"] else "") + stop_here).body[0]
+        # Where the stop shows: with the launcher hidden from pydevd, it stops on the call's own line,
+        # so the call takes the first statement's line; otherwise at the next line event (line 0 then).
+        line = body[at].lineno if state["hidden"] and at < len(body) else 0
         for node in ast.walk(call):
             if hasattr(node, "lineno"):
-                node.lineno = 0
-                node.end_lineno = 0
+                node.lineno = line
+                node.end_lineno = line
                 node.col_offset = 0
                 node.end_col_offset = 0
         body.insert(at, call)
         return compile(tree, filename, "exec", dont_inherit=True)
+
+    def entry_wanted():
+        """Whether the first stop (compile_program, launcher hidden) is still wanted on the program's
+        first statement line: not when the editor's own unconditional breakpoint on that line has just
+        stopped there (its line event comes before the inserted call)."""
+        frame = sys._getframe(1)
+        try:
+            import pydevd
+            import pydevd_file_utils
+
+            key = pydevd_file_utils.canonical_normalized_path(frame.f_code.co_filename)
+            bp = (pydevd.get_global_debugger().breakpoints.get(key) or {}).get(frame.f_lineno)
+            return bp is None or bool(getattr(bp, "condition", None) or getattr(bp, "hit_condition", None) or getattr(bp, "is_logpoint", False))
+        except Exception:
+            return True
+        finally:
+            frame = None
 
     def fresh_main(filename):
         import types
@@ -301,6 +354,7 @@ def _rdg_main():
     def show_crash(exc_type, exc, tb):
         """An unhandled-exception stop whose stack is the traceback's frames (pydevd's own post-mortem
         path: PyDB.do_stop_on_unhandled_exception -> do_wait_suspend with the traceback)."""
+        unhide_launcher()
         frames = []
         t = tb
         while t is not None:
@@ -336,6 +390,12 @@ def _rdg_main():
         sys.stderr.write("%s: can't open file %r: [Errno 2] No such file or directory\n" % (sys.executable, target["value"]))
         os._exit(2)
 
+    import types
+
+    entry = types.ModuleType("_rdg_entry")
+    entry.wanted = entry_wanted
+    sys.modules["_rdg_entry"] = entry
+
     stop = False
     if mode == "debug":
         try:
@@ -370,4 +430,96 @@ def _rdg_main():
     event("finished", status=0)
 
 
-_rdg_main()
+
+# ---- ranks spawned by an agent (torchrun, python -m torch.distributed.run) -------------------------
+# rdg runs the agent itself as it is, with a sitecustomize.py on PYTHONPATH and RDG_CHILD_* variables.
+# Every Python the agent starts imports that sitecustomize at start-up; in the one whose RANK is the
+# chosen rank it calls _rdg_child_hook(), which claims the rank (first process only: an elastic
+# restart or a spawned DataLoader worker of that rank inherits RANK too and must not take it) and
+# replaces the process image, same PID, with this launcher running the rank's own command line. So
+# the chosen rank gets everything `rdg debug` gives one program; the other ranks only pay the import
+# of a small sitecustomize.
+
+
+def _rdg_split_python_argv(argv):
+    """[interpreter, options..., script | -m mod | -c code, args...] -> (options, kind, value, args)."""
+    options = []
+    i = 1
+    while i < len(argv):
+        a = argv[i]
+        if a == "--check-hash-based-pycs" and i + 1 < len(argv):
+            options += [a, argv[i + 1]]
+            i += 2
+            continue
+        if a.startswith("--") and a != "--":
+            options.append(a)
+            i += 1
+            continue
+        if a == "--":
+            i += 1
+            break
+        if a.startswith("-") and a != "-":
+            j = 1
+            while j < len(a):
+                ch = a[j]
+                rest = a[j + 1:]
+                if ch in "cm" or ch in "WX":
+                    if rest:
+                        value, used = rest, 1
+                    elif i + 1 < len(argv):
+                        value, used = argv[i + 1], 2
+                    else:
+                        return None
+                    if ch in "cm":
+                        return options, "code" if ch == "c" else "module", value, argv[i + used:]
+                    options += ["-" + ch, value]
+                    i += used - 1
+                    break
+                options.append("-" + ch)
+                j += 1
+            i += 1
+            continue
+        break
+    if i >= len(argv) or argv[i] == "-":
+        return None
+    return options, "script", argv[i], argv[i + 1:]
+
+
+def _rdg_child_hook():
+    import json
+    import os
+    import sys
+
+    config_path = os.environ.get("RDG_CHILD_CONFIG", "")
+    folder = os.path.dirname(config_path)
+    try:
+        fd = os.open(os.path.join(folder, "rank-%s.claimed" % os.environ.get("RANK", "")), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError:
+        return  # taken (or rdg is gone): run as is
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    try:
+        with open("/proc/self/cmdline", "rb") as f:
+            argv = [a.decode("utf-8", "surrogateescape") for a in f.read().split(b"\0")[:-1]]
+    except OSError:
+        argv = list(getattr(sys, "orig_argv", []))
+    parsed = _rdg_split_python_argv(argv) if argv else None
+    if parsed is None:
+        sys.stderr.write("rdg: rank %s runs without the debugger: its command line %r is not python SCRIPT, -m MODULE or -c CODE\n" % (os.environ.get("RANK"), argv))
+        return
+    options, kind, value, args = parsed
+    with open(config_path, "rb") as f:
+        config = json.loads(f.read().decode("utf-8"))
+    config["target"] = {"kind": kind, "value": value, "args": list(args)}
+    config["safe_path"] = any(o.startswith("-") and not o.startswith("--") and o[1:2] not in ("W", "X") and ("I" in o or "P" in o) for o in options)
+    child = os.path.join(folder, "config-%d.json" % os.getpid())
+    with open(child, "w") as f:
+        json.dump(config, f)
+    launcher = os.environ["RDG_CHILD_LAUNCHER"]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable] + options + [launcher, child])
+
+
+if __name__ == "__main__":
+    _rdg_main()

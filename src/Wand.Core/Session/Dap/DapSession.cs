@@ -22,28 +22,19 @@ public static class DapSession
     /// </remarks>
     /// <param name="breakpointsBySourcePath">Lines (1-based) per source path as the adapter sees it (the debuggee's paths, or pathMappings' local side).</param>
     /// <param name="attachArguments">Attach arguments, e.g. <c>pathMappings</c>, laid over <see cref="AttachArguments"/>'s defaults; copied, never changed.</param>
+    /// <param name="initializeArguments">Initialize arguments laid over <see cref="InitializeArguments"/>'s defaults (e.g. <c>supportsStartDebuggingRequest: true</c>); copied, never changed.</param>
     /// <exception cref="DapRequestFailedException">A step of the handshake was refused (e.g. attach).</exception>
     /// <exception cref="TimeoutException">No <c>initialized</c> event within <see cref="InitializedTimeout"/>.</exception>
     public static async Task<DapAttachResult> AttachAsync(
         this DapClient client,
         IReadOnlyDictionary<string, IReadOnlyList<int>> breakpointsBySourcePath,
         JsonObject? attachArguments = null,
+        JsonObject? initializeArguments = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(breakpointsBySourcePath);
-        var capabilities = await client.RequestAsync("initialize", new JsonObject
-        {
-            ["clientID"] = "wand",
-            ["clientName"] = "wand",
-            ["adapterID"] = "debugpy",
-            ["linesStartAt1"] = true,
-            ["columnsStartAt1"] = true,
-            ["pathFormat"] = "path",
-            ["supportsVariableType"] = true,
-            ["supportsRunInTerminalRequest"] = false,
-            ["supportsStartDebuggingRequest"] = false,
-        }, cancellationToken);
+        var capabilities = await client.RequestAsync("initialize", InitializeArguments(initializeArguments), cancellationToken);
 
         var attach = await client.SendRequestAsync("attach", AttachArguments(attachArguments), cancellationToken);
         using (var stopWaiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -75,6 +66,50 @@ public static class DapSession
         await client.RequestAsync("configurationDone", null, cancellationToken);
         await attach.WaitAsync(cancellationToken);
         return new DapAttachResult(capabilities, breakpoints);
+    }
+
+    /// <summary>
+    /// The <c>initialize</c> arguments <see cref="AttachAsync"/> sends: an editor that supports neither
+    /// <c>runInTerminal</c> nor <c>startDebugging</c>, then every property of <paramref name="overrides"/>.
+    /// </summary>
+    public static JsonObject InitializeArguments(JsonObject? overrides = null)
+    {
+        var arguments = new JsonObject
+        {
+            ["clientID"] = "wand",
+            ["clientName"] = "wand",
+            ["adapterID"] = "debugpy",
+            ["linesStartAt1"] = true,
+            ["columnsStartAt1"] = true,
+            ["pathFormat"] = "path",
+            ["supportsVariableType"] = true,
+            ["supportsRunInTerminalRequest"] = false,
+            ["supportsStartDebuggingRequest"] = false,
+        };
+        if (overrides is not null)
+            foreach (var (name, value) in overrides) arguments[name] = value?.DeepClone();
+        return arguments;
+    }
+
+    /// <summary>
+    /// Acts on the adapter's <c>startDebugging</c> reverse requests as an editor does: answers each at once
+    /// and hands a copy of its <c>configuration</c> to <paramref name="openChildSession"/>, which runs in the
+    /// background (typically: connect a new client to the same adapter and attach with that configuration).
+    /// Initialize with <c>supportsStartDebuggingRequest: true</c> for the adapter to send them.
+    /// </summary>
+    /// <remarks><paramref name="openChildSession"/> handles its own failures: nothing awaits it.</remarks>
+    public static void OnStartDebugging(this DapClient client, Func<JsonObject, Task> openChildSession)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(openChildSession);
+        client.OnReverseRequest("startDebugging", arguments =>
+        {
+            if (arguments["configuration"] is not JsonObject configuration)
+                throw new DapProtocolException("the startDebugging request has no configuration");
+            var copy = configuration.DeepClone().AsObject();
+            _ = Task.Run(() => openChildSession(copy));
+            return Task.FromResult<JsonObject?>(null);
+        });
     }
 
     /// <summary>

@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Wand.Bench.Harness;
+using Wand.Session.Dap;
+using Wand.Transport;
+
+namespace Wand.Bench;
+
+/// <summary>
+/// rdg (issue 6), two figures against floors measured in the same run, interleaved, reported (the
+/// issue sets no target):
+/// <list type="bullet">
+/// <item><c>dotnet rdg.dll --help</c> against <c>dotnet bench-noop.dll</c> (an empty program).</item>
+/// <item>From the start of <c>rdg attach JOB PID</c> (an unprepared Python 3.14 in a real Slurm job:
+/// zero-prep attach, squeue, then one <c>srun --overlap</c> step that injects) until the DAP
+/// <c>initialize</c> response on the address and port rdg printed. Floor: one
+/// <c>srun --jobid=J --overlap</c> step whose Python 3.14 does the same injection by hand (writes a
+/// bootstrap that starts <c>debugpy.listen</c>, <c>sys.remote_exec</c>, polls the node's socket table
+/// until the port listens), then the same <c>initialize</c>.</item>
+/// </list>
+/// debugpy listens once per process, so every iteration gets a fresh job with two idle Pythons: one
+/// for rdg, one for the floor. rdg.dll is built (Release) from src/Rdg.Cli at the start.
+/// </summary>
+public static class RdgBench
+{
+    /// <summary>The job's Python: prints its PID, then idles waking every 10 ms.</summary>
+    private const string Idle = "import os, time\nprint('ready', os.getpid(), flush=True)\nwhile True:\n    time.sleep(0.01)\n";
+
+    /// <summary>Starts two idle Pythons in the job and waits for them (argv: PYTHON SCRIPT).</summary>
+    private const string JobScript = "#!/bin/bash\n\"$1\" -u \"$2\" &\n\"$1\" -u \"$2\" &\nwait\n";
+
+    /// <summary>The floor, run by Python 3.14 in an srun step on the node; argv: PID HOST PORT DIR.</summary>
+    private const string ByHand = """
+        import os, sys, time
+        pid, host, port, folder = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+        path = os.path.join(folder, "bootstrap-%d.py" % port)
+        with open(path, "w") as f:
+            f.write("import os, threading\n"
+                    "os.environ.setdefault('PYDEVD_DISABLE_FILE_VALIDATION', '1')\n"
+                    "import debugpy, debugpy.server.api\n"
+                    "threading.Thread(target=debugpy.listen, args=((%r, %d),), daemon=True).start()\n" % (host, port))
+        sys.remote_exec(pid, path)
+        want = ":%04X " % port
+        while not any(want in line and line.split()[3] == "0A" for line in open("/proc/net/tcp").read().splitlines()[1:]):
+            time.sleep(0.002)
+        os.unlink(path)
+        """;
+
+    public static async Task<IReadOnlyList<Verdict>> RunAsync(int startupIterations, int attachIterations)
+    {
+        var rdg = await BuildRdgAsync();
+        BenchEnv.EnsureBuilt(rdg, BenchEnv.NoopDll);
+        await StartupAsync(rdg, startupIterations);
+        await AttachAsync(rdg, attachIterations);
+        return [new Verdict("rdg-startup", null), new Verdict("rdg-attach", null)];
+    }
+
+    private static async Task<string> BuildRdgAsync()
+    {
+        var project = Path.Combine(BenchEnv.RepoRoot(), "src/Rdg.Cli/Rdg.Cli.csproj");
+        Console.WriteLine("building rdg (dotnet build -c Release src/Rdg.Cli)");
+        var r = await RunAsync(BenchEnv.Dotnet, ["build", project, "-c", "Release", "-nologo", "-v", "q"], null, TimeSpan.FromMinutes(10));
+        if (!r.Ok) throw new InvalidOperationException($"building rdg failed:\n{r.Stdout}\n{r.Stderr}");
+        var dll = Directory.GetFiles(Path.Combine(BenchEnv.RepoRoot(), "src/Rdg.Cli/bin/Release"), "rdg.dll", SearchOption.AllDirectories)
+            .OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault();
+        return dll ?? throw new InvalidOperationException("rdg.dll not found under src/Rdg.Cli/bin/Release after the build");
+    }
+
+    // ---------------------------------------------------------------- start-up ----
+
+    private static async Task StartupAsync(string rdg, int iterations)
+    {
+        Report.Title($"rdg startup: `dotnet rdg.dll --help` vs `dotnet bench-noop.dll` (N={iterations}, interleaved)");
+        var help = new Samples("rdg --help (candidate)");
+        var floor = new Samples("empty .NET program (floor)");
+        await TimeAsync([rdg, "--help"], null);
+        await TimeAsync([BenchEnv.NoopDll], null);
+        for (var i = 0; i < iterations; i++)
+        {
+            await TimeAsync([rdg, "--help"], help);
+            await TimeAsync([BenchEnv.NoopDll], floor);
+        }
+        Report.Table(help, floor);
+        Report.Ratio(help, floor);
+        Report.Line($"  over the floor: {Report.F(help.Median - floor.Median)} ms (no target; reported only)");
+    }
+
+    private static async Task TimeAsync(string[] args, Samples? into)
+    {
+        var clock = Stopwatch.StartNew();
+        var r = await RunAsync(BenchEnv.Dotnet, args, new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1" }, TimeSpan.FromSeconds(60));
+        var elapsed = clock.Elapsed;
+        if (!r.Ok) throw new InvalidOperationException($"dotnet {string.Join(' ', args)} failed:\n{r.Stderr}");
+        into?.Add(elapsed);
+    }
+
+    // ------------------------------------------------------------------ attach ----
+
+    private static async Task AttachAsync(string rdg, int iterations)
+    {
+        BenchEnv.EnsureTestbed();
+        var conf = await EnsureSlurmAsync();
+        Report.Title($"rdg attach: `rdg attach JOB PID` (zero-prep, Python 3.14 in a Slurm job) until the DAP initialize response vs one " +
+                     $"`srun --overlap` step doing sys.remote_exec by hand until the port listens, then the same initialize (N={iterations}, a fresh job per run)");
+        var dir = Directory.CreateTempSubdirectory("rdg-bench-").FullName;
+        var attach = new Samples("rdg attach (candidate)");
+        var attachExit = new Samples("  of which: rdg attach until exit");
+        var floor = new Samples("srun + sys.remote_exec (floor)");
+        var floorExit = new Samples("  of which: srun step until exit");
+        var phases = new Phases(
+            ("dotnet start-up + squeue + scontrol (until 1st progress line)", "starting the debugger in PID"));
+        try
+        {
+            var env = new Dictionary<string, string?>
+            {
+                ["SLURM_CONF"] = conf,
+                ["DEBUGWAND_SIMPLE_UI"] = "1",
+                ["RDG_SESSION_DIR"] = Path.Combine(dir, "sessions"),
+                ["PYTHONDONTWRITEBYTECODE"] = null,
+            };
+            var script = Path.Combine(dir, "idle.py");
+            var job = Path.Combine(dir, "job.sh");
+            await File.WriteAllTextAsync(script, Idle);
+            await File.WriteAllTextAsync(job, JobScript);
+            File.SetUnixFileMode(job, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            for (var i = -1; i < iterations; i++)
+            {
+                var warm = i < 0;
+                var (jobId, pids) = await SubmitAsync(dir, job, script, env);
+                try
+                {
+                    var host = await CandidateAsync(rdg, jobId, pids[0], env, warm ? null : attach, warm ? null : attachExit, warm ? null : phases);
+                    await FloorAsync(jobId, pids[1], host, dir, env, warm ? null : floor, warm ? null : floorExit);
+                }
+                finally
+                {
+                    await RunAsync("scancel", [jobId], env, TimeSpan.FromSeconds(30));
+                }
+            }
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+        Report.Table(attach, attachExit, floor, floorExit);
+        Report.Ratio(attach, floor);
+        Report.Line($"  over the floor: {Report.F(attach.Median - floor.Median)} ms (no target; reported only). Both run one srun step; rdg's also starts .NET on the node and scans the job's processes.");
+        phases.Print("where rdg attach's time goes (from its stderr progress lines, then the DAP client):");
+    }
+
+    private static async Task<(string Job, int[] Pids)> SubmitAsync(string dir, string job, string script, Dictionary<string, string?> env)
+    {
+        var output = Path.Combine(dir, $"job-{Guid.NewGuid():N}.out");
+        var r = await RunAsync("sbatch", ["--parsable", "-n", "1", "-o", output, "-D", dir, job, BenchEnv.HostPython, script], env, TimeSpan.FromSeconds(60));
+        if (!r.Ok) throw new InvalidOperationException($"sbatch failed: {r.Stderr}");
+        var id = r.Stdout.Trim().Split(';')[0];
+        for (var i = 0; i < 1200; i++)
+        {
+            var lines = File.Exists(output) ? (await File.ReadAllTextAsync(output)).Split('\n').Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).ToArray() : [];
+            if (lines.Length == 2) return (id, [.. lines.Select(l => int.Parse(l[6..], CultureInfo.InvariantCulture))]);
+            await Task.Delay(50);
+        }
+        await RunAsync("scancel", [id], env, TimeSpan.FromSeconds(30));
+        throw new TimeoutException($"job {id} did not start its two Pythons within 60 s:\n{(File.Exists(output) ? File.ReadAllText(output) : "(no output)")}");
+    }
+
+    /// <summary>Times rdg attach + initialize; returns the address rdg bound (the floor binds the same).</summary>
+    private static async Task<string> CandidateAsync(string rdg, string job, int pid, Dictionary<string, string?> env, Samples? into, Samples? untilExit, Phases? phases)
+    {
+        var port = Adapters.FreePort();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            await using var child = Child.Start(BenchEnv.Dotnet, [rdg, "attach", job, Str(pid), "--port", Str(port)], clock, env: env);
+            var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(180));
+            var exited = clock.Elapsed;
+            if (exit != 0) throw new InvalidOperationException($"rdg attach failed (exit {exit}):\n{child.Stdout}\n{child.Stderr}");
+            var host = Value(child.Stdout, "Address");
+            var printed = int.Parse(Value(child.Stdout, "Port"), CultureInfo.InvariantCulture);
+            if (printed != port) throw new InvalidOperationException($"rdg attach printed port {printed}, asked for {port}:\n{child.Stdout}");
+            var initialized = await InitializeAsync(host, port, clock);
+            into?.Add(initialized);
+            untilExit?.Add(exited);
+            phases?.Add(child.StderrLines, ("srun step: rdg node activate (.NET start-up, scan, injection) .. rdg exit", exited), ("DAP connect + initialize", initialized));
+            return host;
+        }
+        finally
+        {
+            Adapters.Kill(port);
+        }
+    }
+
+    private static async Task FloorAsync(string job, int pid, string host, string dir, Dictionary<string, string?> env, Samples? into, Samples? untilExit)
+    {
+        var port = Adapters.FreePort();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var r = await RunAsync("srun", ["--jobid=" + job, "--overlap", "-w", "localhost", "-N", "1", "-n", "1", "--quiet",
+                BenchEnv.HostPython, "-c", ByHand, Str(pid), host, Str(port), dir], env, TimeSpan.FromSeconds(180));
+            var exited = clock.Elapsed;
+            if (!r.Ok) throw new InvalidOperationException($"the floor's srun step failed (exit {r.ExitCode}):\n{r.Stdout}\n{r.Stderr}");
+            var initialized = await InitializeAsync(host, port, clock);
+            into?.Add(initialized);
+            untilExit?.Add(exited);
+        }
+        finally
+        {
+            Adapters.Kill(port);
+        }
+    }
+
+    /// <summary>Connects once (never a bare probe) and sends <c>initialize</c>; returns the clock's reading at the response.</summary>
+    private static async Task<TimeSpan> InitializeAsync(string host, int port, Stopwatch clock)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var client = await DapClient.ConnectAsync(host, port, cts.Token);
+        var body = await client.RequestAsync("initialize", new JsonObject
+        {
+            ["clientID"] = "rdg-bench",
+            ["adapterID"] = "debugpy",
+            ["pathFormat"] = "path",
+            ["linesStartAt1"] = true,
+            ["columnsStartAt1"] = true,
+        }, cts.Token);
+        var at = clock.Elapsed;
+        if (body["supportsConfigurationDoneRequest"] is null)
+            throw new InvalidOperationException($"unexpected initialize response: {body.ToJsonString(new JsonSerializerOptions { WriteIndented = false })}");
+        return at;
+    }
+
+    private static async Task<string> EnsureSlurmAsync()
+    {
+        var script = Path.Combine(BenchEnv.RepoRoot(), "tests/testbed/slurm.sh");
+        var r = await RunAsync(script, [], null, TimeSpan.FromMinutes(10));
+        if (!r.Ok) throw new InvalidOperationException("tests/testbed/slurm.sh failed: " + r.Stderr);
+        return r.Stdout.Trim().Split('\n')[^1].Split('=', 2)[1];
+    }
+
+    /// <summary>Runs a program to its end with its output read; <paramref name="env"/> null values remove a variable.</summary>
+    private static async Task<ProcessResult> RunAsync(string program, IEnumerable<string> args, IDictionary<string, string?>? env, TimeSpan timeout)
+    {
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (env is not null)
+        {
+            foreach (var (k, v) in env)
+            {
+                if (v is null) psi.Environment.Remove(k);
+                else psi.Environment[k] = v;
+            }
+        }
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program}");
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds:0} s");
+        }
+        return new ProcessResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    private static string Value(string text, string key) =>
+        text.Split('\n').FirstOrDefault(l => l.StartsWith(key + ": ", StringComparison.Ordinal))?[(key.Length + 2)..].Trim()
+        ?? throw new InvalidOperationException($"rdg attach printed no '{key}:' line:\n{text}");
+
+    private static string Str(int value) => value.ToString(CultureInfo.InvariantCulture);
+}

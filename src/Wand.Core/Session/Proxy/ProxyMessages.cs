@@ -1,0 +1,45 @@
+using System.Text.Json.Nodes;
+
+namespace Wand.Session.Proxy;
+
+/// <summary>The messages the proxy writes itself (sequence numbers are set when they are sent).</summary>
+internal static class ProxyMessages
+{
+    public static JsonObject Response(int requestSeq, string command, JsonObject? body = null)
+    {
+        var response = new JsonObject { ["seq"] = 0, ["type"] = "response", ["request_seq"] = requestSeq, ["success"] = true, ["command"] = command };
+        if (body is not null) response["body"] = body;
+        return response;
+    }
+
+    /// <summary>A failed response whose message an editor shows to its user.</summary>
+    public static JsonObject Error(int requestSeq, string command, string message) => new()
+    {
+        ["seq"] = 0,
+        ["type"] = "response",
+        ["request_seq"] = requestSeq,
+        ["success"] = false,
+        ["command"] = command,
+        ["message"] = message,
+        ["body"] = new JsonObject { ["error"] = new JsonObject { ["id"] = 7001, ["format"] = message, ["showUser"] = true } },
+    };
+
+    public static JsonObject Event(string name, JsonObject? body = null)
+    {
+        var message = new JsonObject { ["seq"] = 0, ["type"] = "event", ["event"] = name };
+        if (body is not null) message["body"] = body;
+        return message;
+    }
+
+    /// <summary>A line in the editor's debug console.</summary>
+    public static JsonObject Output(string text) => Event("output", new JsonObject { ["category"] = "console", ["output"] = text + "\n" });
+
+    public static JsonObject ThreadExited(int threadId) => Event("thread", new JsonObject { ["reason"] = "exited", ["threadId"] = threadId });
+
+    public static JsonObject Request(string command, JsonObject? arguments)
+    {
+        var request = new JsonObject { ["seq"] = 0, ["type"] = "request", ["command"] = command };
+        if (arguments is not null) request["arguments"] = arguments;
+        return request;
+    }
+}

@@ -1,0 +1,267 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Wand.Injection;
+using Wand.Injection.Debugpy;
+using Wand.Progress;
+using Wand.Session.Dap;
+using Wand.Session.Proxy;
+using Wand.Tests.EndToEnd.Infrastructure;
+using Wand.Transport.Local;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// The DAP proxy in this process in front of real debugpys, started by wand's injector in real
+/// Python 3.14 processes of the testbed; the editor is the test's DAP client, connected to the proxy
+/// only, and kept connected while the processes behind it change.
+/// </summary>
+[Collection(TargetRootCollection.Name)]
+public class DapProxyTests
+{
+    private const string LoopPath = "/srv/apps/loop.py";
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan SafePoint = TimeSpan.FromSeconds(10);
+
+    private static DebugpyInjector Injector(IProgress progress) =>
+        new(new PayloadRunner(ProcFs.Default, TimeProvider.System, progress), DebugpyLocator.Default, progress);
+
+    /// <summary>Starts loop.py, starts debugpy in it and returns it with the port debugpy listens on.</summary>
+    private static async Task<(TargetProcess Target, int Port)> DebuggedLoopAsync(DebugpyInjector injector)
+    {
+        var target = TargetProcess.StartPython("3.14", [LoopPath]);
+        try
+        {
+            await Task.Delay(300); // past its imports, as DebugTests do
+            var endpoint = await injector.StartAsync(target.Pid, "127.0.0.1", TestNet.FreePort(), null, SafePoint, CancellationToken.None);
+            return (target, endpoint.Port);
+        }
+        catch
+        {
+            await target.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static Func<CancellationToken, Task<Stream>> Connect(int port) => async cancellationToken =>
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync("127.0.0.1", port, cancellationToken);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return new NetworkStream(socket, ownsSocket: true);
+    };
+
+    private static string Key(TargetProcess target) => "pid " + target.Pid.ToString(CultureInfo.InvariantCulture);
+
+    private static Dictionary<string, IReadOnlyList<int>> TickBreakpoint() => new() { [LoopPath] = [Testbed.BreakpointLine(LoopPath, "tick")] };
+
+    /// <summary>The PID of the process a client is stopped in, asked from its own frame.</summary>
+    private static async Task<(int Pid, DapStopped Stopped)> StoppedInAsync(DapClient client)
+    {
+        var stopped = await client.WaitForStoppedAsync(StopTimeout);
+        var frame = (await client.StackTraceAsync(stopped.ThreadId))[0];
+        Assert.Equal(("tick", LoopPath, Testbed.BreakpointLine(LoopPath, "tick")), (frame.Name, frame.SourcePath, frame.Line));
+        var pid = int.Parse(await client.EvaluateAsync("__import__('os').getpid()", frame.Id), CultureInfo.InvariantCulture);
+        return (pid, stopped);
+    }
+
+    [Fact]
+    public async Task TheSameEditorSessionStopsInTheNextProcessWithoutANewAttach()
+    {
+        var progress = new ListProgress();
+        var injector = Injector(NullProgress.Instance);
+        await using var proxy = DapProxy.Start(0, progress);
+        var (a, portA) = await DebuggedLoopAsync(injector);
+        TargetProcess? b = null;
+        try
+        {
+            proxy.AddBackend(Key(a), $"PID {a.Pid}", Connect(portA));
+            await using var editor = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+            var attached = await editor.AttachAsync(TickBreakpoint());
+            Assert.True(attached.Breakpoints[LoopPath][0].Verified);
+            var (pidA, stoppedA) = await StoppedInAsync(editor);
+            Assert.Equal(a.Pid, pidA);
+
+            // The process goes away while the editor is stopped in it; another one takes its place.
+            var keyA = Key(a);
+            await a.DisposeAsync();
+            proxy.RemoveBackend(keyA, $"PID {pidA} was killed");
+            var exited = await editor.WaitForEventAsync("thread", e => (string?)e["body"]!["reason"] == "exited", StopTimeout);
+            Assert.Equal(stoppedA.ThreadId, (int)exited["body"]!["threadId"]!);
+
+            (b, var portB) = await DebuggedLoopAsync(injector);
+            proxy.AddBackend(Key(b), $"PID {b.Pid}", Connect(portB));
+            var (pidB, stoppedB) = await StoppedInAsync(editor);
+            Assert.Equal(b.Pid, pidB);
+            Assert.NotEqual(stoppedA.ThreadId, stoppedB.ThreadId);
+            await editor.WaitForEventAsync("output", e => ((string?)e["body"]!["output"] ?? "").Contains($"now debugging PID {b.Pid}", StringComparison.Ordinal), StopTimeout);
+            Assert.Contains(progress.Lines, l => l.Contains("breakpoints armed", StringComparison.Ordinal));
+
+            // An id of the killed process is refused, not sent to the new one.
+            var stale = await Assert.ThrowsAsync<DapRequestFailedException>(() => editor.StackTraceAsync(stoppedA.ThreadId));
+            Assert.Contains("replaced", stale.AdapterMessage);
+
+            await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
+            await editor.ContinueAsync(stoppedB.ThreadId);
+            await editor.DisconnectAsync();
+            await editor.Completion.WaitAsync(StopTimeout);
+
+            // The app outlived the editor: loop.py prints a line every 100 ticks.
+            var lines = b.Stdout.Split('\n').Length;
+            for (var i = 0; i < 300 && b.Stdout.Split('\n').Length <= lines; i++) await Task.Delay(100);
+            Assert.True(b.Stdout.Split('\n').Length > lines, "the target stopped running after the editor left:\n" + b.Stdout);
+            await injector.StopAsync(b.Pid, SafePoint, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nproxy said:\n{string.Join('\n', progress.Lines)}", e);
+        }
+        finally
+        {
+            await a.DisposeAsync();
+            if (b is not null) await b.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task TwoProcessesAreTwoChildSessionsAndBothStop()
+    {
+        var progress = new ListProgress();
+        var injector = Injector(NullProgress.Instance);
+        await using var proxy = DapProxy.Start(0, progress);
+        var (a, portA) = await DebuggedLoopAsync(injector);
+        TargetProcess? b = null;
+        var children = new ConcurrentQueue<DapClient>();
+        try
+        {
+            (b, var portB) = await DebuggedLoopAsync(injector);
+            proxy.AddBackend(Key(a), $"PID {a.Pid}", Connect(portA));
+            proxy.AddBackend(Key(b), $"PID {b.Pid}", Connect(portB));
+
+            // An editor that supports startDebugging: each process becomes a child session, stops counted per PID.
+            var stops = new ConcurrentDictionary<int, int>();
+            var problems = new ConcurrentQueue<Exception>();
+            using var enough = new CancellationTokenSource();
+            await using var root = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+            root.OnStartDebugging(async configuration =>
+            {
+                try
+                {
+                    var child = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+                    children.Enqueue(child);
+                    await child.AttachAsync(TickBreakpoint(), configuration);
+                    while (!enough.IsCancellationRequested)
+                    {
+                        var (pid, stopped) = await StoppedInAsync(child);
+                        stops.AddOrUpdate(pid, 1, (_, n) => n + 1);
+                        await child.ContinueAsync(stopped.ThreadId);
+                    }
+                }
+                catch (Exception e) when (!enough.IsCancellationRequested)
+                {
+                    problems.Enqueue(e);
+                }
+                catch (Exception)
+                {
+                    // the test is done with this child
+                }
+            });
+            await root.AttachAsync(TickBreakpoint(), null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
+
+            var deadline = DateTime.UtcNow + StopTimeout;
+            while (DateTime.UtcNow < deadline && problems.IsEmpty && !(stops.GetValueOrDefault(a.Pid) >= 3 && stops.GetValueOrDefault(b.Pid) >= 3))
+                await Task.Delay(100);
+            await enough.CancelAsync();
+            Assert.True(problems.IsEmpty, string.Join("\n", problems));
+            Assert.True(stops.GetValueOrDefault(a.Pid) >= 3 && stops.GetValueOrDefault(b.Pid) >= 3,
+                $"stops per PID: {string.Join(", ", stops.Select(s => $"{s.Key}: {s.Value}"))} (A is {a.Pid}, B is {b.Pid})");
+            Assert.Equal(2, stops.Count);
+            Assert.Empty((await root.RequestAsync("threads"))["threads"]!.AsArray());
+
+            foreach (var child in children)
+            {
+                try
+                {
+                    await child.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
+                    await child.DisconnectAsync();
+                }
+                catch (DapException)
+                {
+                    // stopped or closed meanwhile: disconnecting below is what matters
+                }
+            }
+            await root.DisconnectAsync();
+            await Task.Delay(500);
+            Assert.False(a.HasExited);
+            Assert.False(b.HasExited);
+            await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
+            await injector.StopAsync(b.Pid, SafePoint, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nproxy said:\n{string.Join('\n', progress.Lines)}", e);
+        }
+        finally
+        {
+            foreach (var child in children) await child.DisposeAsync();
+            await a.DisposeAsync();
+            if (b is not null) await b.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AnEditorAskingToTerminateOnlyDetachesAndTheNextEditorStopsAgain()
+    {
+        var progress = new ListProgress();
+        var injector = Injector(NullProgress.Instance);
+        await using var proxy = DapProxy.Start(0, progress);
+        var (a, portA) = await DebuggedLoopAsync(injector);
+        try
+        {
+            proxy.AddBackend(Key(a), $"PID {a.Pid}", Connect(portA));
+            for (var round = 0; round < 2; round++)
+            {
+                await using var editor = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+                await editor.AttachAsync(TickBreakpoint());
+                var (pid, stopped) = await StoppedInAsync(editor);
+                Assert.Equal(a.Pid, pid);
+                await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
+                await editor.ContinueAsync(stopped.ThreadId);
+                // What VS Code's "Stop" sends for a process it launched; debugpy would end the app if told so.
+                await editor.DisconnectAsync(terminateDebuggee: true);
+                await editor.Completion.WaitAsync(StopTimeout);
+            }
+            var lines = a.Stdout.Split('\n').Length;
+            for (var i = 0; i < 300 && a.Stdout.Split('\n').Length <= lines; i++) await Task.Delay(100);
+            Assert.False(a.HasExited);
+            Assert.True(a.Stdout.Split('\n').Length > lines, "the target stopped running after the editors left:\n" + a.Stdout);
+            await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nproxy said:\n{string.Join('\n', progress.Lines)}", e);
+        }
+        finally
+        {
+            await a.DisposeAsync();
+        }
+    }
+
+    private sealed class ListProgress : IProgress
+    {
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        public IReadOnlyList<string> Lines => [.. _lines];
+
+        public void Step(string message) => _lines.Enqueue(message);
+    }
+}
