@@ -103,7 +103,7 @@ public static class DebugBench
             await target.WaitForStdoutAsync("ready", TimeSpan.FromSeconds(30));
             var clock = Stopwatch.StartNew();
             await using var child = Child.Start(BenchEnv.Dotnet,
-                [wand.Dll, "debug", "--pid", Str(target.Pid), "--port", Str(port), "--output", "json"], clock,
+                [wand.Dll, "debug", "--detach", "--pid", Str(target.Pid), "--port", Str(port), "--output", "json"], clock,
                 env: new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1" });
             var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(120));
             var wandDone = clock.Elapsed;

@@ -22,9 +22,9 @@ try
     await WaitUntilServingAsync();
     Console.WriteLine($"   uvicorn PID {app.Id} serves http://127.0.0.1:{appPort}; GET /items/21 -> {await http.GetStringAsync("/items/21")}");
 
-    Title($"2. wand debug --pid {app.Id} --port {debugPort}   (no restart, the app keeps serving)");
+    Title($"2. wand debug --detach --pid {app.Id} --port {debugPort}   (no restart, the app keeps serving)");
     var wand = Path.Combine(AppContext.BaseDirectory, "wand.dll");
-    Check(await RunAsync("dotnet", wand, "debug", "--pid", app.Id.ToString(), "--port", debugPort.ToString(), "--yes") == 0, "wand debug failed");
+    Check(await RunAsync("dotnet", wand, "debug", "--detach", "--pid", app.Id.ToString(), "--port", debugPort.ToString(), "--yes") == 0, "wand debug failed");
 
     Title($"3. An editor connects to 127.0.0.1:{debugPort} and sets a breakpoint at {appFile}:{breakpointLine}");
     await using var editor = await DapClient.ConnectAsync("127.0.0.1", debugPort);

@@ -20,7 +20,7 @@ public class DebugTests
 
     private static async Task<JsonElement> DebugAsync(int pid, int port, params string[] extra)
     {
-        var r = await WandCli.RunAsync(["debug", "--pid", pid.ToString(), "--port", port.ToString(), "--output", "json", .. extra]);
+        var r = await WandCli.RunAsync(["debug", "--detach", "--pid", pid.ToString(), "--port", port.ToString(), "--output", "json", .. extra]);
         Assert.True(r.ExitCode == 0, r.ToString());
         return JsonDocument.Parse(r.Stdout).RootElement.Clone();
     }
@@ -202,7 +202,7 @@ public class DebugTests
         await using var target = TargetProcess.StartPython("3.14", ["-S", "-c", "import time\nprint('ready', flush=True)\nwhile True: time.sleep(0.02)"]);
         await target.WaitForOutputAsync("ready");
         var home = Directory.CreateTempSubdirectory("wand-empty-home-").FullName;
-        var r = await WandCli.RunAsync(["debug", "--pid", target.Pid.ToString(), "--port", TestNet.FreePort().ToString()],
+        var r = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", TestNet.FreePort().ToString()],
             env: new Dictionary<string, string> { ["HOME"] = home, ["WAND_DEBUGPY"] = "" });
         Assert.Equal(ExitCodes.DebugpyMissing, r.ExitCode);
         Assert.Contains("has no debugpy", r.Stderr);
@@ -225,7 +225,7 @@ public class DebugTests
         try
         {
             var port = TestNet.FreePort();
-            var r = await WandCli.RunAsync(["debug", "--pid", target.Pid.ToString(), "--port", port.ToString(), "--output", "json"],
+            var r = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", port.ToString(), "--output", "json"],
                 env: new Dictionary<string, string> { ["HOME"] = home });
             Assert.True(r.ExitCode == 0, r.ToString());
             Assert.Contains("ms-python.debugpy", JsonDocument.Parse(r.Stdout).RootElement.GetProperty("copiedFrom").GetString());
@@ -260,7 +260,7 @@ public class DebugTests
             await using var target = TargetProcess.StartPython("3.14", ["-S", "-c", "import time\nprint('ready', flush=True)\nwhile True: time.sleep(0.02)"],
                 env: new Dictionary<string, string> { ["PYTHONPATH"] = broken[Testbed.Root.Length..] });
             await target.WaitForOutputAsync("ready");
-            var r = await WandCli.RunAsync(["debug", "--pid", target.Pid.ToString(), "--port", TestNet.FreePort().ToString()]);
+            var r = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", TestNet.FreePort().ToString()]);
             Assert.Equal(ExitCodes.InjectionFailed, r.ExitCode);
             Assert.Contains("debugpy failed to import", r.Stderr);
             Assert.Contains("_no_such_native_part_of_debugpy", r.Stderr);
@@ -282,14 +282,14 @@ public class DebugTests
         await using var target = TargetProcess.StartPython("3.14", [LoopPath]);
         await Task.Delay(300);
 
-        var r = await WandCli.RunAsync(["debug", "--pid", target.Pid.ToString(), "--port", taken.ToString()]);
+        var r = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", taken.ToString()]);
         Assert.Equal(ExitCodes.PortInUse, r.ExitCode);
         Assert.Contains($"port {taken} is in use by PID {squatter.Pid}", r.Stderr);
         Assert.Contains("socket.socket()", r.Stderr); // its command line
         Assert.Contains("--port", r.Stderr);           // the way out
         Assert.True(TestNet.IsListening(taken));       // nothing was killed
 
-        var chosen = await WandCli.RunAsync(["debug", "--pid", target.Pid.ToString(), "--port", taken.ToString(), "--yes", "--output", "json"]);
+        var chosen = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", taken.ToString(), "--yes", "--output", "json"]);
         Assert.True(chosen.ExitCode == 0, chosen.ToString());
         Assert.NotEqual(taken, JsonDocument.Parse(chosen.Stdout).RootElement.GetProperty("port").GetInt32());
         await StopAsync(target.Pid);
@@ -320,7 +320,7 @@ public class DebugTests
         await using var target = TargetProcess.StartPython("3.14", ["-c", "import sys, time\nprint('ready', flush=True)\nsys.stdin.readline()\nprint('resumed', flush=True)\nwhile True: time.sleep(0.02)"]);
         await target.WaitForOutputAsync("ready");
         var port = TestNet.FreePort();
-        var r = await WandCli.RunAsync(["debug", "--pid", target.Pid.ToString(), "--port", port.ToString(), "--timeout", "1"]);
+        var r = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", port.ToString(), "--timeout", "1"]);
         Assert.Equal(ExitCodes.SafePointTimeout, r.ExitCode);
         Assert.Contains("withdrawn", r.Stderr);
         await target.SendLineAsync("go");

@@ -25,7 +25,9 @@ public static class DebugCommand
         var container = ContainerOptions.Container();
         var runtime = ContainerOptions.Runtime();
         var route = ContainerOptions.Route();
-        var keep = new Option<bool>("--keep") { Description = "with --container: leave debugpy running in the target when wand exits" };
+        var keep = new Option<bool>("--keep") { Description = "leave debugpy running in the target when the session ends" };
+        var detach = new Option<bool>("--detach") { Description = "start debugpy on --port and exit at once (no session: the editor connects to debugpy itself; end it with --stop)" };
+        var all = new Option<bool>("--all") { Description = "debug every worker at once (gunicorn, uvicorn --workers): each is a child session in the editor" };
         var port = new Option<int>("--port", "-p") { Description = "port debugpy listens on", DefaultValueFactory = _ => DefaultPort };
         var host = new Option<string>("--listen-host")
         {
@@ -40,7 +42,7 @@ public static class DebugCommand
         output.AcceptOnlyFromAmong("text", "json");
         var command = new Command("debug", "Start debugpy inside a running Python process (no restart, no pause) and show how to connect an editor")
         {
-            pid, container, runtime, route, keep, port, host, debugpy, stop, yes, timeout, output,
+            pid, container, runtime, route, keep, detach, all, port, host, debugpy, stop, yes, timeout, output,
         };
         var kube = new KubeOptions();
         kube.AddTo(command);
@@ -53,7 +55,7 @@ public static class DebugCommand
             var injector = new DebugpyInjector(new PayloadRunner(procfs, TimeProvider.System, ui), DebugpyLocator.Default, ui);
             if (kube.Given(result, result.GetValue(podTarget)))
                 return await PodSessions.DebugAsync(ui, kube, result, result.GetValue(podTarget), new PodSessions.DebugRequest(result.GetValue(pid), result.GetValue(stop), result.GetValue(yes),
-                    result.GetValue(host)!, result.GetValue(port), result.GetValue(debugpy), safePoint, result.GetValue(keep), result.GetValue(output) == "json"), cancellationToken);
+                    result.GetValue(host)!, result.GetValue(port), result.GetValue(debugpy), safePoint, result.GetValue(keep), result.GetValue(all), result.GetValue(output) == "json"), cancellationToken);
             if (result.GetValue(container) is { } name)
             {
                 var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);
@@ -69,8 +71,8 @@ public static class DebugCommand
                     return ExitCodes.Ok;
                 }
                 var session = new ContainerDebugSession(new ContainerLocator([found.Runtime]), containerRoute, DebugpyLocator.Default, ui, TimeProvider.System);
-                var options = new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port), ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes)),
-                    result.GetValue(debugpy), safePoint, result.GetValue(keep));
+                var options = new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port), ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true),
+                    result.GetValue(debugpy), safePoint, result.GetValue(keep), result.GetValue(all));
                 try
                 {
                     await session.RunAsync(found, Pick, options, new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json"), cancellationToken);
@@ -91,23 +93,51 @@ public static class DebugCommand
                 return ExitCodes.Ok;
             }
 
-            var listenPort = ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes));
-            ui.Step($"starting debugpy in PID {target} on {result.GetValue(host)}:{listenPort} (the app keeps running)");
-            var endpoint = await injector.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
-            if (result.GetValue(output) == "json") await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, CliJson.Default.DebugpyEndpoint));
-            else Describe(ui, endpoint);
-            return ExitCodes.Ok;
+            if (result.GetValue(detach))
+            {
+                var listenPort = ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes));
+                ui.Step($"starting debugpy in PID {target} on {result.GetValue(host)}:{listenPort} (the app keeps running)");
+                var endpoint = await injector.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
+                if (result.GetValue(output) == "json") await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, CliJson.Default.DebugpyEndpoint));
+                else Describe(ui, endpoint);
+                return ExitCodes.Ok;
+            }
+            return await RunLocalSessionAsync(ui, target, new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port),
+                ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true), result.GetValue(debugpy), safePoint, result.GetValue(keep), result.GetValue(all)),
+                result.GetValue(output) == "json", cancellationToken);
         });
         return command;
     }
 
     /// <summary>
-    /// A busy port is fine when debugpy's own adapter holds it (the target may already be listening
+    /// The local session: wand's DAP proxy on the user's port, debugpy on the next free port in the
+    /// target, and the app's other processes (a reloader's next worker, gunicorn's respawned one) followed.
+    /// </summary>
+    private static async Task<int> RunLocalSessionAsync(IUserInterface ui, int pid, ContainerDebugSession.Options options, bool json, CancellationToken cancellationToken)
+    {
+        var route = new LocalRoute(pid, ProcFs.Default, TimeProvider.System, ui);
+        var session = new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System);
+        PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => processes.FirstOrDefault(p => p.Pid == pid)
+            ?? throw new WandException(ExitCodes.ProcessNotFound, $"PID {pid} is not a Python process this user can see", "list them with `wand ps`");
+        try
+        {
+            await session.RunAsync(null, Pick, options, new SessionObserver(ui, route, () => ([], "this machine"), json), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            ui.Info("session ended" + (options.Keep ? "; debugpy keeps running in the app" : "; debugpy was stopped in the app"));
+        }
+        return ExitCodes.Cancelled; // the session only ends by Ctrl+C
+    }
+
+    /// <summary>
+    /// For --detach, a busy port is fine when debugpy's own adapter holds it (the target may already be listening
     /// there: the bootstrap then reuses it). Anything else is never killed: offer the next free port.
     /// </summary>
-    internal static int ChooseLocalPort(IUserInterface ui, ProcFs procfs, int port, bool yes)
+    /// <param name="forProxy">wand's own proxy will listen there: any owner makes it busy.</param>
+    internal static int ChooseLocalPort(IUserInterface ui, ProcFs procfs, int port, bool yes, bool forProxy = false)
     {
-        if (PortOwner.Find(port, procfs) is not { IsDebugpyAdapter: false } owner) return port;
+        if (PortOwner.Find(port, procfs) is not { } owner || (owner.IsDebugpyAdapter && !forProxy)) return port;
         var next = PortOwner.NextFree(port + 1, procfs);
         var message = $"port {port} is in use by {owner.Describe()}";
         if (yes)
@@ -169,7 +199,7 @@ public static class DebugCommand
         var localRoot = t.HostRoot != "/" && t.LocalRootOnThisMachine is { } l && Directory.Exists(l) ? l : "${workspaceFolder}";
         var o = ui.Out;
         var (connectHost, connectPort) = localPort is { } lp ? ("127.0.0.1", lp) : (e.Host, e.Port);
-        o.WriteLine($"Connect your editor to {connectHost}:{connectPort}" + (localPort is null ? "" : $" (wand forwards it to {e.Host}:{e.Port} inside the container)"));
+        o.WriteLine($"Connect your editor to {connectHost}:{connectPort}" + (localPort is null ? "" : $" (wand's session; it relays to debugpy on {e.Host}:{e.Port} in the target, and to the next process when this one is replaced)"));
         o.WriteLine($"  working directory: {t.Cwd}");
         o.WriteLine($"  main script:       {t.MainFile ?? "(none: python -c or interactive)"}");
         o.WriteLine($"  remote root:       {t.RemoteRoot}{(t.HostRoot != "/" ? $"  (the process lives in {t.HostRoot})" : "")}");
@@ -180,7 +210,7 @@ public static class DebugCommand
         o.WriteLine("Neovim (nvim-dap):");
         o.WriteLine(EditorConfig.NvimDap(name, connectHost, connectPort, localRoot == "${workspaceFolder}" ? null : localRoot, t.RemoteRoot));
         o.WriteLine();
-        o.WriteLine(localPort is null ? $"Stop with: wand debug --pid {t.Pid} --stop" : "Press Ctrl+C to end the session (debugpy is stopped in the container unless --keep).");
+        o.WriteLine(localPort is null ? $"Stop with: wand debug --pid {t.Pid} --stop" : "Press Ctrl+C to end the session (debugpy is stopped in the target unless --keep).");
         o.Flush();
     }
 }

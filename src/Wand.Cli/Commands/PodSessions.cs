@@ -19,7 +19,7 @@ namespace Wand.Cli.Commands;
 public static class PodSessions
 {
     /// <summary>The debug options that matter for a pod, as the debug command parsed them.</summary>
-    public sealed record DebugRequest(int? Pid, bool Stop, bool Yes, string Host, int Port, string? Debugpy, TimeSpan SafePoint, bool Keep, bool Json);
+    public sealed record DebugRequest(int? Pid, bool Stop, bool Yes, string Host, int Port, string? Debugpy, TimeSpan SafePoint, bool Keep, bool All, bool Json);
 
     public static async Task<int> DebugAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
     {
@@ -36,8 +36,8 @@ public static class PodSessions
             return ExitCodes.Ok;
         }
         var session = new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System);
-        var options = new ContainerDebugSession.Options(request.Host, request.Port, DebugCommand.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes),
-            request.Debugpy, request.SafePoint, request.Keep);
+        var options = new ContainerDebugSession.Options(request.Host, request.Port, DebugCommand.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true),
+            request.Debugpy, request.SafePoint, request.Keep, request.All);
         try
         {
             await session.RunAsync(null, Pick, options, new SessionObserver(ui, route, () => (new System.Text.Json.Nodes.JsonObject

@@ -7,7 +7,7 @@ using Wand.Transport.Containers;
 namespace Wand.Cli.Commands;
 
 /// <summary>
-/// Prints what a container or pod debug session does: the connection details once, a line for every
+/// Prints what a debug session (local, container or pod) does: the connection details once, a line for every
 /// re-injection; with --output json one event per line. The place can change during the session (a
 /// replaced pod), so it is asked for at every event.
 /// </summary>
@@ -37,7 +37,20 @@ internal sealed class SessionObserver(IUserInterface ui, IContainerRoute route, 
         }
         else
         {
-            ui.Info($"debugpy re-injected into PID {inside} of {description}; 127.0.0.1:{localPort} reaches it. Reconnect your editor.");
+            ui.Info($"debugpy injected into PID {inside} of {description}; the editor session on 127.0.0.1:{localPort} goes on there (no new attach needed)");
+        }
+    }
+
+    public void Detached(int pid, string reason)
+    {
+        if (json)
+        {
+            ui.Out.WriteLine(new JsonObject { ["event"] = "detached", ["pid"] = pid, ["reason"] = reason }.ToJsonString());
+            ui.Out.Flush();
+        }
+        else
+        {
+            ui.Info($"{reason}; the editor session waits for the next process");
         }
     }
 

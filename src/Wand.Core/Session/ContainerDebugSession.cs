@@ -2,16 +2,19 @@ using Wand.Discovery;
 using Wand.Errors;
 using Wand.Injection.Debugpy;
 using Wand.Progress;
+using Wand.Session.Proxy;
 using Wand.Transport.Containers;
-using Wand.Transport.Local;
 
 namespace Wand.Session;
 
 /// <summary>
-/// Keeps `wand debug --container` working while things change, on either route
-/// (<see cref="IContainerRoute"/>). debugpy stays bound to loopback inside the container and is
-/// reached through a <see cref="PortForwarder"/>; when the debugged process goes away (reload worker
-/// replaced, container restarted) the session finds the new one and injects again.
+/// Keeps a `wand debug` session working while things change, on any route (<see cref="IContainerRoute"/>:
+/// this machine, a container from the host or through its runtime's exec, a pod through kubectl).
+/// debugpy stays bound to loopback inside the target; the editor talks to a <see cref="DapProxy"/> on
+/// 127.0.0.1:LOCAL. When the debugged process goes away (reload worker replaced, container restarted,
+/// pod replaced) the session finds the new one, injects again and hands it to the proxy, so the
+/// editor's session goes on without a new attach. With <see cref="Options.All"/> every worker is
+/// debugged at once, each a child session of the editor's.
 /// </summary>
 public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerRoute route, DebugpyLocator debugpyLocator, IProgress progress, TimeProvider time)
 {
@@ -20,8 +23,11 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     private static readonly TimeSpan SiblingGrace = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan MinimumAge = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>The request: where debugpy listens inside, which local port forwards to it.</summary>
-    public sealed record Options(string Host, int RemotePort, int LocalPort, string? DebugpyPath, TimeSpan SafePointTimeout, bool Keep);
+    /// <summary>
+    /// The request: where debugpy listens inside, which local port the editor connects to; with
+    /// <paramref name="All"/> every worker (all processes that run application code) is debugged.
+    /// </summary>
+    public sealed record Options(string Host, int RemotePort, int LocalPort, string? DebugpyPath, TimeSpan SafePointTimeout, bool Keep, bool All = false);
 
     /// <summary>What the session reports to its user.</summary>
     public interface IObserver
@@ -29,20 +35,27 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         /// <summary>debugpy is ready in <paramref name="endpoint"/>'s process, reachable on 127.0.0.1:<paramref name="localPort"/>.</summary>
         void Attached(DebugpyEndpoint endpoint, int pid, int localPort, bool first);
 
+        /// <summary>A debugged process went away (its editor session waits for the next one, or its child session ends).</summary>
+        void Detached(int pid, string reason);
+
         /// <summary>Something went wrong that the session survives (re-injection failed; it keeps watching).</summary>
         void Problem(string message);
     }
 
     private readonly DebugpyInjector _injector = new(route.Runner, debugpyLocator, progress);
+    private readonly Dictionary<int, DebugpyEndpoint> _attached = [];
+    private readonly HashSet<int> _refused = [];
     private int _remotePort;
+    private int _current;
+    private bool _announced;
 
     /// <summary>The other processes when the current one was chosen: after it ends, a newcomer (gunicorn's respawned worker) is preferred to them.</summary>
     private HashSet<int> _siblings = [];
 
     /// <summary>
-    /// Runs until cancelled; on the way out stops debugpy (unless Keep) and the forward.
+    /// Runs until cancelled; on the way out stops debugpy (unless Keep) and the proxy.
     /// <paramref name="container"/> (with a locator) is followed through restarts; null for places the
-    /// route alone reaches (a pod's container through kubectl exec).
+    /// route alone reaches (a pod's container through kubectl exec, this machine).
     /// </summary>
     public async Task RunAsync(ContainerInfo? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose, Options options, IObserver observer, CancellationToken cancellationToken)
     {
@@ -50,80 +63,136 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         var first = await route.ScanAsync(cancellationToken);
         var target = choose(first);
         _siblings = first.Select(p => p.Pid).Where(p => p != target.Pid).ToHashSet();
-        var endpoint = await AttachAsync(target.Pid, options, cancellationToken);
-        await using var forward = route.NeedsForward ? PortForwarder.Start(options.LocalPort, ct => route.ConnectAsync(_remotePort, ct), progress) : null;
-        var localPort = forward?.LocalPort ?? endpoint.Port;
-        observer.Attached(endpoint, target.Pid, localPort, first: true);
-
-        var current = target.Pid;
+        // The user's port is taken first, before the route opens tunnels of its own (kubectl port-forward
+        // takes a free local port, which could otherwise be this one); debugpy then takes another inside.
+        await using var proxy = DapProxy.Start(options.LocalPort, progress, new DapProxyOptions { Time = time, AllBackends = options.All });
+        _current = target.Pid;
         try
         {
+            await AttachAsync(target.Pid, proxy, options, observer, cancellationToken); // the first failure is the user's error
+            if (options.All) await JoinNewWorkersAsync(first, proxy, options, observer, cancellationToken);
             while (true)
             {
                 await route.WaitForChangeAsync(WatchInterval, cancellationToken);
-                if (await route.IsAliveAsync(current, cancellationToken)) continue;
-
-                forward?.DropConnections();
-                if (container is not null && locator is not null) await WaitForContainerAsync(locator, container, cancellationToken);
-                var next = await WaitForTargetAsync(cancellationToken);
-                if (next is null) continue;
-                progress.Step($"PID {current} is gone; injecting into PID {next.Pid} ({next.RoleDetail ?? next.Role.ToString().ToLowerInvariant()})");
-                // A process a few milliseconds old may lose a request sent while it is still setting up:
-                // let it reach its first fraction of a second (it is importing by then, and declines politely).
-                if (next.Uptime < MinimumAge) await Task.Delay(MinimumAge - next.Uptime, time, cancellationToken);
-                for (var attempt = 1; attempt <= 2; attempt++)
-                {
-                    try
-                    {
-                        endpoint = await AttachAsync(next.Pid, options, cancellationToken);
-                        current = next.Pid;
-                        observer.Attached(endpoint, current, localPort, first: false);
-                        break;
-                    }
-                    catch (InjectionFailedException e) when (attempt == 1)
-                    {
-                        observer.Problem($"re-injection into PID {next.Pid} failed: {e.Message}; trying once more");
-                    }
-                    catch (WandException e) when (e is not TargetExitedException)
-                    {
-                        observer.Problem($"re-injection into PID {next.Pid} failed: {e.Message}");
-                        current = next.Pid; // do not retry a process that refuses again; wait for the next one
-                        break;
-                    }
-                    catch (TargetExitedException)
-                    {
-                        break; // replaced again before we got to it: the loop picks up the next one
-                    }
-                }
+                if (options.All) await FollowAllAsync(container, proxy, options, observer, cancellationToken);
+                else await FollowOneAsync(container, proxy, options, observer, cancellationToken);
             }
         }
         finally
         {
-            if (!options.Keep)
+            if (!options.Keep) await StopAllAsync(options, observer);
+        }
+    }
+
+    /// <summary>One process at a time: when it is gone, the next one (a new worker) takes its place in the editor's session.</summary>
+    private async Task FollowOneAsync(ContainerInfo? container, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
+    {
+        if (await route.IsAliveAsync(_current, cancellationToken)) return;
+        if (_attached.Remove(_current)) Detach(_current, proxy, observer);
+        if (container is not null && locator is not null) await WaitForContainerAsync(locator, container, cancellationToken);
+        if (await WaitForTargetAsync(cancellationToken) is not { } next) return; // none yet: look again from the same place
+        progress.Step($"PID {_current} is gone; injecting into PID {next.Pid} ({next.RoleDetail ?? next.Role.ToString().ToLowerInvariant()})");
+        _current = next.Pid; // watched even if it refuses: its successor is taken then
+        await ReinjectAsync(next, proxy, options, observer, cancellationToken);
+    }
+
+    /// <summary>Every worker: the ones that ended leave the editor's session, new ones join it.</summary>
+    private async Task FollowAllAsync(ContainerInfo? container, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
+    {
+        foreach (var pid in _attached.Keys.ToList())
+            if (!await route.IsAliveAsync(pid, cancellationToken))
             {
-                try
-                {
-                    if (await route.IsAliveAsync(current, CancellationToken.None))
-                        await _injector.StopAsync(current, options.SafePointTimeout, CancellationToken.None);
-                }
-                catch (WandException e)
-                {
-                    observer.Problem($"could not stop debugpy in PID {current}: {e.Message}");
-                }
+                _attached.Remove(pid);
+                Detach(pid, proxy, observer);
+            }
+        if (_attached.Count == 0 && container is not null && locator is not null) await WaitForContainerAsync(locator, container, cancellationToken);
+        await JoinNewWorkersAsync(await route.ScanAsync(cancellationToken), proxy, options, observer, cancellationToken);
+    }
+
+    private async Task JoinNewWorkersAsync(IReadOnlyList<PythonProcess> all, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
+    {
+        foreach (var worker in Workers(all).Where(p => !_attached.ContainsKey(p.Pid) && !_refused.Contains(p.Pid)))
+            await ReinjectAsync(worker, proxy, options, observer, cancellationToken);
+    }
+
+    /// <summary>The processes that run the application's code: the workers when there are any, else the main processes.</summary>
+    private static List<PythonProcess> Workers(IReadOnlyList<PythonProcess> all)
+    {
+        var candidates = all.Where(p => p.Attach.CanAttach).ToList();
+        var workers = candidates.Where(p => p.Role == ProcessRole.Worker).ToList();
+        return workers.Count > 0 ? workers : candidates.Where(p => p.Role == ProcessRole.Main).ToList();
+    }
+
+    /// <summary>Injects into a process that appeared during the session; failures are reported, not thrown.</summary>
+    private async Task ReinjectAsync(PythonProcess next, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
+    {
+        // A process a few milliseconds old may lose a request sent while it is still setting up:
+        // let it reach its first fraction of a second (it is importing by then, and declines politely).
+        if (next.Uptime < MinimumAge) await Task.Delay(MinimumAge - next.Uptime, time, cancellationToken);
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            try
+            {
+                await AttachAsync(next.Pid, proxy, options, observer, cancellationToken);
+                return;
+            }
+            catch (InjectionFailedException e) when (attempt == 1)
+            {
+                observer.Problem($"injection into PID {route.PidInside(next.Pid)} failed: {e.Message}; trying once more");
+            }
+            catch (TargetExitedException)
+            {
+                return; // replaced again before we got to it: the loop picks up the next one
+            }
+            catch (WandException e)
+            {
+                observer.Problem($"injection into PID {route.PidInside(next.Pid)} failed: {e.Message}");
+                _refused.Add(next.Pid); // never retried: the next process is waited for instead
+                return;
             }
         }
     }
 
-    private async Task<DebugpyEndpoint> AttachAsync(int pid, Options options, CancellationToken cancellationToken)
+    private async Task AttachAsync(int pid, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
     {
-        // A worker that just died may leave its adapter on the port for a moment: take the next free one inside.
+        // A worker that just died may leave its adapter on the port for a moment, and on this machine
+        // the proxy itself holds the user's port: take the next free one inside.
         var busy = await route.BusyPortsAsync(cancellationToken);
-        while (busy.Contains(_remotePort) && _remotePort < 65535) _remotePort++;
+        while ((busy.Contains(_remotePort) || _attached.Values.Any(e => e.Port == _remotePort)) && _remotePort < 65535) _remotePort++;
         route.PrepareConnect(_remotePort); // a tunnel of the route's own (kubectl port-forward) starts while debugpy does
         var endpoint = await _injector.StartAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, cancellationToken);
         if (endpoint.Port != _remotePort) route.PrepareConnect(endpoint.Port);
         _remotePort = endpoint.Port;
-        return endpoint;
+        _attached[pid] = endpoint;
+        var port = endpoint.Port;
+        proxy.AddBackend(Key(pid), $"PID {route.PidInside(pid)}", ct => route.ConnectAsync(port, ct));
+        observer.Attached(endpoint, pid, proxy.LocalPort, first: !_announced);
+        _announced = true;
+    }
+
+    private void Detach(int pid, DapProxy proxy, IObserver observer)
+    {
+        var reason = $"PID {route.PidInside(pid)} exited";
+        proxy.RemoveBackend(Key(pid), reason);
+        observer.Detached(pid, reason);
+    }
+
+    private static string Key(int pid) => $"pid {pid}";
+
+    private async Task StopAllAsync(Options options, IObserver observer)
+    {
+        foreach (var pid in _attached.Keys)
+        {
+            try
+            {
+                if (await route.IsAliveAsync(pid, CancellationToken.None))
+                    await _injector.StopAsync(pid, options.SafePointTimeout, CancellationToken.None);
+            }
+            catch (WandException e)
+            {
+                observer.Problem($"could not stop debugpy in PID {route.PidInside(pid)}: {e.Message}");
+            }
+        }
     }
 
     /// <summary>The recommended process of the container once there is one (a new worker), or null if none comes within a while.</summary>
@@ -133,7 +202,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         while (time.GetElapsedTime(started) < TimeSpan.FromSeconds(60))
         {
             var all = await route.ScanAsync(cancellationToken);
-            var found = all.Where(p => p.Attach.CanAttach).ToList();
+            var found = all.Where(p => p.Attach.CanAttach && !_refused.Contains(p.Pid)).ToList();
             var waited = time.GetElapsedTime(started);
             // A worker started since (the reloader's or gunicorn's replacement) is what the user debugs now.
             var newcomer = found.Where(p => p.Role == ProcessRole.Worker && !_siblings.Contains(p.Pid)).OrderBy(p => p.Uptime).FirstOrDefault();
