@@ -34,7 +34,7 @@ public class ContainerTests
 
         // A source change: uvicorn replaces its worker; wand notices and injects into the new one.
         await c.PythonAsync($"open('{ContainerApp.AppFile}', 'a').write('\\n# edited by the test\\n')");
-        var again = session.NextEvent(EventTimeout);
+        var again = session.NextEvent("reattached", EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         var secondWorker = again.GetProperty("pidInside").GetInt32();
         Assert.NotEqual(firstWorker, secondWorker);
@@ -68,7 +68,7 @@ public class ContainerTests
         await TestContainer.PodmanAsync(["stop", "-t", "10", c.Name]);
         var start = await TestContainer.PodmanAsync(["start", c.Name]);
         Assert.True(start.ExitCode == 0, start.ToString());
-        var again = session.NextEvent(EventTimeout);
+        var again = session.NextEvent("reattached", EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.NotEqual(first.GetProperty("pid").GetInt32(), again.GetProperty("pid").GetInt32());
         await ContainerApp.WaitUntilServingAsync(c);
@@ -129,7 +129,7 @@ public class ContainerTests
         Assert.Equal(worker.ToString(), await ContainerApp.HitBreakpointAsync(c, localPort, "container"));
 
         await c.PythonAsync($"open('{ContainerApp.AppFile}', 'a').write('\\n# edited by the test\\n')");
-        var again = session.NextEvent(EventTimeout);
+        var again = session.NextEvent("reattached", EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.NotEqual(worker, again.GetProperty("pidInside").GetInt32());
         await ContainerApp.WaitUntilServingAsync(c);

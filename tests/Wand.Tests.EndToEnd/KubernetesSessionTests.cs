@@ -69,7 +69,7 @@ public class KubernetesSessionTests
         Assert.Contains("the process watcher in pod api-w-0 (container app) ended", session.Stderr);
 
         await pod.Main.PythonAsync($"open('{ContainerApp.AppFile}', 'a').write('\\n# edited by the watcher test\\n')");
-        var again = session.NextEvent(EventTimeout);
+        var again = session.NextEvent("reattached", EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.NotEqual(worker, again.GetProperty("pidInside").GetInt32());
         Assert.NotEqual(1, again.GetProperty("pidInside").GetInt32());
@@ -100,7 +100,7 @@ public class KubernetesSessionTests
 
         // The worker is killed; gunicorn's master starts another one, and wand follows it (not the surviving sibling).
         await pod.Main.PythonAsync($"import os, signal; os.kill({worker}, signal.SIGKILL)");
-        var again = session.NextEvent(EventTimeout);
+        var again = session.NextEvent("reattached", EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         var respawned = again.GetProperty("pidInside").GetInt32();
         Assert.DoesNotContain(respawned, workers);

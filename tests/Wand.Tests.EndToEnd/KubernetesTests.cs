@@ -99,7 +99,7 @@ public class KubernetesTests
         Assert.Equal(worker.ToString(), await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "pod"));
 
         await pod.Main.PythonAsync($"open('{ContainerApp.AppFile}', 'a').write('\\n# edited by the test\\n')");
-        var again = session.NextEvent(EventTimeout);
+        var again = session.NextEvent("reattached", EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.NotEqual(worker, again.GetProperty("pidInside").GetInt32());
         Assert.NotEqual(1, again.GetProperty("pidInside").GetInt32()); // the new worker, never the reloader between two workers
@@ -130,7 +130,7 @@ public class KubernetesTests
         // A rollout: the pod goes away and the Deployment's new pod takes its place, without a prompt.
         await cluster.DeletePodAsync(first);
         var second = await cluster.AddPodAsync("api-6b7d-bbbbb", ApiLabels, [("app", ContainerApp.Uvicorn(reload: false))]);
-        var again = session.NextEvent(EventTimeout);
+        var again = session.NextEvent("reattached", EventTimeout);
         Assert.Equal("reattached", again.GetProperty("event").GetString());
         Assert.Equal("api-6b7d-bbbbb", again.GetProperty("pod").GetString());
         Assert.Equal(localPort, again.GetProperty("localPort").GetInt32());

@@ -33,8 +33,8 @@ public class SessionProxyTests
         Assert.Equal(firstWorker.ToString(), await StopOnceAsync(editor, () => ContainerApp.GetInsideAsync(c, "/items/1?q=before")));
 
         await c.PythonAsync($"open('{ContainerApp.AppFile}', 'a').write('\\n# edited by the test\\n')");
-        Assert.Equal("detached", NextEventNamed(session, "detached").GetProperty("event").GetString());
-        var secondWorker = NextEventNamed(session, "reattached").GetProperty("pidInside").GetInt32();
+        Assert.Equal("detached", session.NextEvent("detached", EventTimeout).GetProperty("event").GetString());
+        var secondWorker = session.NextEvent("reattached", EventTimeout).GetProperty("pidInside").GetInt32();
         Assert.NotEqual(firstWorker, secondWorker);
         await WaitUntilArmedAsync(editor);
         await ContainerApp.WaitUntilServingAsync(c);
@@ -76,7 +76,7 @@ public class SessionProxyTests
             Assert.Equal(worker.ToString(), await StopOnceAsync(editor, () => http.GetStringAsync("/items/1?q=before")));
 
             await File.AppendAllTextAsync(Testbed.HostPath(appFile), "\n# edited by the test\n");
-            var next = NextEventNamed(session, "reattached").GetProperty("pid").GetInt32();
+            var next = session.NextEvent("reattached", EventTimeout).GetProperty("pid").GetInt32();
             Assert.NotEqual(worker, next);
             Assert.Equal(next, WorkerOf(app.Pid));
             await WaitUntilArmedAsync(editor);
@@ -104,7 +104,7 @@ public class SessionProxyTests
         var localPort = TestNet.FreePort();
         await using var session = WandSession.Start(["debug", "--container", c.Name, "--all", "--yes", "--port", localPort.ToString(), "--output", "json"]);
         var workers = new HashSet<int> { session.NextEvent(EventTimeout).GetProperty("pidInside").GetInt32() };
-        while (workers.Count < 3) workers.Add(NextEventNamed(session, "reattached").GetProperty("pidInside").GetInt32());
+        while (workers.Count < 3) workers.Add(session.NextEvent("reattached", EventTimeout).GetProperty("pidInside").GetInt32());
 
         var line = Testbed.BreakpointLine(ContainerApp.AppFile, "items");
         var breakpoints = new Dictionary<string, IReadOnlyList<int>> { [ContainerApp.AppFile] = [line] };
@@ -189,15 +189,6 @@ public class SessionProxyTests
     /// <summary>The proxy tells the editor (console output) when the new process has its breakpoints.</summary>
     private static Task WaitUntilArmedAsync(DapClient editor) =>
         editor.WaitForEventAsync("output", e => e["body"]?["output"]?.GetValue<string>().Contains("breakpoints are set again", StringComparison.Ordinal) == true, EventTimeout);
-
-    private static System.Text.Json.JsonElement NextEventNamed(WandSession session, string name)
-    {
-        while (true)
-        {
-            var e = session.NextEvent(EventTimeout);
-            if (e.GetProperty("event").GetString() == name) return e;
-        }
-    }
 
     /// <summary>The uvicorn reloader's current worker (its Python child).</summary>
     private static int WorkerOf(int reloader)

@@ -44,6 +44,17 @@ public sealed class WandSession : IAsyncDisposable
         throw new TimeoutException($"no event from wand within {timeout.TotalSeconds} s (exited: {_process.HasExited}). stdout:\n{_output.Stdout}\nstderr:\n{Stderr}");
     }
 
+    /// <summary>The next JSON event named <paramref name="name"/> ("reattached"), skipping others ("detached").</summary>
+    public JsonElement NextEvent(string name, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var e = NextEvent(deadline - DateTime.UtcNow is { Ticks: > 0 } left ? left : TimeSpan.Zero);
+            if (e.GetProperty("event").GetString() == name) return e;
+        }
+    }
+
     /// <summary>Sends SIGINT (Ctrl+C) and waits for wand to finish its cleanup.</summary>
     public async Task<int> InterruptAsync(TimeSpan timeout)
     {
