@@ -50,8 +50,10 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         var first = await route.ScanAsync(cancellationToken);
         var target = choose(first);
         _siblings = first.Select(p => p.Pid).Where(p => p != target.Pid).ToHashSet();
-        var endpoint = await AttachAsync(target.Pid, options, cancellationToken);
+        // The user's port is taken first, before the route opens tunnels of its own (kubectl port-forward
+        // takes a free local port, which could otherwise be this one).
         await using var forward = route.NeedsForward ? PortForwarder.Start(options.LocalPort, ct => route.ConnectAsync(_remotePort, ct), progress) : null;
+        var endpoint = await AttachAsync(target.Pid, options, cancellationToken);
         var localPort = forward?.LocalPort ?? endpoint.Port;
         observer.Attached(endpoint, target.Pid, localPort, first: true);
 
