@@ -119,25 +119,8 @@ def watch(request):
         time.sleep(interval)
 
 
-# When the last script handed to each PID finished (a watcher agent lives long and serves many requests).
-_LAST_INJECT = {}
-# A script handed over while the target is still finishing the previous one can be dropped by the
-# target (seen under load, when a declined request is sent again at once): leave it this long.
-_INJECT_GAP = 0.3
-
-
 def inject(request):
     pid = request["pid"]
-    wait = _LAST_INJECT.get(pid, 0) + _INJECT_GAP - time.monotonic()
-    if wait > 0:
-        time.sleep(wait)
-    try:
-        return _inject(request, pid)
-    finally:
-        _LAST_INJECT[pid] = time.monotonic()
-
-
-def _inject(request, pid):
     st = os.stat("/proc/%d" % pid)
     workdir = None
     for parent in _TEMP_PARENTS:
