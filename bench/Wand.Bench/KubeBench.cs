@@ -173,6 +173,9 @@ public static class KubeBench
                 var noticedAt = wand.StderrLines.LastOrDefault(l => l.Line.Contains($"injecting into PID {pid}", StringComparison.Ordinal)).At;
                 // The request the worker took: the last one sent before the event (earlier ones were declined while it imported).
                 var acceptedAt = wand.StderrLines.LastOrDefault(l => l.At <= readyAt && l.Line.Contains($"asking PID {pid} ", StringComparison.Ordinal)).At;
+                if (readyAt - startedAt > TimeSpan.FromSeconds(5))
+                    Report.Line($"slow re-injection into PID {pid} ({Report.Ms((readyAt - startedAt).TotalMilliseconds).Trim()}); wand said:\n    "
+                        + string.Join("\n    ", wand.StderrLines.Where(l => l.At >= startedAt).Select(l => $"{Report.Ms((l.At - startedAt).TotalMilliseconds)} {l.Line}")));
                 if (i < 0) continue;
                 ready.Add(readyAt - startedAt);
                 if (noticedAt > TimeSpan.Zero) noticed.Add(noticedAt - startedAt);

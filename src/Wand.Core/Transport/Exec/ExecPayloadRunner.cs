@@ -44,8 +44,10 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
     /// <summary>Runs agent.py with <paramref name="interpreter"/> (a path inside the container, e.g. /proc/PID/exe of the target).</summary>
     public async Task<JsonElement> RunAgentAsync(string interpreter, JsonObject request, CancellationToken cancellationToken)
     {
-        // A running watcher answers without an exec of its own, when it runs the target's interpreter.
-        if (Channel is { } channel && await channel.TryRequestAsync(request, cancellationToken) is { } viaWatcher
+        // A running watcher answers listings and file requests without an exec of its own. Injections
+        // always get an exec of their own: handed over by the long-lived watcher, a target now and then
+        // never ran the script (the benchmark saw 1 in 10 re-injections wait for the full timeout).
+        if (request["op"]?.GetValue<string>() != "inject" && Channel is { } channel && await channel.TryRequestAsync(request, cancellationToken) is { } viaWatcher
             && !(viaWatcher.TryGetProperty("error", out var declined) && declined.GetString() == "other-interpreter"))
             return Checked(viaWatcher, request);
         var input = new JsonObject { ["agent"] = Payload.Read(Payload.Agent), ["request"] = request }.ToJsonString();
@@ -58,8 +60,8 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
     }
 
     /// <summary>
-    /// The watcher that also carries agent requests (<see cref="ExecWatcher.TryRequestAsync"/>) while it
-    /// runs; null: every request is an exec of its own.
+    /// The watcher that also carries agent requests other than injections (<see cref="ExecWatcher.TryRequestAsync"/>)
+    /// while it runs; null: every request is an exec of its own.
     /// </summary>
     public ExecWatcher? Channel { get; set; }
 

@@ -68,9 +68,9 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
     }
 
     /// <summary>
-    /// Sends one agent.py request through the running watcher (no exec of its own: a tenth to a third of
-    /// a second less); null when the watcher is not running or ended before answering (send it through
-    /// an exec then).
+    /// Sends one agent.py request (a listing, lending files) through the running watcher (no exec of its
+    /// own: a tenth to a third of a second less); null when the watcher is not running or ended before
+    /// answering (send it through an exec then).
     /// </summary>
     public async Task<JsonElement?> TryRequestAsync(JsonObject request, CancellationToken cancellationToken)
     {
