@@ -75,7 +75,7 @@ public static class DebugCommand
                     result.GetValue(debugpy), safePoint, result.GetValue(keep), result.GetValue(all));
                 try
                 {
-                    await session.RunAsync(found, Pick, options, new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json"), cancellationToken);
+                    await session.RunAsync(found, Pick, options, new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json"), null, cancellationToken);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -121,7 +121,7 @@ public static class DebugCommand
             ?? throw new WandException(ExitCodes.ProcessNotFound, $"PID {pid} is not a Python process this user can see", "list them with `wand ps`");
         try
         {
-            await session.RunAsync(null, Pick, options, new SessionObserver(ui, route, () => ([], "this machine"), json), cancellationToken);
+            await session.RunAsync(null, Pick, options, new SessionObserver(ui, route, () => ([], "this machine"), json), null, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

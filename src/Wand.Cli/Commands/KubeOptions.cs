@@ -94,4 +94,8 @@ public sealed class KubeOptions
     /// <summary>A route into <paramref name="exec"/> that follows the pod's replacement among the pods the user meant.</summary>
     public PodRoute FollowingRoute(IUserInterface ui, ParseResult result, string? target, PodExecTarget exec) =>
         new(exec, async ct => (await PodsAsync(result, target, ct)).Pods, result.GetValue(PodContainer), TimeProvider.System, ui);
+
+    /// <summary>A route into one pod that never moves to another (each pod has a session of its own with --all).</summary>
+    public PodRoute PinnedRoute(IUserInterface ui, ParseResult result, string? target, PodInfo pod) =>
+        new(Target(result, pod), async ct => (await PodsAsync(result, target, ct)).Pods.Where(p => p.Name == pod.Name).ToList(), result.GetValue(PodContainer), TimeProvider.System, ui);
 }

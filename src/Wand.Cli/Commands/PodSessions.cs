@@ -4,6 +4,7 @@ using Wand.Errors;
 using Wand.Injection;
 using Wand.Injection.Debugpy;
 using Wand.Session;
+using Wand.Session.Proxy;
 using Wand.Transport.Exec;
 using Wand.Transport.Kubernetes;
 using Wand.Transport.Local;
@@ -13,8 +14,9 @@ namespace Wand.Cli.Commands;
 /// <summary>
 /// <c>wand debug</c> and <c>wand exec</c> in a Kubernetes pod: the pod's Python container is reached
 /// through <c>kubectl exec -i</c> with the target's own interpreter (<see cref="ExecRoute"/>), and the
-/// session is the container one: debugpy on loopback inside, a local forward through relay.py,
-/// reload workers and pod replacements followed (<see cref="PodRoute"/>), Ctrl+C cleans up.
+/// session is the container one: debugpy on loopback inside, the editor on wand's DAP proxy, which
+/// reaches debugpy through a supervised kubectl port-forward; reload workers and pod replacements are
+/// followed (<see cref="PodRoute"/>); Ctrl+C cleans up.
 /// </summary>
 public static class PodSessions
 {
@@ -23,6 +25,7 @@ public static class PodSessions
 
     public static async Task<int> DebugAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
     {
+        if (request.All && !request.Stop && request.Pid is null) return await DebugAllPodsAsync(ui, kube, result, target, request, cancellationToken);
         var exec = await kube.ResolveAsync(ui, result, target, request.Yes, cancellationToken);
         await using var route = kube.FollowingRoute(ui, result, target, exec);
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => request.Pid is { } p
@@ -40,12 +43,7 @@ public static class PodSessions
             request.Debugpy, request.SafePoint, request.Keep, request.All);
         try
         {
-            await session.RunAsync(null, Pick, options, new SessionObserver(ui, route, () => (new System.Text.Json.Nodes.JsonObject
-                {
-                    ["namespace"] = exec.Pod.Namespace,
-                    ["pod"] = exec.Pod.Name,
-                    ["container"] = exec.Container,
-                }, exec.Description), request.Json), cancellationToken);
+            await session.RunAsync(null, Pick, options, Observer(ui, route, request.Json), null, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -53,6 +51,78 @@ public static class PodSessions
         }
         return ExitCodes.Cancelled; // the session only ends by Ctrl+C
     }
+
+    /// <summary>
+    /// <c>--all</c>: every worker of every Ready pod behind the service is a child session of the editor's
+    /// one session (one proxy, a session per pod); pods that become Ready later join, pods that go leave.
+    /// </summary>
+    private static async Task<int> DebugAllPodsAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
+    {
+        var localPort = DebugCommand.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true);
+        await using var proxy = DapProxy.Start(localPort, ui, new DapProxyOptions { AllBackends = true });
+        var sessions = new Dictionary<string, (CancellationTokenSource Stop, Task Run)>();
+        var given = new HashSet<string>(); // pods whose session ended (it said why): not tried again
+        try
+        {
+            while (true)
+            {
+                var (pods, what) = await kube.PodsAsync(result, target, cancellationToken);
+                var ready = pods.Where(p => p.Ready).ToDictionary(p => p.Name);
+                if (ready.Count == 0 && sessions.Count == 0 && given.Count == 0) PodFinder.ChooseNewestReady(pods, what); // throws "no Ready pod"
+                foreach (var (name, (stop, run)) in sessions.Where(s => !ready.ContainsKey(s.Key) || s.Value.Run.IsCompleted).ToList())
+                {
+                    await stop.CancelAsync();
+                    await run;
+                    stop.Dispose();
+                    sessions.Remove(name);
+                    given.Add(name);
+                }
+                foreach (var pod in ready.Values.Where(p => !sessions.ContainsKey(p.Name) && !given.Contains(p.Name)))
+                {
+                    var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    sessions[pod.Name] = (stop, DebugOnePodAsync(ui, kube, result, target, pod, request, proxy, stop.Token));
+                }
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await Task.WhenAll(sessions.Values.Select(s => s.Run));
+            ui.Info("session ended; the forwards are closed" + (request.Keep ? " and debugpy keeps running in the pods" : " and debugpy was stopped in the pods"));
+        }
+        return ExitCodes.Cancelled; // the session only ends by Ctrl+C
+    }
+
+    /// <summary>One pod's part of an --all session; ends (saying why) when the pod goes or cannot be debugged.</summary>
+    private static async Task DebugOnePodAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, PodInfo pod, DebugRequest request, DapProxy proxy,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var route = kube.PinnedRoute(ui, result, target, pod);
+            var exec = route.Target;
+            var options = new ContainerDebugSession.Options(request.Host, request.Port, proxy.LocalPort, request.Debugpy, request.SafePoint, request.Keep, All: true) { Place = pod.Name };
+            await new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System)
+                .RunAsync(null, ps => DebugCommand.Choose(ui, Attachable(ps, exec), true, exec.Description), options, Observer(ui, route, request.Json), proxy, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the pod went away or the user pressed Ctrl+C
+        }
+        catch (WandException e)
+        {
+            ui.Warn($"pod {pod.Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Reports a pod session's events with the pod it is in now (the route follows replacements).</summary>
+    private static SessionObserver Observer(IUserInterface ui, PodRoute route, bool json) =>
+        new(ui, route, () => (new System.Text.Json.Nodes.JsonObject
+        {
+            ["namespace"] = route.Target.Pod.Namespace,
+            ["pod"] = route.Target.Pod.Name,
+            ["container"] = route.Target.Container,
+        }, route.Target.Description), json);
 
     public static async Task<ExecResult> ExecAsync(IUserInterface ui, KubeOptions kube, ParseResult result, int? pid, string source, string name, TimeSpan safePoint, CancellationToken cancellationToken)
     {

@@ -27,7 +27,11 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     /// The request: where debugpy listens inside, which local port the editor connects to; with
     /// <paramref name="All"/> every worker (all processes that run application code) is debugged.
     /// </summary>
-    public sealed record Options(string Host, int RemotePort, int LocalPort, string? DebugpyPath, TimeSpan SafePointTimeout, bool Keep, bool All = false);
+    public sealed record Options(string Host, int RemotePort, int LocalPort, string? DebugpyPath, TimeSpan SafePointTimeout, bool Keep, bool All = false)
+    {
+        /// <summary>Names the place in the proxy's backend keys and descriptions when several sessions share one proxy (a pod's name).</summary>
+        public string? Place { get; init; }
+    }
 
     /// <summary>What the session reports to its user.</summary>
     public interface IObserver
@@ -47,6 +51,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     private readonly HashSet<int> _refused = [];
     private int _remotePort;
     private int _current;
+    private string _place = "";
     private bool _announced;
 
     /// <summary>The other processes when the current one was chosen: after it ends, a newcomer (gunicorn's respawned worker) is preferred to them.</summary>
@@ -56,8 +61,11 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     /// Runs until cancelled; on the way out stops debugpy (unless Keep) and the proxy.
     /// <paramref name="container"/> (with a locator) is followed through restarts; null for places the
     /// route alone reaches (a pod's container through kubectl exec, this machine).
+    /// <paramref name="sharedProxy"/>: the editor's proxy when several sessions feed one (every pod of a
+    /// service); the session then leaves it running and only takes its own processes out of it.
     /// </summary>
-    public async Task RunAsync(ContainerInfo? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose, Options options, IObserver observer, CancellationToken cancellationToken)
+    public async Task RunAsync(ContainerInfo? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose, Options options, IObserver observer,
+        DapProxy? sharedProxy, CancellationToken cancellationToken)
     {
         _remotePort = options.RemotePort;
         var first = await route.ScanAsync(cancellationToken);
@@ -65,7 +73,9 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         _siblings = first.Select(p => p.Pid).Where(p => p != target.Pid).ToHashSet();
         // The user's port is taken first, before the route opens tunnels of its own (kubectl port-forward
         // takes a free local port, which could otherwise be this one); debugpy then takes another inside.
-        await using var proxy = DapProxy.Start(options.LocalPort, progress, new DapProxyOptions { Time = time, AllBackends = options.All });
+        await using var ownProxy = sharedProxy is null ? DapProxy.Start(options.LocalPort, progress, new DapProxyOptions { Time = time, AllBackends = options.All }) : null;
+        var proxy = sharedProxy ?? ownProxy!;
+        _place = options.Place is null ? "" : $"{options.Place} ";
         _current = target.Pid;
         try
         {
@@ -80,6 +90,8 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         }
         finally
         {
+            if (sharedProxy is not null)
+                foreach (var pid in _attached.Keys) sharedProxy.RemoveBackend(Key(pid), "wand stopped debugging it");
             if (!options.Keep) await StopAllAsync(options, observer);
         }
     }
@@ -165,19 +177,19 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         _remotePort = endpoint.Port;
         _attached[pid] = endpoint;
         var port = endpoint.Port;
-        proxy.AddBackend(Key(pid), $"PID {route.PidInside(pid)}", ct => route.ConnectAsync(port, ct));
+        proxy.AddBackend(Key(pid), $"{_place}PID {route.PidInside(pid)}", ct => route.ConnectAsync(port, ct));
         observer.Attached(endpoint, pid, proxy.LocalPort, first: !_announced);
         _announced = true;
     }
 
     private void Detach(int pid, DapProxy proxy, IObserver observer)
     {
-        var reason = $"PID {route.PidInside(pid)} exited";
+        var reason = $"{_place}PID {route.PidInside(pid)} exited";
         proxy.RemoveBackend(Key(pid), reason);
         observer.Detached(pid, reason);
     }
 
-    private static string Key(int pid) => $"pid {pid}";
+    private string Key(int pid) => $"{_place}pid {pid}";
 
     private async Task StopAllAsync(Options options, IObserver observer)
     {
