@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text.Json.Nodes;
 using Wand.Errors;
 using Wand.Session.Dap;
 using Wand.Tests.EndToEnd.Infrastructure;
@@ -9,14 +7,13 @@ namespace Wand.Tests.EndToEnd;
 
 /// <summary>
 /// Issue 7 through the real command: `wand debug` keeps one editor session open while the debugged
-/// process is replaced (uvicorn --reload, locally and in a container) and debugs every gunicorn worker
-/// at once (--all), with the test DAP client connected to wand's port the whole time.
+/// process is replaced (uvicorn --reload, locally and in a container), with the test DAP client
+/// connected to wand's port the whole time.
 /// </summary>
 [Collection(TargetRootCollection.Name)]
 public class SessionProxyTests
 {
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task AContainerReloadKeepsTheEditorSessionAndTheNextRequestStopsInTheNewWorker()
@@ -30,17 +27,17 @@ public class SessionProxyTests
         var line = Testbed.BreakpointLine(ContainerApp.AppFile, "items");
         await using var editor = await DapClient.ConnectAsync("127.0.0.1", localPort);
         await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [ContainerApp.AppFile] = [line] });
-        Assert.Equal(firstWorker.ToString(), await StopOnceAsync(editor, () => ContainerApp.GetInsideAsync(c, "/items/1?q=before")));
+        Assert.Equal(firstWorker.ToString(), await ContainerApp.StopOnceAsync(editor, () => ContainerApp.GetInsideAsync(c, "/items/1?q=before")));
 
         await c.PythonAsync($"open('{ContainerApp.AppFile}', 'a').write('\\n# edited by the test\\n')");
         Assert.Equal("detached", session.NextEvent("detached", EventTimeout).GetProperty("event").GetString());
         var secondWorker = session.NextEvent("reattached", EventTimeout).GetProperty("pidInside").GetInt32();
         Assert.NotEqual(firstWorker, secondWorker);
-        await WaitUntilArmedAsync(editor);
+        await ContainerApp.WaitUntilArmedAsync(editor);
         await ContainerApp.WaitUntilServingAsync(c);
 
         // The same editor, no new attach: the breakpoint was replayed into the new worker.
-        Assert.Equal(secondWorker.ToString(), await StopOnceAsync(editor, () => ContainerApp.GetInsideAsync(c, "/items/2?q=after")));
+        Assert.Equal(secondWorker.ToString(), await ContainerApp.StopOnceAsync(editor, () => ContainerApp.GetInsideAsync(c, "/items/2?q=after")));
         await editor.DisconnectAsync();
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(30)));
         Assert.False(TestNet.IsListening(localPort));
@@ -73,15 +70,15 @@ public class SessionProxyTests
             var line = Testbed.BreakpointLine(appFile, "items");
             await using var editor = await DapClient.ConnectAsync("127.0.0.1", localPort);
             await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [appFile] = [line] });
-            Assert.Equal(worker.ToString(), await StopOnceAsync(editor, () => http.GetStringAsync("/items/1?q=before")));
+            Assert.Equal(worker.ToString(), await ContainerApp.StopOnceAsync(editor, () => http.GetStringAsync("/items/1?q=before")));
 
             await File.AppendAllTextAsync(Testbed.HostPath(appFile), "\n# edited by the test\n");
             var next = session.NextEvent("reattached", EventTimeout).GetProperty("pid").GetInt32();
             Assert.NotEqual(worker, next);
             Assert.Equal(next, WorkerOf(app.Pid));
-            await WaitUntilArmedAsync(editor);
+            await ContainerApp.WaitUntilArmedAsync(editor);
             await TestNet.WaitUntilServingAsync(http, app);
-            Assert.Equal(next.ToString(), await StopOnceAsync(editor, () => http.GetStringAsync("/items/2?q=after")));
+            Assert.Equal(next.ToString(), await ContainerApp.StopOnceAsync(editor, () => http.GetStringAsync("/items/2?q=after")));
 
             await editor.DisconnectAsync();
             Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(30)));
@@ -94,101 +91,6 @@ public class SessionProxyTests
             Directory.Delete(Testbed.HostPath(appDir), recursive: true);
         }
     }
-
-    [Fact]
-    public async Task WithAllEveryGunicornWorkerIsAChildSessionAndRequestsStopWhereverTheyLand()
-    {
-        await using var c = await TestContainer.StartAsync(["/usr/bin/python3.14", "-m", "gunicorn", "-w", "3", "-k", "uvicorn.workers.UvicornWorker",
-            "--chdir", ContainerApp.AppDir, "-b", "127.0.0.1:8000", "app:app"]);
-        await ContainerApp.WaitUntilServingAsync(c);
-        var localPort = TestNet.FreePort();
-        await using var session = WandSession.Start(["debug", "--container", c.Name, "--all", "--yes", "--port", localPort.ToString(), "--output", "json"]);
-        var workers = new HashSet<int> { session.NextEvent(EventTimeout).GetProperty("pidInside").GetInt32() };
-        while (workers.Count < 3) workers.Add(session.NextEvent("reattached", EventTimeout).GetProperty("pidInside").GetInt32());
-
-        var line = Testbed.BreakpointLine(ContainerApp.AppFile, "items");
-        var breakpoints = new Dictionary<string, IReadOnlyList<int>> { [ContainerApp.AppFile] = [line] };
-        var stops = new ConcurrentDictionary<int, int>();
-        var problems = new ConcurrentQueue<Exception>();
-        var children = new ConcurrentQueue<DapClient>();
-        using var done = new CancellationTokenSource();
-        await using var root = await DapClient.ConnectAsync("127.0.0.1", localPort);
-        root.OnStartDebugging(async configuration =>
-        {
-            try
-            {
-                var child = await DapClient.ConnectAsync("127.0.0.1", localPort);
-                children.Enqueue(child);
-                await child.AttachAsync(breakpoints, configuration);
-                while (!done.IsCancellationRequested)
-                {
-                    var stopped = await child.WaitForStoppedAsync(StopTimeout, done.Token);
-                    var frames = await child.StackTraceAsync(stopped.ThreadId);
-                    // Two requests in one worker stop two threads; `continue` resumes both, so the second
-                    // stop is stale by the time it is read: a thread that runs again has no frames.
-                    if (frames.Count == 0) continue;
-                    var frame = frames[0];
-                    var pid = int.Parse(await child.EvaluateAsync("__import__('os').getpid()", frame.Id));
-                    stops.AddOrUpdate(pid, 1, (_, n) => n + 1);
-                    await Task.Delay(200); // held a moment, so the next requests go to the other workers
-                    await child.ContinueAsync(stopped.ThreadId);
-                }
-            }
-            catch (Exception e) when (!done.IsCancellationRequested)
-            {
-                problems.Enqueue(e);
-            }
-            catch (Exception)
-            {
-                // the test is done with this child
-            }
-        });
-        await root.AttachAsync(breakpoints, null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
-
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-        var requests = new List<Task>();
-        for (var i = 0; DateTime.UtcNow < deadline && problems.IsEmpty && !workers.All(w => stops.GetValueOrDefault(w) >= 1); i++)
-        {
-            requests.Add(ContainerApp.GetInsideAsync(c, $"/items/{i}?q=all"));
-            await Task.Delay(300);
-        }
-        Assert.True(problems.IsEmpty, string.Join("\n", problems));
-        Assert.True(workers.All(w => stops.GetValueOrDefault(w) >= 1),
-            $"stops per worker PID: {string.Join(", ", stops.Select(s => $"{s.Key}: {s.Value}"))}; workers {string.Join(", ", workers)}");
-        await done.CancelAsync();
-        foreach (var child in children)
-        {
-            try
-            {
-                await child.DisconnectAsync();
-            }
-            catch (DapException)
-            {
-                // closed meanwhile
-            }
-            await child.DisposeAsync();
-        }
-        await root.DisconnectAsync();
-        await Task.WhenAll(requests).WaitAsync(TimeSpan.FromSeconds(60)); // every held request completed
-        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(30)));
-    }
-
-    /// <summary>Sends one request, expects the editor to stop at the handler's breakpoint, continues, returns the PID that stopped.</summary>
-    private static async Task<string> StopOnceAsync(DapClient editor, Func<Task<string>> request)
-    {
-        var response = request();
-        var stopped = await editor.WaitForStoppedAsync(StopTimeout);
-        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
-        Assert.Equal("read_item", frame.Name);
-        var pid = await editor.EvaluateAsync("__import__('os').getpid()", frame.Id);
-        await editor.ContinueAsync(stopped.ThreadId);
-        Assert.Contains("\"item_id\"", await response.WaitAsync(TimeSpan.FromSeconds(60)));
-        return pid;
-    }
-
-    /// <summary>The proxy tells the editor (console output) when the new process has its breakpoints.</summary>
-    private static Task WaitUntilArmedAsync(DapClient editor) =>
-        editor.WaitForEventAsync("output", e => e["body"]?["output"]?.GetValue<string>().Contains("breakpoints are set again", StringComparison.Ordinal) == true, EventTimeout);
 
     /// <summary>The uvicorn reloader's current worker (its Python child).</summary>
     private static int WorkerOf(int reloader)

@@ -89,6 +89,8 @@ public sealed record PythonCommandLine(
     public static bool IsInterpreterName(string argv0)
     {
         if (argv0.Length == 0 || argv0.Any(char.IsWhiteSpace)) return false;
+        // `/proc/PID/exe`: another process's interpreter run by path, as wand's exec route does.
+        if (argv0.StartsWith("/proc/", StringComparison.Ordinal) && argv0.EndsWith("/exe", StringComparison.Ordinal)) return true;
         var name = Path.GetFileName(argv0);
         return name.StartsWith("python", StringComparison.OrdinalIgnoreCase) || name.StartsWith("pypy", StringComparison.OrdinalIgnoreCase);
     }

@@ -117,6 +117,8 @@ public static class RoleClassifier
                 || code.Contains("from multiprocessing.semaphore_tracker import main", StringComparison.Ordinal))
                 return "multiprocessing resource tracker";
             if (code.Contains("from multiprocessing.forkserver import main", StringComparison.Ordinal)) return ForkServer;
+            // wand's own agent, run with the target's interpreter through a runtime's exec (Payload.AgentBoot).
+            if (code.Contains("'__wand_agent__'", StringComparison.Ordinal)) return "wand agent";
         }
         // debugpy.listen() starts its adapter as `python .../debugpy/adapter --for-server ...`.
         if (cmd.Module is "debugpy.adapter" || (cmd.Script is { } s && s.TrimEnd('/').EndsWith("/debugpy/adapter", StringComparison.Ordinal)))

@@ -49,6 +49,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     private readonly DebugpyInjector _injector = new(route.Runner, debugpyLocator, progress);
     private readonly Dictionary<int, DebugpyEndpoint> _attached = [];
     private readonly HashSet<int> _refused = [];
+    private readonly HashSet<int> _appParents = [];
     private int _remotePort;
     private int _current;
     private string _place = "";
@@ -80,6 +81,9 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         try
         {
             await AttachAsync(target.Pid, proxy, options, observer, cancellationToken); // the first failure is the user's error
+            // Its parent (a gunicorn master) and itself (if it is the master) start the app's workers. A
+            // container's PID 1 has parent 0, as has everything started by exec: 0 is never one of them.
+            _appParents.UnionWith(new[] { target.ParentPid, target.Pid }.Where(p => p > 0));
             if (options.All) await JoinNewWorkersAsync(first, proxy, options, observer, cancellationToken);
             while (true)
             {
@@ -123,9 +127,16 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
 
     private async Task JoinNewWorkersAsync(IReadOnlyList<PythonProcess> all, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
     {
-        foreach (var worker in Workers(all).Where(p => !_attached.ContainsKey(p.Pid) && !_refused.Contains(p.Pid)))
+        foreach (var worker in Workers(all).Where(p => !_attached.ContainsKey(p.Pid) && !_refused.Contains(p.Pid) && InTheApp(p)))
             await ReinjectAsync(worker, proxy, options, observer, cancellationToken);
     }
+
+    /// <summary>
+    /// Whether a process belongs to the app being debugged: one of the first workers, or a later one
+    /// started by the same parent (a respawned gunicorn worker). Anything else that runs Python there
+    /// (a `kubectl exec ... python -c`, a cron job) is left alone.
+    /// </summary>
+    private bool InTheApp(PythonProcess p) => _appParents.Contains(p.ParentPid);
 
     /// <summary>The processes that run the application's code: the workers when there are any, else the main processes.</summary>
     private static List<PythonProcess> Workers(IReadOnlyList<PythonProcess> all)
@@ -150,7 +161,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
             }
             catch (InjectionFailedException e) when (attempt == 1)
             {
-                observer.Problem($"injection into PID {route.PidInside(next.Pid)} failed: {e.Message}; trying once more");
+                observer.Problem($"injection into PID {route.PidInside(next.Pid)} ({next.RoleDetail ?? next.Role.ToString().ToLowerInvariant()}: {string.Join(' ', next.CommandLine)}) failed: {e.Message}; trying once more");
             }
             catch (TargetExitedException)
             {
@@ -158,7 +169,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
             }
             catch (WandException e)
             {
-                observer.Problem($"injection into PID {route.PidInside(next.Pid)} failed: {e.Message}");
+                observer.Problem($"injection into PID {route.PidInside(next.Pid)} ({next.RoleDetail ?? next.Role.ToString().ToLowerInvariant()}: {string.Join(' ', next.CommandLine)}) failed: {e.Message}");
                 _refused.Add(next.Pid); // never retried: the next process is waited for instead
                 return;
             }

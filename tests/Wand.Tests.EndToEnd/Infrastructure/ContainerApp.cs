@@ -56,4 +56,21 @@ public static class ContainerApp
         await editor.DisconnectAsync();
         return pid;
     }
+
+    /// <summary>Sends one request, expects <paramref name="editor"/> to stop at the handler's breakpoint, continues, returns the PID that stopped.</summary>
+    public static async Task<string> StopOnceAsync(DapClient editor, Func<Task<string>> request)
+    {
+        var response = request();
+        var stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(60));
+        var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
+        Assert.Equal("read_item", frame.Name);
+        var pid = await editor.EvaluateAsync("__import__('os').getpid()", frame.Id);
+        await editor.ContinueAsync(stopped.ThreadId);
+        Assert.Contains("\"item_id\"", await response.WaitAsync(TimeSpan.FromSeconds(60)));
+        return pid;
+    }
+
+    /// <summary>wand's proxy tells the editor (console output) when a new process has its breakpoints.</summary>
+    public static Task WaitUntilArmedAsync(DapClient editor) =>
+        editor.WaitForEventAsync("output", e => e["body"]?["output"]?.GetValue<string>().Contains("breakpoints are set again", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(60));
 }

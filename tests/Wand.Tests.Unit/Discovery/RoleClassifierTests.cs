@@ -33,6 +33,17 @@ public class RoleClassifierTests
     }
 
     [Fact]
+    public void WandsOwnAgentBesideTheAppIsAHelper()
+    {
+        // What `kubectl exec POD -- /proc/1/exe -I -S -c AGENT` starts next to the app's PID 1.
+        var roles = Classify(
+            P(1, 0, Py, "-m", "uvicorn", "--app-dir", "/srv/apps/fastapi_app", "app:app", "--port", "8000"),
+            P(40, 0, "/proc/1/exe", "-I", "-S", "-c", Wand.Injection.Payloads.Payload.AgentBoot));
+        Assert.Equal(new RoleAssignment(ProcessRole.Helper, "wand agent"), roles[40]);
+        Assert.Equal(ProcessRole.Main, roles[1].Role);
+    }
+
+    [Fact]
     public void UvicornWorkersHaveASupervisor()
     {
         var roles = Classify(

@@ -15,9 +15,10 @@ internal sealed partial class EditorConnection
         _mode = Mode.Root;
         if (_link is { } link)
         {
-            // It only served initialize; the children connect on their own.
+            // It only served initialize; the children connect on their own. debugpy serves one client at a
+            // time: this one says goodbye and is gone before any child can connect to the same process.
             _link = null;
-            _ = link.CloseAsync(detach: false, _options.Time);
+            await link.CloseAsync(detach: true, _options.Time);
         }
         _progress.Step($"wand proxy: {Name} is a parent session; each process becomes a child session");
         await SendAsync(ProxyMessages.Response(attachSeq, "attach"));
