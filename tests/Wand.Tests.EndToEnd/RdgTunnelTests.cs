@@ -90,6 +90,98 @@ public sealed class RdgTunnelTests : IDisposable
         await HitAsync(local, script);
     }
 
+    [Fact]
+    public async Task TheSameEditorSessionSurvivesTheSshConnectionDroppingAndStopsAgainWithoutANewAttach()
+    {
+        var (sshPort, key) = Sshd.Value;
+        var sessions = Path.Combine(_dir, "sessions");
+        var script = Path.Combine(_dir, "train.py");
+        await File.WriteAllTextAsync(script, Loop);
+        var line = Array.FindIndex(File.ReadAllLines(script), l => l.Contains("BREAKPOINT: loop", StringComparison.Ordinal)) + 1;
+        var port = TestNet.FreePort();
+        await using var job = RdgProcess.Start(["debug", "--no-wait", "--port", port.ToString(), RdgProcess.HostPython("3.14"), "train.py"], RdgProcess.Env(sessions), _dir);
+        await job.WaitForLineAsync("Port:");
+
+        var local = TestNet.FreePort();
+        await using var tunnel = RdgProcess.Start(["tunnel", "--via", "root@127.0.0.1", "--local-port", local.ToString(),
+            "--ssh-option", $"Port={sshPort}", "--ssh-option", $"IdentityFile={key}", "--ssh-option", "StrictHostKeyChecking=no",
+            "--ssh-option", "UserKnownHostsFile=/dev/null", "--ssh-option", $"SetEnv=RDG_SESSION_DIR={sessions}"], RdgProcess.Env(Path.Combine(_dir, "laptop-sessions")));
+        var up = await tunnel.WaitForLineAsync("tunnel up");
+        var (firstSsh, firstForward) = ForwardOf(up);
+        Assert.NotEqual(local, firstForward);
+        Assert.Equal([firstSsh], SshChildren(tunnel.Pid));
+        Assert.Contains($"\"port\": {local}", tunnel.Stdout); // the editor keeps using the user's port
+
+        try
+        {
+            await using var editor = await DapClient.ConnectAsync("127.0.0.1", local);
+            await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [line] });
+            var first = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(60));
+            var top = (await editor.StackTraceAsync(first.ThreadId))[0];
+            Assert.Equal(("train_step", line), (top.Name, top.Line));
+
+            // The SSH connection drops while the editor is stopped at the breakpoint.
+            Process.GetProcessById(firstSsh).Kill();
+            var exited = await editor.WaitForEventAsync("thread", e => (string?)e["body"]!["reason"] == "exited", TimeSpan.FromSeconds(60));
+            Assert.Equal(first.ThreadId, (int)exited["body"]!["threadId"]!);
+            await editor.WaitForEventAsync("output", e => ((string?)e["body"]!["output"] ?? "").Contains("the SSH connection dropped", StringComparison.Ordinal)
+                || ((string?)e["body"]!["output"] ?? "").Contains("went away", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+
+            // rdg tunnel brings ssh back; the same editor session (no new attach) stops at the breakpoint again.
+            await WaitForCountAsync(tunnel, "tunnel up", 2);
+            var again = tunnel.Stderr.Split('\n').Last(l => l.Contains("tunnel up again", StringComparison.Ordinal));
+            var (secondSsh, _) = ForwardOf(again);
+            Assert.NotEqual(firstSsh, secondSsh);
+            Assert.Equal([secondSsh], SshChildren(tunnel.Pid));
+            var second = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(90));
+            var frame = (await editor.StackTraceAsync(second.ThreadId))[0];
+            Assert.Equal(("train_step", line), (frame.Name, frame.Line));
+            await editor.WaitForEventAsync("output", e => ((string?)e["body"]!["output"] ?? "").Contains("breakpoints are set again", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+            Assert.False(editor.Completion.IsCompleted, "the editor's connection ended");
+
+            // An id from before the drop is refused, not sent to the new connection.
+            var stale = await Assert.ThrowsAsync<DapRequestFailedException>(() => editor.StackTraceAsync(first.ThreadId));
+            Assert.NotEmpty(stale.AdapterMessage);
+
+            await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = script }, ["breakpoints"] = new JsonArray() });
+            await editor.ContinueAsync(second.ThreadId);
+            await editor.DisconnectAsync();
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nrdg tunnel:\n{tunnel}", e);
+        }
+        Assert.Contains("reconnecting", tunnel.Stderr);
+    }
+
+    /// <summary>The ssh PID and internal forward port of a "tunnel up" line.</summary>
+    private static (int SshPid, int ForwardPort) ForwardOf(string up) =>
+        (int.Parse(up.Split("ssh PID ")[1].Split(')')[0]), int.Parse(up.Split("forward 127.0.0.1:")[1].Split(',')[0]));
+
+    /// <summary>The ssh processes whose parent is <paramref name="pid"/> (from /proc/PID/stat).</summary>
+    private static List<int> SshChildren(int pid)
+    {
+        var children = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var child)) continue;
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            var close = stat.LastIndexOf(')');
+            var comm = stat[(stat.IndexOf('(') + 1)..close];
+            var fields = stat[(close + 2)..].Split(' ');
+            if (comm == "ssh" && fields[0] != "Z" && int.Parse(fields[1]) == pid) children.Add(child);
+        }
+        return children;
+    }
+
     private static async Task WaitForCountAsync(RdgProcess p, string text, int count)
     {
         for (var i = 0; i < 600; i++)

@@ -6,8 +6,9 @@ namespace Wand.Hpc;
 /// <summary>
 /// <c>ssh -N -L 127.0.0.1:LOCAL:HOST:PORT VIA</c>, kept alive: the system's ssh (so ~/.ssh/config,
 /// agents, ProxyJump and host keys work as for the user), restarted with a back-off when it ends,
-/// until cancelled. Readiness is ssh's own "Local forwarding listening" message (-v), never a probe
-/// connection (a bare connect to debugpy's adapter disturbs the next client, TESTBED.md).
+/// until cancelled. Readiness is ssh's own "Local forwarding listening" message (-v) and, on Linux,
+/// the port in LISTEN state held by that ssh (/proc); never a probe connection (a bare connect to
+/// debugpy's adapter disturbs the next client, TESTBED.md).
 /// </summary>
 public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IProgress progress)
 {
@@ -34,46 +35,61 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
         return SessionStore.ParseConcatenated(await stdout);
     }
 
-    /// <summary>Runs the forward until <paramref name="cancellationToken"/>; <paramref name="onUp"/> each time it (re)connects.</summary>
-    public async Task RunAsync(int localPort, string host, int port, Action<int> onUp, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the forward until <paramref name="cancellationToken"/>: <paramref name="onUp"/> each time ssh
+    /// listens on the local end, <paramref name="onDown"/> (with the reason) each time a forward that was up ends.
+    /// <paramref name="localPort"/> is asked for the local end before every attempt (a fresh free port each
+    /// time suits an internal forward; a fixed one suits a port the user chose).
+    /// </summary>
+    public async Task RunAsync(Func<int> localPort, string host, int port, Action<SshForward> onUp, Action<SshForward, string> onDown, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(localPort);
+        ArgumentNullException.ThrowIfNull(onUp);
+        ArgumentNullException.ThrowIfNull(onDown);
         var attempt = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             attempt++;
+            var local = localPort();
             var psi = new ProcessStartInfo("ssh") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
             foreach (var a in Arguments("-v", "-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
-                         "-L", $"127.0.0.1:{localPort}:{host}:{port}", via))
+                         "-L", $"127.0.0.1:{local}:{host}:{port}", via))
                 psi.ArgumentList.Add(a);
             using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start ssh");
             process.StandardInput.Close();
             var lastError = "";
-            var up = false;
+            var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var message = $"Local forwarding listening on 127.0.0.1 port {local}";
             process.OutputDataReceived += (_, _) => { };
             process.ErrorDataReceived += (_, e) =>
             {
                 if (e.Data is null) return;
                 if (!e.Data.StartsWith("debug", StringComparison.Ordinal)) lastError = e.Data;
-                if (!up && e.Data.Contains($"Local forwarding listening on 127.0.0.1 port {localPort}", StringComparison.Ordinal))
-                {
-                    up = true;
-                    attempt = 0;
-                    onUp(process.Id);
-                }
+                if (e.Data.Contains(message, StringComparison.Ordinal)) listening.TrySetResult();
             };
             process.BeginErrorReadLine();
             process.BeginOutputReadLine();
+            var exited = process.WaitForExitAsync(cancellationToken);
+            SshForward? forward = null;
             try
             {
-                await process.WaitForExitAsync(cancellationToken);
+                if (await Task.WhenAny(listening.Task, exited) == listening.Task && await ListenerBoundAsync(process, local, exited, cancellationToken))
+                {
+                    forward = new SshForward(process.Id, local);
+                    attempt = 0;
+                    onUp(forward);
+                }
+                await exited;
             }
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
                 return;
             }
+            var why = $"ssh exit {process.ExitCode}{(lastError.Length > 0 ? $": {lastError}" : "")}";
+            if (forward is not null) onDown(forward, why);
             var delay = TimeSpan.FromSeconds(Math.Min(10, attempt));
-            progress.Step($"the tunnel ended (ssh exit {process.ExitCode}{(lastError.Length > 0 ? $": {lastError}" : "")}); reconnecting in {delay.TotalSeconds:0} s");
+            progress.Step($"the tunnel ended ({why}); reconnecting in {delay.TotalSeconds:0} s");
             try
             {
                 await Task.Delay(delay, cancellationToken);
@@ -82,6 +98,54 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// ssh said it listens; where /proc shows sockets (Linux), also wait until that 127.0.0.1 port is in
+    /// LISTEN state and held by this ssh: a check that never connects (a probe connection would reach
+    /// debugpy's adapter as a client). False when ssh ended first.
+    /// </summary>
+    private static async Task<bool> ListenerBoundAsync(Process ssh, int port, Task exited, CancellationToken cancellationToken)
+    {
+        var procfs = Transport.Local.ProcFs.Default;
+        if (!File.Exists($"{procfs.Root}/net/tcp")) return !exited.IsCompleted;
+        for (var i = 0; i < 100 && !exited.IsCompleted; i++)
+        {
+            if (HeldBy(procfs, ssh.Id, port)) return true;
+            await Task.Delay(50, cancellationToken);
+        }
+        return !exited.IsCompleted && HeldBy(procfs, ssh.Id, port);
+    }
+
+    private static bool HeldBy(Transport.Local.ProcFs procfs, int pid, int port)
+    {
+        var inodes = procfs.ListeningSockets()
+            .Where(s => s.Port == port && System.Net.IPAddress.IsLoopback(s.Address))
+            .Select(s => $"socket:[{s.Inode}]").ToHashSet(StringComparer.Ordinal);
+        if (inodes.Count == 0) return false;
+        try
+        {
+            return Directory.EnumerateFiles(procfs.PathOf(pid, "fd")).Any(fd => new FileInfo(fd).LinkTarget is { } target && inodes.Contains(target));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A 127.0.0.1 port nobody listens on right now (for an internal forward; ssh binds it next).</summary>
+    public static int FreeLoopbackPort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        finally
+        {
+            listener.Stop();
         }
     }
 }
