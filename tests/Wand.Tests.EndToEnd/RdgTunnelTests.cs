@@ -83,7 +83,7 @@ public sealed class RdgTunnelTests : IDisposable
         await HitAsync(local, script);
 
         // The tunnel's ssh dies: rdg tunnel brings it back by itself.
-        var sshPid = int.Parse(up.Split("ssh PID ")[1].Split(')')[0]);
+        var sshPid = ForwardOf(up).SshPid;
         Process.GetProcessById(sshPid).Kill();
         await WaitForCountAsync(tunnel, "tunnel up", 2);
         Assert.Contains("reconnecting", tunnel.Stderr);
@@ -94,24 +94,119 @@ public sealed class RdgTunnelTests : IDisposable
     public async Task TheSameEditorSessionSurvivesTheSshConnectionDroppingAndStopsAgainWithoutANewAttach()
     {
         var (sshPort, key) = Sshd.Value;
-        var sessions = Path.Combine(_dir, "sessions");
+        var (job, script, line) = await StartJobAsync();
+        await using var _ = job;
+        var local = TestNet.FreePort();
+        await using var tunnel = StartTunnel(local, sshPort, key);
+        var up = await tunnel.WaitForLineAsync("tunnel up");
+        Assert.Contains($"\"port\": {local}", tunnel.Stdout); // the editor keeps using the user's port
+        Assert.DoesNotContain("ControlMaster", up);
+        Assert.NotEqual(local, ForwardOf(up).ForwardPort); // ssh forwards an internal port; rdg's proxy holds the user's
+
+        await DropAndResumeAsync(tunnel, local, script, line, () =>
+        {
+            // The ssh child of rdg tunnel (found by its parent PID) dies: the connection is gone.
+            var ssh = Assert.Single(SshChildren(tunnel.Pid));
+            Assert.Equal(ForwardOf(up).SshPid, ssh);
+            Process.GetProcessById(ssh).Kill();
+        });
+        var again = tunnel.Stderr.Split('\n').Last(l => l.Contains("tunnel up again", StringComparison.Ordinal));
+        Assert.NotEqual(ForwardOf(up).SshPid, ForwardOf(again).SshPid);
+        Assert.Equal([ForwardOf(again).SshPid], SshChildren(tunnel.Pid));
+    }
+
+    [Fact]
+    public async Task TheForwardHasAnSshConnectionOfItsOwnEvenWhenTheUserHasAControlMaster()
+    {
+        var (sshPort, key) = Sshd.Value;
+        var (job, script, line) = await StartJobAsync();
+        await using var _ = job;
+        var control = Path.Combine(_dir, "cm.sock");
+        var master = StartControlMaster(sshPort, key, control);
+        try
+        {
+            var local = TestNet.FreePort();
+            await using var tunnel = StartTunnel(local, sshPort, key, $"ControlPath={control}");
+            var up = await tunnel.WaitForLineAsync("tunnel up");
+            Assert.Equal([ForwardOf(up).SshPid], SshChildren(tunnel.Pid));
+
+            await using var editor = await DapClient.ConnectAsync("127.0.0.1", local);
+            await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [line] });
+            var stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(60));
+
+            // The user's shared connection ends: the forward, on its own connection, is not affected.
+            Process.GetProcessById(master).Kill();
+            await Task.Delay(1000);
+            var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
+            Assert.Equal(("train_step", line), (frame.Name, frame.Line));
+            Assert.DoesNotContain("tunnel ended", tunnel.Stderr);
+            await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = script }, ["breakpoints"] = new JsonArray() });
+            await editor.ContinueAsync(stopped.ThreadId);
+            await editor.DisconnectAsync();
+        }
+        finally
+        {
+            try
+            {
+                Process.GetProcessById(master).Kill();
+            }
+            catch (ArgumentException)
+            {
+                // already gone
+            }
+        }
+    }
+
+    private async Task<(RdgProcess Job, string Script, int Line)> StartJobAsync()
+    {
         var script = Path.Combine(_dir, "train.py");
         await File.WriteAllTextAsync(script, Loop);
         var line = Array.FindIndex(File.ReadAllLines(script), l => l.Contains("BREAKPOINT: loop", StringComparison.Ordinal)) + 1;
         var port = TestNet.FreePort();
-        await using var job = RdgProcess.Start(["debug", "--no-wait", "--port", port.ToString(), RdgProcess.HostPython("3.14"), "train.py"], RdgProcess.Env(sessions), _dir);
+        var job = RdgProcess.Start(["debug", "--no-wait", "--port", port.ToString(), RdgProcess.HostPython("3.14"), "train.py"], RdgProcess.Env(Path.Combine(_dir, "sessions")), _dir);
         await job.WaitForLineAsync("Port:");
+        return (job, script, line);
+    }
 
-        var local = TestNet.FreePort();
-        await using var tunnel = RdgProcess.Start(["tunnel", "--via", "root@127.0.0.1", "--local-port", local.ToString(),
-            "--ssh-option", $"Port={sshPort}", "--ssh-option", $"IdentityFile={key}", "--ssh-option", "StrictHostKeyChecking=no",
-            "--ssh-option", "UserKnownHostsFile=/dev/null", "--ssh-option", $"SetEnv=RDG_SESSION_DIR={sessions}"], RdgProcess.Env(Path.Combine(_dir, "laptop-sessions")));
-        var up = await tunnel.WaitForLineAsync("tunnel up");
-        var (firstSsh, firstForward) = ForwardOf(up);
-        Assert.NotEqual(local, firstForward);
-        Assert.Equal([firstSsh], SshChildren(tunnel.Pid));
-        Assert.Contains($"\"port\": {local}", tunnel.Stdout); // the editor keeps using the user's port
+    private RdgProcess StartTunnel(int local, string sshPort, string key, params string[] moreSshOptions) =>
+        RdgProcess.Start(["tunnel", "--via", "root@127.0.0.1", "--local-port", local.ToString(),
+            .. SshOptions(sshPort, key).Concat(moreSshOptions).SelectMany(o => new[] { "--ssh-option", o })], RdgProcess.Env(Path.Combine(_dir, "laptop-sessions")));
 
+    private string[] SshOptions(string sshPort, string key) =>
+        [$"Port={sshPort}", $"IdentityFile={key}", "StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", $"SetEnv=RDG_SESSION_DIR={Path.Combine(_dir, "sessions")}"];
+
+    /// <summary>A user's shared connection (ControlMaster, ControlPersist) on <paramref name="control"/>; returns the master's PID.</summary>
+    private int StartControlMaster(string sshPort, string key, string control)
+    {
+        var psi = new ProcessStartInfo("ssh");
+        foreach (var o in SshOptions(sshPort, key).Concat(["BatchMode=yes", "LogLevel=ERROR", "ControlMaster=yes", $"ControlPath={control}", "ControlPersist=yes"]))
+        {
+            psi.ArgumentList.Add("-o");
+            psi.ArgumentList.Add(o);
+        }
+        psi.ArgumentList.Add("-fN");
+        psi.ArgumentList.Add("root@127.0.0.1");
+        using (var start = Process.Start(psi)!)
+        {
+            Assert.True(start.WaitForExit(TimeSpan.FromSeconds(60)), "ssh -fN did not return");
+            Assert.Equal(0, start.ExitCode);
+        }
+        var check = new ProcessStartInfo("ssh") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { "-o", $"ControlPath={control}", "-O", "check", "root@127.0.0.1" }) check.ArgumentList.Add(a);
+        using var p = Process.Start(check)!;
+        var said = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.Contains("Master running (pid=", said);
+        return int.Parse(said.Split("pid=")[1].Split(')')[0]);
+    }
+
+    /// <summary>
+    /// An editor hits the breakpoint through the tunnel; <paramref name="drop"/> breaks the SSH connection
+    /// while it is stopped there; the SAME editor session (no new attach) is told its thread exited and,
+    /// once rdg tunnel reconnected, stops at the breakpoint again.
+    /// </summary>
+    private static async Task DropAndResumeAsync(RdgProcess tunnel, int local, string script, int line, Action drop)
+    {
         try
         {
             await using var editor = await DapClient.ConnectAsync("127.0.0.1", local);
@@ -120,19 +215,12 @@ public sealed class RdgTunnelTests : IDisposable
             var top = (await editor.StackTraceAsync(first.ThreadId))[0];
             Assert.Equal(("train_step", line), (top.Name, top.Line));
 
-            // The SSH connection drops while the editor is stopped at the breakpoint.
-            Process.GetProcessById(firstSsh).Kill();
+            drop();
             var exited = await editor.WaitForEventAsync("thread", e => (string?)e["body"]!["reason"] == "exited", TimeSpan.FromSeconds(60));
             Assert.Equal(first.ThreadId, (int)exited["body"]!["threadId"]!);
-            await editor.WaitForEventAsync("output", e => ((string?)e["body"]!["output"] ?? "").Contains("the SSH connection dropped", StringComparison.Ordinal)
-                || ((string?)e["body"]!["output"] ?? "").Contains("went away", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+            await editor.WaitForEventAsync("output", e => ((string?)e["body"]!["output"] ?? "").Contains("went away", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
 
-            // rdg tunnel brings ssh back; the same editor session (no new attach) stops at the breakpoint again.
             await WaitForCountAsync(tunnel, "tunnel up", 2);
-            var again = tunnel.Stderr.Split('\n').Last(l => l.Contains("tunnel up again", StringComparison.Ordinal));
-            var (secondSsh, _) = ForwardOf(again);
-            Assert.NotEqual(firstSsh, secondSsh);
-            Assert.Equal([secondSsh], SshChildren(tunnel.Pid));
             var second = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(90));
             var frame = (await editor.StackTraceAsync(second.ThreadId))[0];
             Assert.Equal(("train_step", line), (frame.Name, frame.Line));
@@ -155,8 +243,12 @@ public sealed class RdgTunnelTests : IDisposable
     }
 
     /// <summary>The ssh PID and internal forward port of a "tunnel up" line.</summary>
-    private static (int SshPid, int ForwardPort) ForwardOf(string up) =>
-        (int.Parse(up.Split("ssh PID ")[1].Split(')')[0]), int.Parse(up.Split("forward 127.0.0.1:")[1].Split(',')[0]));
+    private static (int SshPid, int ForwardPort) ForwardOf(string up)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(up, @"forward 127\.0\.0\.1:(\d+)[^,]*, ssh PID (\d+)\)");
+        Assert.True(m.Success, up);
+        return (int.Parse(m.Groups[2].Value), int.Parse(m.Groups[1].Value));
+    }
 
     /// <summary>The ssh processes whose parent is <paramref name="pid"/> (from /proc/PID/stat).</summary>
     private static List<int> SshChildren(int pid)

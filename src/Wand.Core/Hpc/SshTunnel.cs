@@ -8,7 +8,10 @@ namespace Wand.Hpc;
 /// agents, ProxyJump and host keys work as for the user), restarted with a back-off when it ends,
 /// until cancelled. Readiness is ssh's own "Local forwarding listening" message (-v) and, on Linux,
 /// the port in LISTEN state held by that ssh (/proc); never a probe connection (a bare connect to
-/// debugpy's adapter disturbs the next client, TESTBED.md).
+/// debugpy's adapter disturbs the next client, TESTBED.md). The forward always has a connection of
+/// its own (ControlPath=none): a ControlMaster of ~/.ssh/config would hold the forward itself, so the
+/// connection's end could not be seen, and ssh 9.2's multiplexing client ignores -N and starts a
+/// login shell on the login node.
 /// </summary>
 public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IProgress progress)
 {
@@ -52,8 +55,10 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
             attempt++;
             var local = localPort();
             var psi = new ProcessStartInfo("ssh") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
-            foreach (var a in Arguments("-v", "-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
-                         "-L", $"127.0.0.1:{local}:{host}:{port}", via))
+            // ssh keeps the first value it gets for an option: these two come before the user's own.
+            foreach (var a in (string[])["-o", "ControlMaster=no", "-o", "ControlPath=none",
+                         .. Arguments("-v", "-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
+                         "-L", $"127.0.0.1:{local}:{host}:{port}", via)])
                 psi.ArgumentList.Add(a);
             using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start ssh");
             process.StandardInput.Close();
@@ -64,7 +69,9 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
             process.ErrorDataReceived += (_, e) =>
             {
                 if (e.Data is null) return;
-                if (!e.Data.StartsWith("debug", StringComparison.Ordinal)) lastError = e.Data;
+                if (!e.Data.StartsWith("debug", StringComparison.Ordinal) && !e.Data.StartsWith("Authenticated to", StringComparison.Ordinal)
+                    && !e.Data.StartsWith("Transferred:", StringComparison.Ordinal))
+                    lastError = e.Data;
                 if (e.Data.Contains(message, StringComparison.Ordinal)) listening.TrySetResult();
             };
             process.BeginErrorReadLine();
@@ -86,7 +93,8 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
                 process.Kill(entireProcessTree: true);
                 return;
             }
-            var why = $"ssh exit {process.ExitCode}{(lastError.Length > 0 ? $": {lastError}" : "")}";
+            var why = process.ExitCode > 128 ? $"ssh was ended by signal {process.ExitCode - 128}" : $"ssh exit {process.ExitCode}";
+            if (lastError.Length > 0) why += $": {lastError}";
             if (forward is not null) onDown(forward, why);
             var delay = TimeSpan.FromSeconds(Math.Min(10, attempt));
             progress.Step($"the tunnel ended ({why}); reconnecting in {delay.TotalSeconds:0} s");
@@ -103,8 +111,8 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
 
     /// <summary>
     /// ssh said it listens; where /proc shows sockets (Linux), also wait until that 127.0.0.1 port is in
-    /// LISTEN state and held by this ssh: a check that never connects (a probe connection would reach
-    /// debugpy's adapter as a client). False when ssh ended first.
+    /// LISTEN state and held by <paramref name="ssh"/>: a check that never connects (a probe connection
+    /// would reach debugpy's adapter as a client). False when ssh ended first.
     /// </summary>
     private static async Task<bool> ListenerBoundAsync(Process ssh, int port, Task exited, CancellationToken cancellationToken)
     {
