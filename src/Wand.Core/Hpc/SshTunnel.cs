@@ -22,6 +22,17 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
     public IReadOnlyList<string> Arguments(params string[] rest) =>
         [.. sshOptions.SelectMany(o => new[] { "-o", o }), "-o", "BatchMode=yes", .. rest];
 
+    /// <summary>
+    /// The argv (after <c>ssh</c>) of the forward 127.0.0.1:<paramref name="localPort"/> to
+    /// <paramref name="host"/>:<paramref name="port"/>. ssh keeps the first value it gets for an option, so
+    /// the connection of its own (no ControlMaster) comes before the user's options, which come before
+    /// ~/.ssh/config.
+    /// </summary>
+    public IReadOnlyList<string> ForwardArguments(int localPort, string host, int port) =>
+        ["-o", "ControlMaster=no", "-o", "ControlPath=none",
+            .. Arguments("-v", "-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
+                "-L", $"127.0.0.1:{localPort}:{host}:{port}", via)];
+
     /// <summary>The session records on the login node (its home is the cluster's).</summary>
     public async Task<IReadOnlyList<SessionRecord>> ReadSessionsAsync(CancellationToken cancellationToken)
     {
@@ -55,10 +66,7 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
             attempt++;
             var local = localPort();
             var psi = new ProcessStartInfo("ssh") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
-            // ssh keeps the first value it gets for an option: these two come before the user's own.
-            foreach (var a in (string[])["-o", "ControlMaster=no", "-o", "ControlPath=none",
-                         .. Arguments("-v", "-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
-                         "-L", $"127.0.0.1:{local}:{host}:{port}", via)])
+            foreach (var a in ForwardArguments(local, host, port))
                 psi.ArgumentList.Add(a);
             using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start ssh");
             process.StandardInput.Close();
