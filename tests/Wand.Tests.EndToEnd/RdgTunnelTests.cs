@@ -116,7 +116,7 @@ public sealed class RdgTunnelTests : IDisposable
     }
 
     [Fact]
-    public async Task TheForwardHasAnSshConnectionOfItsOwnEvenWhenTheUserHasAControlMaster()
+    public async Task WithTheUsersSshControlMasterTheForwardRidesOnItAndTheSessionSurvivesTheMasterDying()
     {
         var (sshPort, key) = Sshd.Value;
         var (job, script, line) = await StartJobAsync();
@@ -128,21 +128,15 @@ public sealed class RdgTunnelTests : IDisposable
             var local = TestNet.FreePort();
             await using var tunnel = StartTunnel(local, sshPort, key, $"ControlPath={control}");
             var up = await tunnel.WaitForLineAsync("tunnel up");
-            Assert.Equal([ForwardOf(up).SshPid], SshChildren(tunnel.Pid));
+            Assert.Contains("ControlMaster", up);
+            Assert.Equal(master, ForwardOf(up).SshPid);
+            Assert.Empty(SshChildren(tunnel.Pid)); // no connection of its own: the master listens
 
-            await using var editor = await DapClient.ConnectAsync("127.0.0.1", local);
-            await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [script] = [line] });
-            var stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(60));
-
-            // The user's shared connection ends: the forward, on its own connection, is not affected.
-            Process.GetProcessById(master).Kill();
-            await Task.Delay(1000);
-            var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
-            Assert.Equal(("train_step", line), (frame.Name, frame.Line));
-            Assert.DoesNotContain("tunnel ended", tunnel.Stderr);
-            await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = script }, ["breakpoints"] = new JsonArray() });
-            await editor.ContinueAsync(stopped.ThreadId);
-            await editor.DisconnectAsync();
+            // The shared connection dies; rdg tunnel then connects by itself, and the same editor goes on.
+            await DropAndResumeAsync(tunnel, local, script, line, () => Process.GetProcessById(master).Kill());
+            var again = tunnel.Stderr.Split('\n').Last(l => l.Contains("tunnel up again", StringComparison.Ordinal));
+            Assert.DoesNotContain("ControlMaster", again);
+            Assert.Equal([ForwardOf(again).SshPid], SshChildren(tunnel.Pid));
         }
         finally
         {
@@ -156,6 +150,33 @@ public sealed class RdgTunnelTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public async Task WhenRdgTunnelStopsTheForwardItAddedToTheUsersControlMasterIsCancelled()
+    {
+        var (sshPort, key) = Sshd.Value;
+        var (job, _, _) = await StartJobAsync();
+        await using var __ = job;
+        var control = Path.Combine(_dir, "cm2.sock");
+        var master = StartControlMaster(sshPort, key, control);
+        try
+        {
+            var tunnel = StartTunnel(TestNet.FreePort(), sshPort, key, $"ControlPath={control}");
+            var forward = ForwardOf(await tunnel.WaitForLineAsync("tunnel up")).ForwardPort;
+            Assert.True(Listening(forward));
+            await tunnel.DisposeAsync(); // SIGTERM, as Ctrl-C
+            for (var i = 0; i < 200 && Listening(forward); i++) await Task.Delay(50);
+            Assert.False(Listening(forward), $"the master still forwards 127.0.0.1:{forward}.\n{tunnel}");
+            Assert.True(Process.GetProcessById(master) is { HasExited: false }); // the user's connection stays
+        }
+        finally
+        {
+            Process.GetProcessById(master).Kill();
+        }
+    }
+
+    private static bool Listening(int port) =>
+        Wand.Transport.Local.ProcFs.Default.ListeningSockets().Any(s => s.Port == port);
 
     private async Task<(RdgProcess Job, string Script, int Line)> StartJobAsync()
     {

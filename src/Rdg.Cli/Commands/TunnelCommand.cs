@@ -64,7 +64,7 @@ public static class TunnelCommand
                 forward =>
                 {
                     proxy.AddBackend(backendKey, description, token => ConnectAsync(forward.LocalPort, token));
-                    ui.Info($"tunnel up{(++ups > 1 ? " again" : "")}: localhost:{local} -> {record.ListenHost}:{record.Port} via {result.GetValue(via)} (forward 127.0.0.1:{forward.LocalPort}, ssh PID {forward.SshPid}); "
+                    ui.Info($"tunnel up{(++ups > 1 ? " again" : "")}: localhost:{local} -> {record.ListenHost}:{record.Port} via {result.GetValue(via)} (forward 127.0.0.1:{forward.LocalPort}{(forward.ThroughMaster ? " on your ssh ControlMaster connection" : "")}, ssh PID {forward.SshPid}); "
                         + (ups > 1 ? "an open editor session continues by itself." : "press F5 in your editor.") + " Ctrl-C ends it.");
                 },
                 (_, _) => proxy.RemoveBackend(backendKey, "the SSH connection dropped; reconnecting"),
