@@ -175,6 +175,28 @@ public sealed class RdgTunnelTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task ALocalPortInUseIsRefusedWithHowToPickAnother()
+    {
+        var (sshPort, key) = Sshd.Value;
+        var (job, _, _) = await StartJobAsync();
+        await using var __ = job;
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+            await using var tunnel = StartTunnel(port, sshPort, key);
+            Assert.Equal(Wand.Errors.ExitCodes.PortInUse, await tunnel.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains($"local port {port} is already in use", tunnel.Stderr);
+            Assert.Contains("--local-port", tunnel.Stderr);
+        }
+        finally
+        {
+            taken.Stop();
+        }
+    }
+
     private static bool Listening(int port) =>
         Wand.Transport.Local.ProcFs.Default.ListeningSockets().Any(s => s.Port == port);
 
