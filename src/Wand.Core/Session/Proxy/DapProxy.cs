@@ -8,8 +8,7 @@ namespace Wand.Session.Proxy;
 /// <summary>
 /// The editor's end of a wand debug session: listens on 127.0.0.1:PORT and relays the Debug Adapter
 /// Protocol to the debugpy of whichever process is being debugged (a backend), so the editor's
-/// session outlives that process. A drop-in for <see cref="Wand.Transport.Local.PortForwarder"/>:
-/// instead of dropping the editor when the process goes away, the session calls
+/// session outlives that process: when the process goes away, the session calls
 /// <see cref="RemoveBackend"/> and, once the next process is injected, <see cref="AddBackend"/>.
 /// </summary>
 /// <remarks>
