@@ -256,6 +256,34 @@ public class DapProxyTests
         }
     }
 
+    [Fact]
+    public async Task AnEditorThatDisconnectsWhileStoppedLeavesTheAppRunning()
+    {
+        var progress = new ListProgress();
+        var injector = Injector(NullProgress.Instance);
+        await using var proxy = DapProxy.Start(0, progress);
+        var (a, portA) = await DebuggedLoopAsync(injector);
+        try
+        {
+            proxy.AddBackend(Key(a), $"PID {a.Pid}", Connect(portA));
+            await using (var editor = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort))
+            {
+                await editor.AttachAsync(TickBreakpoint());
+                await StoppedInAsync(editor);
+                await editor.DisconnectAsync(); // no continue: debugpy resumes the app on disconnect
+                await editor.Completion.WaitAsync(StopTimeout);
+            }
+            var lines = a.Stdout.Split('\n').Length;
+            for (var i = 0; i < 300 && a.Stdout.Split('\n').Length <= lines; i++) await Task.Delay(100);
+            Assert.True(a.Stdout.Split('\n').Length > lines, "the target stayed stopped after the editor left:\n" + a.Stdout + "\nproxy said:\n" + string.Join('\n', progress.Lines));
+            await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
+        }
+        finally
+        {
+            await a.DisposeAsync();
+        }
+    }
+
     private sealed class ListProgress : IProgress
     {
         private readonly ConcurrentQueue<string> _lines = new();
