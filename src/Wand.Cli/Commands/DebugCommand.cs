@@ -73,15 +73,8 @@ public static class DebugCommand
                 var session = new ContainerDebugSession(new ContainerLocator([found.Runtime]), containerRoute, DebugpyLocator.Default, ui, TimeProvider.System);
                 var options = new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port), ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true),
                     result.GetValue(debugpy), safePoint, result.GetValue(keep), result.GetValue(all));
-                try
-                {
-                    await session.RunAsync(found, Pick, options, new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json"), null, cancellationToken);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    ui.Info("session ended; the forward is closed" + (options.Keep ? " and debugpy keeps running in the container" : " and debugpy was stopped in the container"));
-                }
-                return ExitCodes.Cancelled; // the session only ends by Ctrl+C
+                var observer = new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json");
+                return await RunSessionAsync(ui, session, found, Pick, options, observer, "the container", cancellationToken);
             }
 
             var target = result.GetValue(pid) ?? Choose(ui, await ScanAsync(ui, cancellationToken), result.GetValue(yes), "this machine").Pid;
@@ -119,15 +112,22 @@ public static class DebugCommand
         var session = new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System);
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => processes.FirstOrDefault(p => p.Pid == pid)
             ?? throw new WandException(ExitCodes.ProcessNotFound, $"PID {pid} is not a Python process this user can see", "list them with `wand ps`");
+        return await RunSessionAsync(ui, session, null, Pick, options, new SessionObserver(ui, route, () => ([], "this machine"), json), "the app", cancellationToken);
+    }
+
+    /// <summary>Runs a debug session (its own proxy) until Ctrl+C, the only way it ends, and says what stays behind in <paramref name="where"/>.</summary>
+    internal static async Task<int> RunSessionAsync(IUserInterface ui, ContainerDebugSession session, ContainerInfo? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose,
+        ContainerDebugSession.Options options, ContainerDebugSession.IObserver observer, string where, CancellationToken cancellationToken)
+    {
         try
         {
-            await session.RunAsync(null, Pick, options, new SessionObserver(ui, route, () => ([], "this machine"), json), null, cancellationToken);
+            await session.RunAsync(container, choose, options, observer, null, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            ui.Info("session ended" + (options.Keep ? "; debugpy keeps running in the app" : "; debugpy was stopped in the app"));
+            ui.Info($"session ended; debugpy {(options.Keep ? "keeps running" : "was stopped")} in {where}");
         }
-        return ExitCodes.Cancelled; // the session only ends by Ctrl+C
+        return ExitCodes.Cancelled;
     }
 
     /// <summary>

@@ -41,15 +41,7 @@ public static class PodSessions
         var session = new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System);
         var options = new ContainerDebugSession.Options(request.Host, request.Port, DebugCommand.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true),
             request.Debugpy, request.SafePoint, request.Keep, request.All);
-        try
-        {
-            await session.RunAsync(null, Pick, options, Observer(ui, route, request.Json), null, cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            ui.Info("session ended; the forward is closed" + (options.Keep ? " and debugpy keeps running in the pod" : " and debugpy was stopped in the pod"));
-        }
-        return ExitCodes.Cancelled; // the session only ends by Ctrl+C
+        return await DebugCommand.RunSessionAsync(ui, session, null, Pick, options, Observer(ui, route, request.Json), "the pod", cancellationToken);
     }
 
     /// <summary>
@@ -88,7 +80,7 @@ public static class PodSessions
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await Task.WhenAll(sessions.Values.Select(s => s.Run));
-            ui.Info("session ended; the forwards are closed" + (request.Keep ? " and debugpy keeps running in the pods" : " and debugpy was stopped in the pods"));
+            ui.Info($"session ended; debugpy {(request.Keep ? "keeps running" : "was stopped")} in the pods");
         }
         return ExitCodes.Cancelled; // the session only ends by Ctrl+C
     }
