@@ -16,24 +16,6 @@ namespace Wand.Bench;
 /// </summary>
 public static class ContainerBench
 {
-    private const string App = "import time\nprint('ready', flush=True)\nwhile True:\n    time.sleep(0.01)\n";
-
-    /// <summary>The floor's program, run by the container's python3.14 through podman exec; argv: PID PORT.</summary>
-    private const string ByHand = """
-        import os, sys, time
-        pid, port = int(sys.argv[1]), int(sys.argv[2])
-        path = "/tmp/bench-bootstrap-%d.py" % port
-        with open(path, "w") as f:
-            f.write("import os, threading\n"
-                    "os.environ.setdefault('PYDEVD_DISABLE_FILE_VALIDATION', '1')\n"
-                    "import debugpy, debugpy.server.api\n"
-                    "threading.Thread(target=debugpy.listen, args=(('127.0.0.1', %d),), daemon=True).start()\n" % port)
-        sys.remote_exec(pid, path)
-        want = ":%04X " % port
-        while not any(want in line and line.split()[3] == "0A" for line in open("/proc/net/tcp").read().splitlines()[1:]):
-            time.sleep(0.002)
-        os.unlink(path)
-        """;
 
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
     {
@@ -81,7 +63,7 @@ public static class ContainerBench
         try
         {
             var clock = Stopwatch.StartNew();
-            var r = await ProcessRunner.RunAsync("podman", ["exec", "-i", name, "/usr/bin/python3.14", "-c", ByHand, "1", Str(port)], null, TimeSpan.FromSeconds(120), CancellationToken.None);
+            var r = await ProcessRunner.RunAsync("podman", ["exec", "-i", name, "/usr/bin/python3.14", "-c", ByHandFloor.Program, .. ByHandFloor.Arguments(1, "127.0.0.1", port, "/tmp", wait: true)], null, TimeSpan.FromSeconds(120), CancellationToken.None);
             var elapsed = clock.Elapsed;
             if (!r.Ok) throw new InvalidOperationException($"floor failed: {r.Stderr}");
             into?.Add(elapsed);
@@ -96,7 +78,7 @@ public static class ContainerBench
     {
         var name = "wand-bench-" + Guid.NewGuid().ToString("N")[..10];
         Environment.SetEnvironmentVariable("CONTAINERS_CONF", conf);
-        var r = await ProcessRunner.RunAsync("podman", ["run", "-d", "--name", name, "--rootfs", BenchEnv.Rootfs + ":O", "/usr/bin/python3.14", "-c", App],
+        var r = await ProcessRunner.RunAsync("podman", ["run", "-d", "--name", name, "--rootfs", BenchEnv.Rootfs + ":O", "/usr/bin/python3.14", "-c", ByHandFloor.IdleApp],
             null, TimeSpan.FromSeconds(60), CancellationToken.None);
         if (!r.Ok) throw new InvalidOperationException($"podman run failed: {r.Stderr}");
         // ready when its main loop runs: PID 1 printed "ready"

@@ -24,21 +24,7 @@ namespace Wand.Bench;
 public static class KubeBench
 {
     private const string Namespace = "wand-bench";
-    private const string App = "import time\nprint('ready', flush=True)\nwhile True:\n    time.sleep(0.01)\n";
     private const string AppDir = "/srv/apps/fastapi_app";
-
-    /// <summary>The floor's program, run by the pod's python3.14 through kubectl exec; argv: PID PORT. Returns once sys.remote_exec has.</summary>
-    private const string ByHand = """
-        import sys
-        pid, port = int(sys.argv[1]), int(sys.argv[2])
-        path = "/tmp/bench-bootstrap-%d.py" % port
-        with open(path, "w") as f:
-            f.write("import os, threading\n"
-                    "os.environ.setdefault('PYDEVD_DISABLE_FILE_VALIDATION', '1')\n"
-                    "import debugpy, debugpy.server.api\n"
-                    "threading.Thread(target=debugpy.listen, args=(('127.0.0.1', %d),), daemon=True).start()\n" % port)
-        sys.remote_exec(pid, path)
-        """;
 
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
     {
@@ -79,7 +65,7 @@ public static class KubeBench
 
     private static async Task WandAttachAsync(string state, Samples? into)
     {
-        var (pod, container) = await AddPodAsync(state, "/usr/bin/python3.14", "-c", App);
+        var (pod, container) = await AddPodAsync(state, "/usr/bin/python3.14", "-c", ByHandFloor.IdleApp);
         var port = Adapters.FreePort();
         try
         {
@@ -98,13 +84,13 @@ public static class KubeBench
 
     private static async Task FloorAsync(string state, Samples? into)
     {
-        var (pod, container) = await AddPodAsync(state, "/usr/bin/python3.14", "-c", App);
+        var (pod, container) = await AddPodAsync(state, "/usr/bin/python3.14", "-c", ByHandFloor.IdleApp);
         var port = Adapters.FreePort();
         try
         {
             var clock = Stopwatch.StartNew();
             await using var forward = Child.Start("kubectl", ["-n", Namespace, "port-forward", "pod/" + pod, ":" + Str(port), "--address", "127.0.0.1"], clock, env: Env(state));
-            var exec = ProcessRunner.RunAsync("kubectl", ["-n", Namespace, "exec", "-i", pod, "-c", "app", "--", "/usr/bin/python3.14", "-c", ByHand, "1", Str(port)],
+            var exec = ProcessRunner.RunAsync("kubectl", ["-n", Namespace, "exec", "-i", pod, "-c", "app", "--", "/usr/bin/python3.14", "-c", ByHandFloor.Program, .. ByHandFloor.Arguments(1, "127.0.0.1", port, "/tmp", wait: false)],
                 null, TimeSpan.FromSeconds(120), CancellationToken.None);
             await forward.WaitForStdoutAsync("Forwarding from 127.0.0.1:", TimeSpan.FromSeconds(60));
             var local = int.Parse(forward.Stdout.Split("Forwarding from 127.0.0.1:")[1].Split(' ')[0], CultureInfo.InvariantCulture);

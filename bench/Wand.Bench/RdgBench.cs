@@ -31,23 +31,6 @@ public static class RdgBench
     /// <summary>Starts two idle Pythons in the job and waits for them (argv: PYTHON SCRIPT).</summary>
     private const string JobScript = "#!/bin/bash\n\"$1\" -u \"$2\" &\n\"$1\" -u \"$2\" &\nwait\n";
 
-    /// <summary>The floor, run by Python 3.14 in an srun step on the node; argv: PID HOST PORT DIR.</summary>
-    private const string ByHand = """
-        import os, sys, time
-        pid, host, port, folder = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
-        path = os.path.join(folder, "bootstrap-%d.py" % port)
-        with open(path, "w") as f:
-            f.write("import os, threading\n"
-                    "os.environ.setdefault('PYDEVD_DISABLE_FILE_VALIDATION', '1')\n"
-                    "import debugpy, debugpy.server.api\n"
-                    "threading.Thread(target=debugpy.listen, args=((%r, %d),), daemon=True).start()\n" % (host, port))
-        sys.remote_exec(pid, path)
-        want = ":%04X " % port
-        while not any(want in line and line.split()[3] == "0A" for line in open("/proc/net/tcp").read().splitlines()[1:]):
-            time.sleep(0.002)
-        os.unlink(path)
-        """;
-
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int startupIterations, int attachIterations)
     {
         var rdg = await BuildRdgAsync();
@@ -205,7 +188,7 @@ public static class RdgBench
         {
             var clock = Stopwatch.StartNew();
             var r = await RunAsync("srun", ["--jobid=" + job, "--overlap", "-w", "localhost", "-N", "1", "-n", "1", "--quiet",
-                BenchEnv.HostPython, "-c", ByHand, Str(pid), host, Str(port), dir], env, TimeSpan.FromSeconds(180));
+                BenchEnv.HostPython, "-c", ByHandFloor.Program, .. ByHandFloor.Arguments(pid, host, port, dir, wait: true)], env, TimeSpan.FromSeconds(180));
             var exited = clock.Elapsed;
             if (!r.Ok) throw new InvalidOperationException($"the floor's srun step failed (exit {r.ExitCode}):\n{r.Stdout}\n{r.Stderr}");
             var initialized = await InitializeAsync(host, port, clock);
