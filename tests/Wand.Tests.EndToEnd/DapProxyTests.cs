@@ -284,6 +284,72 @@ public class DapProxyTests
         }
     }
 
+    [Fact]
+    public async Task ChildSessionsThatDisconnectWhileStoppedLeaveTheirProcessesRunning()
+    {
+        var progress = new ListProgress();
+        var injector = Injector(NullProgress.Instance);
+        await using var proxy = DapProxy.Start(0, progress);
+        var (a, portA) = await DebuggedLoopAsync(injector);
+        TargetProcess? b = null;
+        var children = new ConcurrentQueue<DapClient>();
+        try
+        {
+            (b, var portB) = await DebuggedLoopAsync(injector);
+            proxy.AddBackend(Key(a), $"PID {a.Pid}", Connect(portA));
+            proxy.AddBackend(Key(b), $"PID {b.Pid}", Connect(portB));
+            var stopped = new ConcurrentDictionary<int, DapClient>();
+            var problems = new ConcurrentQueue<Exception>();
+            await using var root = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+            root.OnStartDebugging(async configuration =>
+            {
+                try
+                {
+                    var child = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+                    children.Enqueue(child);
+                    await child.AttachAsync(TickBreakpoint(), configuration);
+                    var (pid, _) = await StoppedInAsync(child);
+                    stopped[pid] = child; // and left stopped there
+                }
+                catch (Exception e)
+                {
+                    problems.Enqueue(e);
+                }
+            });
+            await root.AttachAsync(TickBreakpoint(), null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
+            var deadline = DateTime.UtcNow + StopTimeout;
+            while (DateTime.UtcNow < deadline && problems.IsEmpty && stopped.Count < 2) await Task.Delay(100);
+            Assert.True(problems.IsEmpty, string.Join("\n", problems));
+            Assert.Equal([a.Pid, b.Pid], stopped.Keys.Order());
+
+            // Both children go while stopped, without continuing or clearing their breakpoints, then the root.
+            var linesA = a.Stdout.Split('\n').Length;
+            var linesB = b.Stdout.Split('\n').Length;
+            foreach (var child in stopped.Values)
+            {
+                await child.DisconnectAsync().WaitAsync(TimeSpan.FromSeconds(4)); // answered by debugpy, not by the proxy's 5 s fallback
+                await child.Completion.WaitAsync(StopTimeout);
+            }
+            await root.DisconnectAsync();
+            for (var i = 0; i < 300 && (a.Stdout.Split('\n').Length <= linesA || b.Stdout.Split('\n').Length <= linesB); i++) await Task.Delay(100);
+            Assert.True(a.Stdout.Split('\n').Length > linesA && b.Stdout.Split('\n').Length > linesB,
+                $"a process stayed stopped after its child session left:\nA:\n{a.Stdout}\nB:\n{b.Stdout}");
+            Assert.Empty(proxy.ChildSessions);
+            await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
+            await injector.StopAsync(b.Pid, SafePoint, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nproxy said:\n{string.Join('\n', progress.Lines)}", e);
+        }
+        finally
+        {
+            foreach (var child in children) await child.DisposeAsync();
+            await a.DisposeAsync();
+            if (b is not null) await b.DisposeAsync();
+        }
+    }
+
     private sealed class ListProgress : IProgress
     {
         private readonly ConcurrentQueue<string> _lines = new();

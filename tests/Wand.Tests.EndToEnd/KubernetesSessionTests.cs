@@ -86,14 +86,14 @@ public class KubernetesSessionTests
         await using var cluster = KubeCluster.Create();
         cluster.AddService("api", ApiLabels);
         var pod = await cluster.AddPodAsync("api-gunicorn-0", ApiLabels,
-            [("app", ["/usr/bin/python3.14", "-m", "gunicorn", "-w", "2", "-k", "uvicorn.workers.UvicornWorker", "--chdir", ContainerApp.AppDir, "-b", "127.0.0.1:8000", "app:app"])]);
+            [("app", ContainerApp.Gunicorn(workers: 2))]);
         await ContainerApp.WaitUntilServingAsync(pod.Main);
 
         var localPort = TestNet.FreePort();
         await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", localPort.ToString(), "--output", "json"]);
         var attached = session.NextEvent(EventTimeout);
         var worker = attached.GetProperty("pidInside").GetInt32();
-        var workers = await WorkersAsync(pod.Main);
+        var workers = await ContainerApp.GunicornWorkersAsync(pod.Main);
         Assert.Equal(2, workers.Count);
         Assert.Contains(worker, workers); // a worker, not the master
         Assert.Equal(worker.ToString(), await HitBreakpointOnWorkerAsync(pod.Main, localPort, "first"));
@@ -105,16 +105,11 @@ public class KubernetesSessionTests
         var respawned = again.GetProperty("pidInside").GetInt32();
         Assert.DoesNotContain(respawned, workers);
         Assert.NotEqual(1, respawned);
-        Assert.Contains(respawned, await WorkersAsync(pod.Main));
+        Assert.Contains(respawned, await ContainerApp.GunicornWorkersAsync(pod.Main));
         Assert.Equal(respawned.ToString(), await HitBreakpointOnWorkerAsync(pod.Main, localPort, "respawned"));
 
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
     }
-
-    /// <summary>gunicorn's worker PIDs (gunicorn children of PID 1) inside the container.</summary>
-    private static async Task<List<int>> WorkersAsync(TestContainer c) =>
-        (await c.PythonAsync("import os\nfor p in os.listdir('/proc'):\n    if p.isdigit() and open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[1] == '1' and b'gunicorn' in open(f'/proc/{p}/cmdline', 'rb').read(): print(p)"))
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
 
     /// <summary>
     /// Like <see cref="ContainerApp.HitBreakpointAsync"/>, for several workers behind one socket: requests

@@ -13,6 +13,15 @@ public static class ContainerApp
     public static string[] Uvicorn(bool reload) =>
         ["/usr/bin/python3.14", "-m", "uvicorn", "--app-dir", AppDir, "app:app", "--port", "8000", .. reload ? new[] { "--reload", "--reload-dir", AppDir } : []];
 
+    /// <summary>gunicorn (the container's PID 1) with <paramref name="workers"/> uvicorn workers serving the sample on 127.0.0.1:8000.</summary>
+    public static string[] Gunicorn(int workers) =>
+        ["/usr/bin/python3.14", "-m", "gunicorn", "-w", workers.ToString(), "-k", "uvicorn.workers.UvicornWorker", "--chdir", AppDir, "-b", "127.0.0.1:8000", "app:app"];
+
+    /// <summary>gunicorn's worker PIDs (gunicorn children of PID 1) inside the container.</summary>
+    public static async Task<List<int>> GunicornWorkersAsync(TestContainer c) =>
+        (await c.PythonAsync("import os\nfor p in os.listdir('/proc'):\n    if p.isdigit() and open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[1] == '1' and b'gunicorn' in open(f'/proc/{p}/cmdline', 'rb').read(): print(p)"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+
     public static async Task WaitUntilServingAsync(TestContainer c)
     {
         for (var i = 0; i < 100; i++)
@@ -33,6 +42,13 @@ public static class ContainerApp
     /// <summary>A request made inside the container (its loopback is not this machine's).</summary>
     public static Task<string> GetInsideAsync(TestContainer c, string path) =>
         c.PythonAsync($"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000{path}', timeout=60).read().decode())");
+
+    /// <summary><paramref name="count"/> requests at once, made inside the container; returns their responses.</summary>
+    public static async Task<string[]> GetManyInsideAsync(TestContainer c, string path, int count) =>
+        (await c.PythonAsync("import concurrent.futures, urllib.request\n"
+            + $"get = lambda i: urllib.request.urlopen('http://127.0.0.1:8000{path}', timeout=60).read().decode()\n"
+            + $"with concurrent.futures.ThreadPoolExecutor({count}) as pool: print('\\n'.join(pool.map(get, range({count}))))"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>
     /// Attaches an editor through wand's forward on <paramref name="localPort"/>, hits the handler's

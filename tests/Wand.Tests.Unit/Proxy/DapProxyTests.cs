@@ -257,6 +257,28 @@ public class DapProxyTests
         Assert.Equal(0, proxy.EditorCount);
     }
 
+    [Theory(Timeout = 30000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ADisconnectThatTheGoneProcessNeverAnsweredSucceeds(bool removed)
+    {
+        var (proxy, a, _) = await StartWithAAsync();
+        await using var _ = proxy;
+        await using var editor = await AttachedEditorAsync(proxy, 3);
+        var session = await a.NextSessionAsync(0);
+        session.Unanswered.Add("disconnect");
+        var disconnect = await editor.SendRequestAsync("disconnect", new JsonObject { ["terminateDebuggee"] = false });
+        await session.WaitForRequestAsync("disconnect");
+
+        // The process goes away with the editor's disconnect unanswered: the editor was leaving anyway.
+        if (removed) proxy.RemoveBackend("pid 1", "PID 1 exited");
+        else await session.CloseAsync();
+        Assert.NotNull(await disconnect.WaitAsync(Long));
+        await editor.Completion.WaitAsync(Long);
+        for (var i = 0; i < 200 && proxy.EditorCount > 0; i++) await Task.Delay(20);
+        Assert.Equal(0, proxy.EditorCount);
+    }
+
     private static async Task<FakeDebugpy.Session> WhenAsync(FakeDebugpy.Session session, string command)
     {
         await session.WaitForRequestAsync(command);

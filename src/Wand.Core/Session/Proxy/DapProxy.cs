@@ -30,6 +30,7 @@ namespace Wand.Session.Proxy;
 /// and <c>supportsRunInTerminalRequest</c> false; once one backend answered it, later connections are
 /// answered from that answer (the backend is only chosen at <c>attach</c>).</item>
 /// <item><c>disconnect</c> goes to debugpy with <c>terminateDebuggee: false</c>, <c>suspendDebuggee: false</c>;
+/// a process that goes away before answering it is detached all the same (the editor gets success);
 /// <c>terminate</c> is answered here with a <c>terminated</c> event and never forwarded; an editor that
 /// goes away without <c>disconnect</c> is detached the same way. The app never stops because of the editor.</item>
 /// <item><c>launch</c> is refused (wand attaches to processes that run).</item>

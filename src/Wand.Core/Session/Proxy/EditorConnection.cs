@@ -442,7 +442,8 @@ internal sealed partial class EditorConnection
         catch (DapConnectionClosedException)
         {
             // The link's end is on its way to this queue too; this request is answered now.
-            await SendAsync(ProxyMessages.Error(seq, command, $"{link.Backend.Description} went away before answering"));
+            if (command == "disconnect") await SendAsync(ProxyMessages.Response(seq, command)); // detached all the same
+            else await SendAsync(ProxyMessages.Error(seq, command, $"{link.Backend.Description} went away before answering"));
         }
     }
 
@@ -517,11 +518,6 @@ internal sealed partial class EditorConnection
     {
         if (!ReferenceEquals(link, _link)) return;
         _failed.Add(link.Backend);
-        if (_disconnectForwarded)
-        {
-            await CloseAsync("the editor disconnected");
-            return;
-        }
         await LoseLinkAsync($"{link.Backend.Description} went away: {reason}");
     }
 
@@ -565,6 +561,14 @@ internal sealed partial class EditorConnection
         _linkLive = false;
         _progress.Step($"wand proxy: {Name}: {what}");
         _ = link.DisposeAsync().AsTask();
+        if (_disconnectForwarded)
+        {
+            // The editor was leaving: a process that went away meanwhile is detached all the same.
+            foreach (var request in link.Unanswered.Where(r => r.Command == "disconnect"))
+                await SendAsync(ProxyMessages.Response(request.EditorSeq, request.Command));
+            await CloseAsync("the editor disconnected");
+            return;
+        }
         foreach (var request in link.Unanswered)
             await SendAsync(ProxyMessages.Error(request.EditorSeq, request.Command, $"{link.Backend.Description} went away before answering (the process was replaced or exited)"));
         foreach (var thread in _liveThreads.Order().ToList()) await SendAsync(ProxyMessages.ThreadExited(thread));

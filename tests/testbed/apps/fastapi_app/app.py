@@ -25,3 +25,9 @@ def read_item(item_id: int, request: Request, q: str | None = None):
     message = f"item {item_id} doubled is {doubled}"
     query = q if q is not None else ""
     return {"item_id": item_id, "doubled": doubled, "message": message, "q": query}  # BREAKPOINT: items
+
+
+@app.get("/async-items/{item_id}")
+async def read_async_item(item_id: int, q: str | None = None):
+    query = q if q is not None else ""
+    return {"item_id": item_id, "q": query}  # BREAKPOINT: async_items

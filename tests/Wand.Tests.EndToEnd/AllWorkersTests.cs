@@ -1,0 +1,139 @@
+using Wand.Errors;
+using Wand.Tests.EndToEnd.Infrastructure;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// `wand debug --all` (issue 7): every worker of an app, or every Ready pod of a service, is a child
+/// session of one editor session, so a breakpoint hits wherever a request lands; processes and pods
+/// that appear later join, and those that go away leave. The editor is <see cref="ChildSessionEditor"/>,
+/// connected the whole time. The breakpoint is in an async handler: it runs on the worker's event loop,
+/// so a worker has one thread stopped at a time (a sync handler runs in a thread pool, where two
+/// requests stop two threads and a continue resumes both).
+/// </summary>
+[Collection(TargetRootCollection.Name)]
+public class AllWorkersTests
+{
+    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task GunicornWithThreeWorkersStopsInEveryWorkerAndARespawnedOneJoins()
+    {
+        await using var c = await TestContainer.StartAsync(ContainerApp.Gunicorn(workers: 3));
+        await ContainerApp.WaitUntilServingAsync(c);
+        var workers = await WaitForWorkersAsync(c, 3);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "--container", c.Name, "--all", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var attached = Enumerable.Range(0, 3).Select(_ => session.NextEvent(EventTimeout).GetProperty("pidInside").GetInt32()).Order().ToList();
+        Assert.Equal(workers.Order(), attached); // the workers, never the master
+
+        var line = Testbed.BreakpointLine(ContainerApp.AppFile, "async_items");
+        await using (var editor = await ChildSessionEditor.AttachAsync(localPort, ContainerApp.AppFile, line, "read_async_item"))
+        try
+        {
+            await editor.WaitUntilAsync(e => e.ChildCount == 3, EventTimeout, "a child session per worker");
+            await RequestUntilAsync(editor, c, workers.Select(w => $"PID {w}"));
+            Assert.Equal(workers.Select(w => $"PID {w}").Order(), editor.Stops.Keys.Order());
+
+            // A worker dies; gunicorn starts another, which joins the same editor session; the dead one's session ends.
+            var killed = workers[0];
+            await c.PythonAsync($"import os, signal; os.kill({killed}, signal.SIGKILL)");
+            var joined = session.NextEvent("reattached", EventTimeout).GetProperty("pidInside").GetInt32();
+            Assert.DoesNotContain(joined, workers);
+            Assert.Contains(joined, await ContainerApp.GunicornWorkersAsync(c));
+            await editor.WaitUntilAsync(e => e.ChildCount == 4 && e.EndedCount == 1, EventTimeout, "the respawned worker's child session");
+            await RequestUntilAsync(editor, c, [$"PID {joined}"]);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nwand said:\n{session.Stderr}", e);
+        }
+
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        Assert.False(TestNet.IsListening(localPort));
+        Assert.All(await ContainerApp.GetManyInsideAsync(c, "/async-items/3?q=after", 6), r => Assert.Contains("\"q\":\"after\"", r));
+    }
+
+    [Fact]
+    public async Task AKnativeServiceScaledToTwoPodsStopsInBothAndAPodLeaving()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddKnativeService("hello");
+        var first = await AddKnativePodAsync(cluster, "hello-00001-deployment-5d8f-aaaaa");
+        await ContainerApp.WaitUntilServingAsync(first.Containers["user-container"]);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "hello", "--all", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        Assert.Equal(1, session.NextEvent(EventTimeout).GetProperty("pidInside").GetInt32());
+
+        var line = Testbed.BreakpointLine(ContainerApp.AppFile, "async_items");
+        await using (var editor = await ChildSessionEditor.AttachAsync(localPort, ContainerApp.AppFile, line, "read_async_item"))
+        try
+        {
+            await editor.WaitUntilAsync(e => e.ChildCount == 1, EventTimeout, "the first pod's child session");
+
+            // Scaled to two: the new pod joins the editor's session.
+            var second = await AddKnativePodAsync(cluster, "hello-00001-deployment-5d8f-bbbbb");
+            await ContainerApp.WaitUntilServingAsync(second.Containers["user-container"]);
+            await editor.WaitUntilAsync(e => e.ChildCount == 2, EventTimeout, "the second pod's child session");
+            foreach (var pod in new[] { first, second })
+            {
+                var name = $"{pod.Name} PID 1";
+                var response = ContainerApp.GetInsideAsync(pod.Containers["user-container"], $"/async-items/7?q={pod.Name}");
+                await editor.WaitUntilAsync(e => e.Stops.GetValueOrDefault(name) >= 1, StopTimeout, $"a stop in {name}");
+                Assert.Contains($"\"q\":\"{pod.Name}\"", await response.WaitAsync(StopTimeout));
+            }
+
+            // Scaled back to one: the deleted pod's child session ends, the other goes on.
+            await cluster.DeletePodAsync(first);
+            await editor.WaitUntilAsync(e => e.EndedCount == 1, EventTimeout, "the deleted pod's child session to end");
+            var again = $"{second.Name} PID 1";
+            var before = editor.Stops[again];
+            var last = ContainerApp.GetInsideAsync(second.Containers["user-container"], "/async-items/8?q=last");
+            await editor.WaitUntilAsync(e => e.Stops[again] > before, StopTimeout, $"another stop in {again}");
+            Assert.Contains("\"q\":\"last\"", await last.WaitAsync(StopTimeout));
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nwand said:\n{session.Stderr}", e);
+        }
+
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        Assert.False(TestNet.IsListening(localPort));
+    }
+
+    /// <summary>A Knative revision's pod: the queue-proxy beside the user's container (uvicorn serving the sample).</summary>
+    private static Task<KubePod> AddKnativePodAsync(KubeCluster cluster, string name) =>
+        cluster.AddPodAsync(name, new Dictionary<string, string> { ["serving.knative.dev/service"] = "hello", ["serving.knative.dev/revision"] = "hello-00001" },
+        [
+            ("queue-proxy", ["/usr/bin/python3.14", "-c", "import time; time.sleep(600)"]),
+            ("user-container", ContainerApp.Uvicorn(reload: false)),
+        ]);
+
+    /// <summary>Sends waves of concurrent requests until each named child session has stopped at least once.</summary>
+    private static async Task RequestUntilAsync(ChildSessionEditor editor, TestContainer c, IEnumerable<string> sessions)
+    {
+        var wanted = sessions.ToList();
+        var deadline = DateTime.UtcNow + StopTimeout;
+        while (!wanted.All(s => editor.Stops.GetValueOrDefault(s) > 0))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not every worker stopped: {editor.Describe()}");
+            Assert.All(await ContainerApp.GetManyInsideAsync(c, "/async-items/5?q=wave", 6).WaitAsync(StopTimeout), r => Assert.Contains("\"q\":\"wave\"", r));
+        }
+        editor.ThrowIfProblems();
+    }
+
+    private static async Task<List<int>> WaitForWorkersAsync(TestContainer c, int count)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var workers = await ContainerApp.GunicornWorkersAsync(c);
+            if (workers.Count == count) return workers;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"gunicorn in {c.Name} did not start {count} workers");
+    }
+}
