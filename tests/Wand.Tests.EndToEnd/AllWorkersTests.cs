@@ -58,6 +58,40 @@ public class AllWorkersTests
     }
 
     [Fact]
+    public async Task AfterAContainerRestartTheNewWorkersJoin()
+    {
+        await using var c = await TestContainer.StartAsync(ContainerApp.Gunicorn(workers: 2));
+        await ContainerApp.WaitUntilServingAsync(c);
+        await WaitForWorkersAsync(c, 2);
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "--container", c.Name, "--all", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var hostPids = Enumerable.Range(0, 2).Select(_ => session.NextEvent(EventTimeout).GetProperty("pid").GetInt32()).ToList();
+
+        var line = Testbed.BreakpointLine(ContainerApp.AppFile, "async_items");
+        await using (var editor = await ChildSessionEditor.AttachAsync(localPort, ContainerApp.AppFile, line, "read_async_item"))
+        try
+        {
+            await editor.WaitUntilAsync(e => e.ChildCount == 2, EventTimeout, "a child session per worker");
+            await TestContainer.PodmanAsync(["stop", "-t", "10", c.Name]); // stop + start: see ContainerTests.ContainerRestartIsFollowed
+            var start = await TestContainer.PodmanAsync(["start", c.Name]);
+            Assert.True(start.ExitCode == 0, start.ToString());
+            await ContainerApp.WaitUntilServingAsync(c);
+            var workers = await WaitForWorkersAsync(c, 2);
+
+            // Every process is new (other PIDs here), and both new workers join the same editor session.
+            var joined = Enumerable.Range(0, 2).Select(_ => session.NextEvent("reattached", EventTimeout).GetProperty("pid").GetInt32()).ToList();
+            Assert.Empty(joined.Intersect(hostPids));
+            await editor.WaitUntilAsync(e => e.ChildCount == 4 && e.EndedCount == 2, EventTimeout, "the new workers' child sessions");
+            await RequestUntilAsync(editor, c, workers.Select(w => $"PID {w}"));
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nwand said:\n{session.Stderr}", e);
+        }
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
     public async Task AKnativeServiceScaledToTwoPodsStopsInBothAndAPodLeaving()
     {
         await using var cluster = KubeCluster.Create();
@@ -113,12 +147,13 @@ public class AllWorkersTests
             ("user-container", ContainerApp.Uvicorn(reload: false)),
         ]);
 
-    /// <summary>Sends waves of concurrent requests until each named child session has stopped at least once.</summary>
+    /// <summary>Sends waves of concurrent requests until each named child session has stopped once more.</summary>
     private static async Task RequestUntilAsync(ChildSessionEditor editor, TestContainer c, IEnumerable<string> sessions)
     {
         var wanted = sessions.ToList();
+        var before = editor.Stops;
         var deadline = DateTime.UtcNow + StopTimeout;
-        while (!wanted.All(s => editor.Stops.GetValueOrDefault(s) > 0))
+        while (!wanted.All(s => editor.Stops.GetValueOrDefault(s) > before.GetValueOrDefault(s)))
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"not every worker stopped: {editor.Describe()}");
             Assert.All(await ContainerApp.GetManyInsideAsync(c, "/async-items/5?q=wave", 6).WaitAsync(StopTimeout), r => Assert.Contains("\"q\":\"wave\"", r));

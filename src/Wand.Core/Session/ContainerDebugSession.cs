@@ -50,6 +50,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     private readonly Dictionary<int, DebugpyEndpoint> _attached = [];
     private readonly HashSet<int> _refused = [];
     private readonly HashSet<int> _appParents = [];
+    private ContainerInfo? _container;
     private int _remotePort;
     private int _current;
     private string _place = "";
@@ -69,6 +70,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         DapProxy? sharedProxy, CancellationToken cancellationToken)
     {
         _remotePort = options.RemotePort;
+        _container = container;
         var first = await route.ScanAsync(cancellationToken);
         var target = choose(first);
         _siblings = first.Select(p => p.Pid).Where(p => p != target.Pid).ToHashSet();
@@ -81,15 +83,13 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         try
         {
             await AttachAsync(target.Pid, proxy, options, observer, cancellationToken); // the first failure is the user's error
-            // Its parent (a gunicorn master) and itself (if it is the master) start the app's workers. A
-            // container's PID 1 has parent 0, as has everything started by exec: 0 is never one of them.
-            _appParents.UnionWith(new[] { target.ParentPid, target.Pid }.Where(p => p > 0));
+            RememberApp(target);
             if (options.All) await JoinNewWorkersAsync(first, proxy, options, observer, cancellationToken);
             while (true)
             {
                 await route.WaitForChangeAsync(WatchInterval, cancellationToken);
-                if (options.All) await FollowAllAsync(container, proxy, options, observer, cancellationToken);
-                else await FollowOneAsync(container, proxy, options, observer, cancellationToken);
+                if (options.All) await FollowAllAsync(proxy, options, observer, cancellationToken);
+                else await FollowOneAsync(proxy, options, observer, cancellationToken);
             }
         }
         finally
@@ -101,11 +101,11 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     }
 
     /// <summary>One process at a time: when it is gone, the next one (a new worker) takes its place in the editor's session.</summary>
-    private async Task FollowOneAsync(ContainerInfo? container, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
+    private async Task FollowOneAsync(DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
     {
         if (await route.IsAliveAsync(_current, cancellationToken)) return;
         if (_attached.Remove(_current)) Detach(_current, proxy, observer);
-        if (container is not null && locator is not null) await WaitForContainerAsync(locator, container, cancellationToken);
+        await WaitForContainerAsync(cancellationToken);
         if (await WaitForTargetAsync(cancellationToken) is not { } next) return; // none yet: look again from the same place
         progress.Step($"PID {_current} is gone; injecting into PID {next.Pid} ({next.RoleDetail ?? next.Role.ToString().ToLowerInvariant()})");
         _current = next.Pid; // watched even if it refuses: its successor is taken then
@@ -113,7 +113,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     }
 
     /// <summary>Every worker: the ones that ended leave the editor's session, new ones join it.</summary>
-    private async Task FollowAllAsync(ContainerInfo? container, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
+    private async Task FollowAllAsync(DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
     {
         foreach (var pid in _attached.Keys.ToList())
             if (!await route.IsAliveAsync(pid, cancellationToken))
@@ -121,9 +121,19 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
                 _attached.Remove(pid);
                 Detach(pid, proxy, observer);
             }
-        if (_attached.Count == 0 && container is not null && locator is not null) await WaitForContainerAsync(locator, container, cancellationToken);
-        await JoinNewWorkersAsync(await route.ScanAsync(cancellationToken), proxy, options, observer, cancellationToken);
+        if (_attached.Count == 0 && await WaitForContainerAsync(cancellationToken))
+            _appParents.Clear(); // the container started again: the app's processes are all new
+        var all = await route.ScanAsync(cancellationToken);
+        if (_appParents.Count == 0 && RoleClassifier.Recommend(all) is { } app) RememberApp(app);
+        await JoinNewWorkersAsync(all, proxy, options, observer, cancellationToken);
     }
+
+    /// <summary>
+    /// The app is <paramref name="target"/>'s: its parent (a gunicorn master) and itself (if it is the
+    /// master) start the app's workers. A container's PID 1 has parent 0, as has everything started by
+    /// exec: 0 is never one of them.
+    /// </summary>
+    private void RememberApp(PythonProcess target) => _appParents.UnionWith(new[] { target.ParentPid, target.Pid }.Where(p => p > 0));
 
     private async Task JoinNewWorkersAsync(IReadOnlyList<PythonProcess> all, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
     {
@@ -244,17 +254,23 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         return null;
     }
 
-    /// <summary>Waits until the container runs (again); tells the route when it restarted.</summary>
-    private async Task WaitForContainerAsync(ContainerLocator locator, ContainerInfo container, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until the container (if the session follows one) runs again; returns whether it restarted
+    /// meanwhile (and tells the route).
+    /// </summary>
+    private async Task<bool> WaitForContainerAsync(CancellationToken cancellationToken)
     {
+        if (_container is not { } container || locator is null) return false;
         var said = false;
         while (true)
         {
             var info = await locator.FindAsync(container.Id, cancellationToken);
             if (info.Running && info.HostPid > 0)
             {
-                if (info.HostPid != container.HostPid) route.Restarted(info);
-                return;
+                if (info.HostPid == container.HostPid) return false;
+                _container = info;
+                route.Restarted(info);
+                return true;
             }
             if (!said) progress.Step($"container {container.Name} is {info.Status}; waiting for it to run again");
             said = true;
