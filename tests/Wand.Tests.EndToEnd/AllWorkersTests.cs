@@ -19,16 +19,18 @@ public class AllWorkersTests
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(120);
 
     [Fact]
-    public async Task GunicornWithThreeWorkersStopsInEveryWorkerAndARespawnedOneJoins()
+    public async Task GunicornWithThreeWorkersStopsInEveryWorkerByDefaultAndARespawnedOneJoins()
     {
         await using var c = await TestContainer.StartAsync(ContainerApp.Gunicorn(workers: 3));
         await ContainerApp.WaitUntilServingAsync(c);
         var workers = await WaitForWorkersAsync(c, 3);
 
         var localPort = TestNet.FreePort();
-        await using var session = WandSession.Start(["debug", "--container", c.Name, "--all", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        // No --all: a process that is one of several workers makes every worker debugged by default.
+        await using var session = WandSession.Start(["debug", "--container", c.Name, "--yes", "--port", localPort.ToString(), "--output", "json"]);
         var attached = Enumerable.Range(0, 3).Select(_ => session.NextEvent(EventTimeout).GetProperty("pidInside").GetInt32()).Order().ToList();
         Assert.Equal(workers.Order(), attached); // the workers, never the master
+        Assert.Contains("is one of 3 workers: debugging all of them", session.Stderr);
 
         var line = Testbed.BreakpointLine(ContainerApp.AppFile, "async_items");
         await using (var editor = await ChildSessionEditor.AttachAsync(localPort, ContainerApp.AppFile, line, "read_async_item"))
@@ -137,6 +139,14 @@ public class AllWorkersTests
 
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
         Assert.False(TestNet.IsListening(localPort));
+    }
+
+    [Fact]
+    public async Task AllAndOneTogetherAreAUsageError()
+    {
+        var r = await WandCli.RunAsync(["debug", "--container", "whatever", "--all", "--one"]);
+        Assert.Equal(ExitCodes.Usage, r.ExitCode);
+        Assert.Contains("--all and --one contradict each other", r.Stderr);
     }
 
     /// <summary>A Knative revision's pod: the queue-proxy beside the user's container (uvicorn serving the sample).</summary>

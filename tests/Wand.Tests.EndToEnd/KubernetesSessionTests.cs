@@ -90,7 +90,7 @@ public class KubernetesSessionTests
         await ContainerApp.WaitUntilServingAsync(pod.Main);
 
         var localPort = TestNet.FreePort();
-        await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--one", "--yes", "--port", localPort.ToString(), "--output", "json"]);
         var attached = session.NextEvent(EventTimeout);
         var worker = attached.GetProperty("pidInside").GetInt32();
         var workers = await ContainerApp.GunicornWorkersAsync(pod.Main);

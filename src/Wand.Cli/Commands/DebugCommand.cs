@@ -27,7 +27,11 @@ public static class DebugCommand
         var route = ContainerOptions.Route();
         var keep = new Option<bool>("--keep") { Description = "leave debugpy running in the target when the session ends" };
         var detach = new Option<bool>("--detach") { Description = "start debugpy on --port and exit at once (no session: the editor connects to debugpy itself; end it with --stop)" };
-        var all = new Option<bool>("--all") { Description = "debug every worker at once (gunicorn, uvicorn --workers): each is a child session in the editor" };
+        var all = new Option<bool>("--all")
+        {
+            Description = "debug every worker at once, each a child session in the editor (the default when the chosen process is one of several workers: gunicorn -w N, uvicorn --workers N); with -s, every Ready pod",
+        };
+        var one = new Option<bool>("--one") { Description = "debug only the chosen process (and whichever replaces it), even when the app has several workers" };
         var port = new Option<int>("--port", "-p") { Description = "port debugpy listens on", DefaultValueFactory = _ => DefaultPort };
         var host = new Option<string>("--listen-host")
         {
@@ -42,20 +46,26 @@ public static class DebugCommand
         output.AcceptOnlyFromAmong("text", "json");
         var command = new Command("debug", "Start debugpy inside a running Python process (no restart, no pause) and show how to connect an editor")
         {
-            pid, container, runtime, route, keep, detach, all, port, host, debugpy, stop, yes, timeout, output,
+            pid, container, runtime, route, keep, detach, all, one, port, host, debugpy, stop, yes, timeout, output,
         };
         var kube = new KubeOptions();
         kube.AddTo(command);
         var podTarget = new Argument<string?>("TARGET") { Description = "a Kubernetes pod: pod/NAME (or use -s SERVICE, -l SELECTOR)", Arity = ArgumentArity.ZeroOrOne };
         command.Arguments.Add(podTarget);
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(all) && r.GetValue(one)) r.AddError("--all and --one contradict each other: choose one");
+        });
         command.SetAction(async (result, cancellationToken) =>
         {
             var procfs = ProcFs.Default;
+            // Every worker, only one, or (null) every worker when the chosen process has sibling workers; a PID the user named is one process.
+            bool? allWorkers = result.GetValue(all) ? true : result.GetValue(one) || result.GetValue(pid) is not null ? false : null;
             var safePoint = TimeSpan.FromSeconds(result.GetValue(timeout));
             var injector = new DebugpyInjector(new PayloadRunner(procfs, TimeProvider.System, ui), DebugpyLocator.Default, ui);
             if (kube.Given(result, result.GetValue(podTarget)))
                 return await PodSessions.DebugAsync(ui, kube, result, result.GetValue(podTarget), new PodSessions.DebugRequest(result.GetValue(pid), result.GetValue(stop), result.GetValue(yes),
-                    result.GetValue(host)!, result.GetValue(port), result.GetValue(debugpy), safePoint, result.GetValue(keep), result.GetValue(all), result.GetValue(output) == "json"), cancellationToken);
+                    result.GetValue(host)!, result.GetValue(port), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers, result.GetValue(output) == "json"), cancellationToken);
             if (result.GetValue(container) is { } name)
             {
                 var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);
@@ -72,7 +82,7 @@ public static class DebugCommand
                 }
                 var session = new ContainerDebugSession(new ContainerLocator([found.Runtime]), containerRoute, DebugpyLocator.Default, ui, TimeProvider.System);
                 var options = new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port), ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true),
-                    result.GetValue(debugpy), safePoint, result.GetValue(keep), result.GetValue(all));
+                    result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers);
                 var observer = new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json");
                 return await RunSessionAsync(ui, session, found, Pick, options, observer, "the container", cancellationToken);
             }
@@ -96,7 +106,7 @@ public static class DebugCommand
                 return ExitCodes.Ok;
             }
             return await RunLocalSessionAsync(ui, target, new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port),
-                ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true), result.GetValue(debugpy), safePoint, result.GetValue(keep), result.GetValue(all)),
+                ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers),
                 result.GetValue(output) == "json", cancellationToken);
         });
         return command;

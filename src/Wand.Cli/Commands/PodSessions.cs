@@ -20,12 +20,12 @@ namespace Wand.Cli.Commands;
 /// </summary>
 public static class PodSessions
 {
-    /// <summary>The debug options that matter for a pod, as the debug command parsed them.</summary>
-    public sealed record DebugRequest(int? Pid, bool Stop, bool Yes, string Host, int Port, string? Debugpy, TimeSpan SafePoint, bool Keep, bool All, bool Json);
+    /// <summary>The debug options that matter for a pod, as the debug command parsed them (<paramref name="All"/>: see <see cref="ContainerDebugSession.Options"/>).</summary>
+    public sealed record DebugRequest(int? Pid, bool Stop, bool Yes, string Host, int Port, string? Debugpy, TimeSpan SafePoint, bool Keep, bool? All, bool Json);
 
     public static async Task<int> DebugAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
     {
-        if (request.All && !request.Stop && request.Pid is null) return await DebugAllPodsAsync(ui, kube, result, target, request, cancellationToken);
+        if (request.All == true && !request.Stop && request.Pid is null) return await DebugAllPodsAsync(ui, kube, result, target, request, cancellationToken);
         var exec = await kube.ResolveAsync(ui, result, target, request.Yes, cancellationToken);
         await using var route = kube.FollowingRoute(ui, result, target, exec);
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => request.Pid is { } p

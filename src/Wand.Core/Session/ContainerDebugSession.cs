@@ -25,9 +25,11 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
 
     /// <summary>
     /// The request: where debugpy listens inside, which local port the editor connects to; with
-    /// <paramref name="All"/> every worker (all processes that run application code) is debugged.
+    /// <paramref name="All"/> every worker (all processes that run application code) is debugged, with
+    /// false only the chosen process (and its successors), and with null every worker when the chosen
+    /// process is one of several workers of one parent (gunicorn -w N, uvicorn --workers N).
     /// </summary>
-    public sealed record Options(string Host, int RemotePort, int LocalPort, string? DebugpyPath, TimeSpan SafePointTimeout, bool Keep, bool All = false)
+    public sealed record Options(string Host, int RemotePort, int LocalPort, string? DebugpyPath, TimeSpan SafePointTimeout, bool Keep, bool? All = false)
     {
         /// <summary>Names the place in the proxy's backend keys and descriptions when several sessions share one proxy (a pod's name).</summary>
         public string? Place { get; init; }
@@ -51,6 +53,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     private readonly HashSet<int> _refused = [];
     private readonly HashSet<int> _appParents = [];
     private ContainerInfo? _container;
+    private bool _all;
     private int _remotePort;
     private int _current;
     private string _place = "";
@@ -74,9 +77,10 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         var first = await route.ScanAsync(cancellationToken);
         var target = choose(first);
         _siblings = first.Select(p => p.Pid).Where(p => p != target.Pid).ToHashSet();
+        _all = options.All ?? AllByDefault(first, target);
         // The user's port is taken first, before the route opens tunnels of its own (kubectl port-forward
         // takes a free local port, which could otherwise be this one); debugpy then takes another inside.
-        await using var ownProxy = sharedProxy is null ? DapProxy.Start(options.LocalPort, progress, new DapProxyOptions { Time = time, AllBackends = options.All }) : null;
+        await using var ownProxy = sharedProxy is null ? DapProxy.Start(options.LocalPort, progress, new DapProxyOptions { Time = time, AllBackends = _all }) : null;
         var proxy = sharedProxy ?? ownProxy!;
         _place = options.Place is null ? "" : $"{options.Place} ";
         _current = target.Pid;
@@ -84,11 +88,11 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         {
             await AttachAsync(target.Pid, proxy, options, observer, cancellationToken); // the first failure is the user's error
             RememberApp(target);
-            if (options.All) await JoinNewWorkersAsync(first, proxy, options, observer, cancellationToken);
+            if (_all) await JoinNewWorkersAsync(first, proxy, options, observer, cancellationToken);
             while (true)
             {
                 await route.WaitForChangeAsync(WatchInterval, cancellationToken);
-                if (options.All) await FollowAllAsync(proxy, options, observer, cancellationToken);
+                if (_all) await FollowAllAsync(proxy, options, observer, cancellationToken);
                 else await FollowOneAsync(proxy, options, observer, cancellationToken);
             }
         }
@@ -98,6 +102,19 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
                 foreach (var pid in _attached.Keys) sharedProxy.RemoveBackend(Key(pid), "wand stopped debugging it");
             if (!options.Keep) await StopAllAsync(options, observer);
         }
+    }
+
+    /// <summary>
+    /// Whether the app has several workers side by side (the chosen one and siblings of the same parent):
+    /// a request may land on any of them, so all are debugged unless the user said otherwise.
+    /// </summary>
+    private bool AllByDefault(IReadOnlyList<PythonProcess> processes, PythonProcess target)
+    {
+        if (target.Role != ProcessRole.Worker || target.ParentPid <= 0) return false;
+        var workers = Workers(processes).Count(p => p.Role == ProcessRole.Worker && p.ParentPid == target.ParentPid);
+        if (workers < 2) return false;
+        progress.Step($"PID {route.PidInside(target.Pid)} is one of {workers} workers: debugging all of them, each a child session in the editor (--one for this one alone)");
+        return true;
     }
 
     /// <summary>One process at a time: when it is gone, the next one (a new worker) takes its place in the editor's session.</summary>
