@@ -59,7 +59,14 @@ public sealed class WandSession : IAsyncDisposable
     public async Task<int> InterruptAsync(TimeSpan timeout)
     {
         if (!_process.HasExited) Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
-        await _process.WaitForExitAsync().WaitAsync(timeout);
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"wand did not end within {timeout.TotalSeconds} s of Ctrl+C. stderr:\n{Stderr}");
+        }
         return _process.ExitCode;
     }
 

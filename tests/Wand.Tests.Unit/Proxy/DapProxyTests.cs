@@ -418,6 +418,45 @@ public class DapProxyTests
     }
 
     [Fact(Timeout = 30000)]
+    public async Task AParentSessionThatEndsTakesItsChildrenAlongAndTheNextEditorGetsThemAgain()
+    {
+        await using var proxy = DapProxy.Start(0, new RecordingProgress());
+        var backends = new[] { new FakeDebugpy("A"), new FakeDebugpy("B") };
+        proxy.AddBackend("pid 1", "worker A", backends[0].ConnectAsync);
+        proxy.AddBackend("pid 2", "worker B", backends[1].ConnectAsync);
+
+        for (var round = 0; round < 2; round++)
+        {
+            var children = new ConcurrentDictionary<string, DapClient>();
+            var root = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+            root.OnStartDebugging(async configuration =>
+            {
+                var child = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+                children[(string)configuration["__wandBackend"]!] = child;
+                await child.AttachAsync(Breakpoints(3), configuration);
+            });
+            await root.AttachAsync(Breakpoints(3), null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
+            for (var i = 0; i < 500 && proxy.ChildSessions.Count < 2; i++) await Task.Delay(20);
+            Assert.Equal(["pid 1", "pid 2"], proxy.ChildSessions.Order());
+            foreach (var backend in backends) await (await backend.NextSessionAsync(round)).WaitForRequestAsync("configurationDone");
+
+            // Only the parent disconnects (an editor that crashed, or one that ends its children with it).
+            await root.DisconnectAsync();
+            foreach (var child in children.Values)
+            {
+                await child.WaitForEventAsync("terminated", null, Long);
+                await child.Completion.WaitAsync(Long);
+                await child.DisposeAsync();
+            }
+            foreach (var backend in backends)
+                Assert.False((bool)(await (await backend.NextSessionAsync(round)).WaitForRequestAsync("disconnect"))["arguments"]!["terminateDebuggee"]!);
+            for (var i = 0; i < 500 && proxy.EditorCount > 0; i++) await Task.Delay(20);
+            Assert.Equal(0, proxy.EditorCount);
+            await root.DisposeAsync();
+        }
+    }
+
+    [Fact(Timeout = 30000)]
     public async Task AnEditorWithoutStartDebuggingGetsTheMostRecentProcessAlone()
     {
         var progress = new RecordingProgress();

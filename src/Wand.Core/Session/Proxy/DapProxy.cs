@@ -61,7 +61,8 @@ namespace Wand.Session.Proxy;
 /// new connection for each; its attach names the key and binds it to that backend. The parent session
 /// accepts configuration, answers <c>threads</c> with none and refuses everything else; a removed
 /// backend's child session gets <c>terminated</c>. Other editors get single-process sessions on the most
-/// recently added backend.</para>
+/// recently added backend. When the parent session's connection closes, its child sessions get
+/// <c>terminated</c> and are closed too (each detaching from its process), so the next editor can have them.</para>
 /// <para><b>A second editor</b> while one is connected is refused: its <c>initialize</c> (or, while the first is
 /// a parent session, its <c>attach</c> without a child key) fails with a message saying another editor
 /// is connected, which it also gets as console output, and its connection is closed. The first editor's
@@ -269,13 +270,20 @@ public sealed class DapProxy : IAsyncDisposable
         lock (_gate) return ReferenceEquals(_primary, editor);
     }
 
+    /// <summary>An editor connection closed; a parent session takes its child sessions with it (they hold their processes' debugpys).</summary>
     internal void Remove(EditorConnection editor)
     {
+        EditorConnection[] children = [];
         lock (_gate)
         {
             _editors.Remove(editor);
-            if (ReferenceEquals(_primary, editor)) _primary = null;
+            if (ReferenceEquals(_primary, editor))
+            {
+                _primary = null;
+                if (editor.IsRoot) children = [.. _editors.Where(e => e.ChildKey is not null)];
+            }
         }
+        foreach (var child in children) child.PostParentEnded();
     }
 
     private async Task AcceptLoopAsync()

@@ -89,6 +89,14 @@ internal sealed partial class EditorConnection
 
     public void PostClose(string reason) => Post(() => CloseAsync(reason));
 
+    /// <summary>This child session's parent session closed: the editor is told it ended, and the connection closes.</summary>
+    public void PostParentEnded() => Post(async () =>
+    {
+        if (_closing) return;
+        await SendTerminatedAsync();
+        await CloseAsync("its parent session ended");
+    });
+
     private void Post(Func<Task> work) => _work.Writer.TryWrite(work);
 
     private async Task WorkLoopAsync()
