@@ -74,6 +74,37 @@ public class DapProxyTests
         return (pid, stopped);
     }
 
+    /// <summary>
+    /// An editor that supports startDebugging, attached to the proxy: each child session it opens attaches
+    /// with the tick breakpoint and then runs <paramref name="child"/>; failures are collected in
+    /// <paramref name="problems"/>, except once <paramref name="done"/> says the test is finished with them.
+    /// </summary>
+    private static async Task<DapClient> ParentSessionAsync(DapProxy proxy, ConcurrentQueue<DapClient> children, ConcurrentQueue<Exception> problems,
+        Func<DapClient, Task> child, Func<bool>? done = null)
+    {
+        var root = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+        root.OnStartDebugging(async configuration =>
+        {
+            try
+            {
+                var session = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+                children.Enqueue(session);
+                await session.AttachAsync(TickBreakpoint(), configuration);
+                await child(session);
+            }
+            catch (Exception e) when (done?.Invoke() != true)
+            {
+                problems.Enqueue(e);
+            }
+            catch (Exception)
+            {
+                // the test is done with this child
+            }
+        });
+        await root.AttachAsync(TickBreakpoint(), null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
+        return root;
+    }
+
     [Fact]
     public async Task TheSameEditorSessionStopsInTheNextProcessWithoutANewAttach()
     {
@@ -151,31 +182,15 @@ public class DapProxyTests
             var stops = new ConcurrentDictionary<int, int>();
             var problems = new ConcurrentQueue<Exception>();
             using var enough = new CancellationTokenSource();
-            await using var root = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
-            root.OnStartDebugging(async configuration =>
+            await using var root = await ParentSessionAsync(proxy, children, problems, async child =>
             {
-                try
+                while (!enough.IsCancellationRequested)
                 {
-                    var child = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
-                    children.Enqueue(child);
-                    await child.AttachAsync(TickBreakpoint(), configuration);
-                    while (!enough.IsCancellationRequested)
-                    {
-                        var (pid, stopped) = await StoppedInAsync(child);
-                        stops.AddOrUpdate(pid, 1, (_, n) => n + 1);
-                        await child.ContinueAsync(stopped.ThreadId);
-                    }
+                    var (pid, stopped) = await StoppedInAsync(child);
+                    stops.AddOrUpdate(pid, 1, (_, n) => n + 1);
+                    await child.ContinueAsync(stopped.ThreadId);
                 }
-                catch (Exception e) when (!enough.IsCancellationRequested)
-                {
-                    problems.Enqueue(e);
-                }
-                catch (Exception)
-                {
-                    // the test is done with this child
-                }
-            });
-            await root.AttachAsync(TickBreakpoint(), null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
+            }, () => enough.IsCancellationRequested);
 
             var deadline = DateTime.UtcNow + StopTimeout;
             while (DateTime.UtcNow < deadline && problems.IsEmpty && !(stops.GetValueOrDefault(a.Pid) >= 3 && stops.GetValueOrDefault(b.Pid) >= 3))
@@ -300,23 +315,11 @@ public class DapProxyTests
             proxy.AddBackend(Key(b), $"PID {b.Pid}", Connect(portB));
             var stopped = new ConcurrentDictionary<int, DapClient>();
             var problems = new ConcurrentQueue<Exception>();
-            await using var root = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
-            root.OnStartDebugging(async configuration =>
+            await using var root = await ParentSessionAsync(proxy, children, problems, async child =>
             {
-                try
-                {
-                    var child = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
-                    children.Enqueue(child);
-                    await child.AttachAsync(TickBreakpoint(), configuration);
-                    var (pid, _) = await StoppedInAsync(child);
-                    stopped[pid] = child; // and left stopped there
-                }
-                catch (Exception e)
-                {
-                    problems.Enqueue(e);
-                }
+                var (pid, _) = await StoppedInAsync(child);
+                stopped[pid] = child; // and left stopped there
             });
-            await root.AttachAsync(TickBreakpoint(), null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
             var deadline = DateTime.UtcNow + StopTimeout;
             while (DateTime.UtcNow < deadline && problems.IsEmpty && stopped.Count < 2) await Task.Delay(100);
             Assert.True(problems.IsEmpty, string.Join("\n", problems));

@@ -185,7 +185,9 @@ public static class DebugLauncher
     private static async Task ReadEventsAsync(Socket listener, Task exited, Action<LauncherEvent> onEvent)
     {
         var accept = listener.AcceptAsync();
-        if (await Task.WhenAny(accept, exited) != accept)
+        // A launcher that connected, reported (debugpy missing) and ended at once may be seen to exit before
+        // its connection is accepted: it waits in the backlog, so a short grace takes it.
+        if (await Task.WhenAny(accept, exited) != accept && await Task.WhenAny(accept, Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None)) != accept)
         {
             listener.Close(); // the interpreter ended before the launcher said anything
             try

@@ -438,7 +438,13 @@ public class DapProxyTests
             await root.AttachAsync(Breakpoints(3), null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
             for (var i = 0; i < 500 && proxy.ChildSessions.Count < 2; i++) await Task.Delay(20);
             Assert.Equal(["pid 1", "pid 2"], proxy.ChildSessions.Order());
-            foreach (var backend in backends) await (await backend.NextSessionAsync(round)).WaitForRequestAsync("configurationDone");
+            // Each process's debugpy has this round's child session (the first editor's initialize also used one of them).
+            var sessions = new List<FakeDebugpy.Session>();
+            foreach (var backend in backends)
+            {
+                for (var i = 0; i < 500 && backend.Sessions.Count(s => s.Commands.Contains("configurationDone")) <= round; i++) await Task.Delay(20);
+                sessions.Add(backend.Sessions.Where(s => s.Commands.Contains("configurationDone")).ElementAt(round));
+            }
 
             // Only the parent disconnects (an editor that crashed, or one that ends its children with it).
             await root.DisconnectAsync();
@@ -448,8 +454,8 @@ public class DapProxyTests
                 await child.Completion.WaitAsync(Long);
                 await child.DisposeAsync();
             }
-            foreach (var backend in backends)
-                Assert.False((bool)(await (await backend.NextSessionAsync(round)).WaitForRequestAsync("disconnect"))["arguments"]!["terminateDebuggee"]!);
+            foreach (var session in sessions)
+                Assert.False((bool)(await session.WaitForRequestAsync("disconnect"))["arguments"]!["terminateDebuggee"]!);
             for (var i = 0; i < 500 && proxy.EditorCount > 0; i++) await Task.Delay(20);
             Assert.Equal(0, proxy.EditorCount);
             await root.DisposeAsync();
