@@ -113,6 +113,9 @@ public class AllWorkersTests
 
             // Scaled to two: the new pod joins the editor's session.
             var second = await AddKnativePodAsync(cluster, "hello-00001-deployment-5d8f-bbbbb");
+            // A `kubectl exec` running Python beside the app (a probe, a user's python -c) is not what joins.
+            var beside = await TestContainer.PodmanAsync(["exec", "-d", second.Containers["user-container"].Name, "/usr/bin/python3.14", "-c", "import time; time.sleep(120)"]);
+            Assert.True(beside.ExitCode == 0, beside.ToString());
             await ContainerApp.WaitUntilServingAsync(second.Containers["user-container"]);
             await editor.WaitUntilAsync(e => e.ChildCount == 2, EventTimeout, "the second pod's child session");
             foreach (var pod in new[] { first, second })

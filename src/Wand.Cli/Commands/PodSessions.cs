@@ -172,12 +172,15 @@ public static class PodSessions
     }
 
     /// <summary>
-    /// The pod's processes when some can be attached; else the reason, with what to do about it in a
+    /// The pod's processes (the app's: not a `kubectl exec` beside it) when some can be attached; else the reason, with what to do about it in a
     /// pod: the SYS_PTRACE capability when the kernel refuses access, a 3.14 image (or rdg) when the
     /// Python is older.
     /// </summary>
-    private static IReadOnlyList<PythonProcess> Attachable(IReadOnlyList<PythonProcess> processes, PodExecTarget exec)
+    private static IReadOnlyList<PythonProcess> Attachable(IReadOnlyList<PythonProcess> all, PodExecTarget exec)
     {
+        // The app is the container's PID 1 and what it started. A `kubectl exec` (a probe, someone's
+        // python -c) runs beside it with parent 0: never the process meant (--pid still reaches it).
+        var processes = all.Where(p => p.ParentPid != 0 || p.Pid == 1).ToList() is { Count: > 0 } app ? app : all;
         if (processes.Count == 0 || processes.Any(p => p.Attach.CanAttach)) return processes;
         if (processes.FirstOrDefault(p => p.Attach.State == AttachState.PermissionDenied) is { } denied)
             throw new WandException(ExitCodes.PermissionDenied,
