@@ -164,74 +164,53 @@ public class DapProxyTests
     }
 
     [Fact]
-    public async Task TwoProcessesAreTwoChildSessionsAndBothStop()
+    public Task TwoProcessesAreTwoChildSessionsAndBothStop() => WithTwoDebuggedLoopsAsync(async loops =>
     {
-        var progress = new ListProgress();
-        var injector = Injector(NullProgress.Instance);
-        await using var proxy = DapProxy.Start(0, progress);
-        var (a, portA) = await DebuggedLoopAsync(injector);
-        TargetProcess? b = null;
-        var children = new ConcurrentQueue<DapClient>();
-        try
+        var (proxy, injector, a, b, children) = loops;
+
+        // An editor that supports startDebugging: each process becomes a child session, stops counted per PID.
+        var stops = new ConcurrentDictionary<int, int>();
+        var problems = new ConcurrentQueue<Exception>();
+        using var enough = new CancellationTokenSource();
+        await using var root = await ParentSessionAsync(proxy, children, problems, async child =>
         {
-            (b, var portB) = await DebuggedLoopAsync(injector);
-            proxy.AddBackend(Key(a), $"PID {a.Pid}", Connect(portA));
-            proxy.AddBackend(Key(b), $"PID {b.Pid}", Connect(portB));
-
-            // An editor that supports startDebugging: each process becomes a child session, stops counted per PID.
-            var stops = new ConcurrentDictionary<int, int>();
-            var problems = new ConcurrentQueue<Exception>();
-            using var enough = new CancellationTokenSource();
-            await using var root = await ParentSessionAsync(proxy, children, problems, async child =>
+            while (!enough.IsCancellationRequested)
             {
-                while (!enough.IsCancellationRequested)
-                {
-                    var (pid, stopped) = await StoppedInAsync(child);
-                    stops.AddOrUpdate(pid, 1, (_, n) => n + 1);
-                    await child.ContinueAsync(stopped.ThreadId);
-                }
-            }, () => enough.IsCancellationRequested);
-
-            var deadline = DateTime.UtcNow + StopTimeout;
-            while (DateTime.UtcNow < deadline && problems.IsEmpty && !(stops.GetValueOrDefault(a.Pid) >= 3 && stops.GetValueOrDefault(b.Pid) >= 3))
-                await Task.Delay(100);
-            await enough.CancelAsync();
-            Assert.True(problems.IsEmpty, string.Join("\n", problems));
-            Assert.True(stops.GetValueOrDefault(a.Pid) >= 3 && stops.GetValueOrDefault(b.Pid) >= 3,
-                $"stops per PID: {string.Join(", ", stops.Select(s => $"{s.Key}: {s.Value}"))} (A is {a.Pid}, B is {b.Pid})");
-            Assert.Equal(2, stops.Count);
-            Assert.Empty((await root.RequestAsync("threads"))["threads"]!.AsArray());
-
-            foreach (var child in children)
-            {
-                try
-                {
-                    await child.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
-                    await child.DisconnectAsync();
-                }
-                catch (DapException)
-                {
-                    // stopped or closed meanwhile: disconnecting below is what matters
-                }
+                var (pid, stopped) = await StoppedInAsync(child);
+                stops.AddOrUpdate(pid, 1, (_, n) => n + 1);
+                await child.ContinueAsync(stopped.ThreadId);
             }
-            await root.DisconnectAsync();
-            await Task.Delay(500);
-            Assert.False(a.HasExited);
-            Assert.False(b.HasExited);
-            await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
-            await injector.StopAsync(b.Pid, SafePoint, CancellationToken.None);
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        }, () => enough.IsCancellationRequested);
+
+        var deadline = DateTime.UtcNow + StopTimeout;
+        while (DateTime.UtcNow < deadline && problems.IsEmpty && !(stops.GetValueOrDefault(a.Pid) >= 3 && stops.GetValueOrDefault(b.Pid) >= 3))
+            await Task.Delay(100);
+        await enough.CancelAsync();
+        Assert.True(problems.IsEmpty, string.Join("\n", problems));
+        Assert.True(stops.GetValueOrDefault(a.Pid) >= 3 && stops.GetValueOrDefault(b.Pid) >= 3,
+            $"stops per PID: {string.Join(", ", stops.Select(s => $"{s.Key}: {s.Value}"))} (A is {a.Pid}, B is {b.Pid})");
+        Assert.Equal(2, stops.Count);
+        Assert.Empty((await root.RequestAsync("threads"))["threads"]!.AsArray());
+
+        foreach (var child in children)
         {
-            throw new InvalidOperationException($"{e.Message}\nproxy said:\n{string.Join('\n', progress.Lines)}", e);
+            try
+            {
+                await child.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
+                await child.DisconnectAsync();
+            }
+            catch (DapException)
+            {
+                // stopped or closed meanwhile: disconnecting below is what matters
+            }
         }
-        finally
-        {
-            foreach (var child in children) await child.DisposeAsync();
-            await a.DisposeAsync();
-            if (b is not null) await b.DisposeAsync();
-        }
-    }
+        await root.DisconnectAsync();
+        await Task.Delay(500);
+        Assert.False(a.HasExited);
+        Assert.False(b.HasExited);
+        await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
+        await injector.StopAsync(b.Pid, SafePoint, CancellationToken.None);
+    });
 
     [Fact]
     public async Task AnEditorAskingToTerminateOnlyDetachesAndTheNextEditorStopsAgain()
@@ -300,7 +279,42 @@ public class DapProxyTests
     }
 
     [Fact]
-    public async Task ChildSessionsThatDisconnectWhileStoppedLeaveTheirProcessesRunning()
+    public Task ChildSessionsThatDisconnectWhileStoppedLeaveTheirProcessesRunning() => WithTwoDebuggedLoopsAsync(async loops =>
+    {
+        var (proxy, injector, a, b, children) = loops;
+        var stopped = new ConcurrentDictionary<int, DapClient>();
+        var problems = new ConcurrentQueue<Exception>();
+        await using var root = await ParentSessionAsync(proxy, children, problems, async child =>
+        {
+            var (pid, _) = await StoppedInAsync(child);
+            stopped[pid] = child; // and left stopped there
+        });
+        var deadline = DateTime.UtcNow + StopTimeout;
+        while (DateTime.UtcNow < deadline && problems.IsEmpty && stopped.Count < 2) await Task.Delay(100);
+        Assert.True(problems.IsEmpty, string.Join("\n", problems));
+        Assert.Equal([a.Pid, b.Pid], stopped.Keys.Order());
+
+        // Both children go while stopped, without continuing or clearing their breakpoints, then the root.
+        var linesA = a.Stdout.Split('\n').Length;
+        var linesB = b.Stdout.Split('\n').Length;
+        foreach (var child in stopped.Values)
+        {
+            await child.DisconnectAsync().WaitAsync(TimeSpan.FromSeconds(4)); // answered by debugpy, not by the proxy's 5 s fallback
+            await child.Completion.WaitAsync(StopTimeout);
+        }
+        await root.DisconnectAsync();
+        for (var i = 0; i < 300 && (a.Stdout.Split('\n').Length <= linesA || b.Stdout.Split('\n').Length <= linesB); i++) await Task.Delay(100);
+        Assert.True(a.Stdout.Split('\n').Length > linesA && b.Stdout.Split('\n').Length > linesB,
+            $"a process stayed stopped after its child session left:\nA:\n{a.Stdout}\nB:\n{b.Stdout}");
+        Assert.Empty(proxy.ChildSessions);
+        await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
+        await injector.StopAsync(b.Pid, SafePoint, CancellationToken.None);
+    });
+
+    /// <summary>Two loop.py processes with debugpy, both added to a new proxy, for <paramref name="body"/>; its child sessions are closed afterwards.</summary>
+    private sealed record TwoLoops(DapProxy Proxy, DebugpyInjector Injector, TargetProcess A, TargetProcess B, ConcurrentQueue<DapClient> Children);
+
+    private static async Task WithTwoDebuggedLoopsAsync(Func<TwoLoops, Task> body)
     {
         var progress = new ListProgress();
         var injector = Injector(NullProgress.Instance);
@@ -313,33 +327,7 @@ public class DapProxyTests
             (b, var portB) = await DebuggedLoopAsync(injector);
             proxy.AddBackend(Key(a), $"PID {a.Pid}", Connect(portA));
             proxy.AddBackend(Key(b), $"PID {b.Pid}", Connect(portB));
-            var stopped = new ConcurrentDictionary<int, DapClient>();
-            var problems = new ConcurrentQueue<Exception>();
-            await using var root = await ParentSessionAsync(proxy, children, problems, async child =>
-            {
-                var (pid, _) = await StoppedInAsync(child);
-                stopped[pid] = child; // and left stopped there
-            });
-            var deadline = DateTime.UtcNow + StopTimeout;
-            while (DateTime.UtcNow < deadline && problems.IsEmpty && stopped.Count < 2) await Task.Delay(100);
-            Assert.True(problems.IsEmpty, string.Join("\n", problems));
-            Assert.Equal([a.Pid, b.Pid], stopped.Keys.Order());
-
-            // Both children go while stopped, without continuing or clearing their breakpoints, then the root.
-            var linesA = a.Stdout.Split('\n').Length;
-            var linesB = b.Stdout.Split('\n').Length;
-            foreach (var child in stopped.Values)
-            {
-                await child.DisconnectAsync().WaitAsync(TimeSpan.FromSeconds(4)); // answered by debugpy, not by the proxy's 5 s fallback
-                await child.Completion.WaitAsync(StopTimeout);
-            }
-            await root.DisconnectAsync();
-            for (var i = 0; i < 300 && (a.Stdout.Split('\n').Length <= linesA || b.Stdout.Split('\n').Length <= linesB); i++) await Task.Delay(100);
-            Assert.True(a.Stdout.Split('\n').Length > linesA && b.Stdout.Split('\n').Length > linesB,
-                $"a process stayed stopped after its child session left:\nA:\n{a.Stdout}\nB:\n{b.Stdout}");
-            Assert.Empty(proxy.ChildSessions);
-            await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
-            await injector.StopAsync(b.Pid, SafePoint, CancellationToken.None);
+            await body(new TwoLoops(proxy, injector, a, b, children));
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
         {
