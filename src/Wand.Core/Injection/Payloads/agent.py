@@ -122,16 +122,9 @@ def watch(request):
 def inject(request):
     pid = request["pid"]
     st = os.stat("/proc/%d" % pid)
-    workdir = None
-    for parent in _TEMP_PARENTS:
-        try:
-            workdir = os.path.join(parent, "wand-" + os.urandom(8).hex())
-            os.mkdir(workdir, 0o700)
-            break
-        except OSError:
-            workdir = None
+    workdir = _private_folder("wand-")
     if workdir is None:
-        return {"ok": False, "error": "no-workdir", "detail": "no writable /tmp, /dev/shm or /var/tmp"}
+        return _NO_WORKDIR
     try:
         with open(os.path.join(workdir, "request.json"), "w") as f:
             json.dump(request["request"], f)
@@ -159,6 +152,19 @@ def inject(request):
 
 
 _TEMP_PARENTS = ("/tmp", "/dev/shm", "/var/tmp")
+_NO_WORKDIR = {"ok": False, "error": "no-workdir", "detail": "no writable /tmp, /dev/shm or /var/tmp"}
+
+
+def _private_folder(prefix):
+    """A new folder (mode 0700) named prefix + random in the first writable temp folder, or None."""
+    for parent in _TEMP_PARENTS:
+        try:
+            folder = os.path.join(parent, prefix + os.urandom(8).hex())
+            os.mkdir(folder, 0o700)
+            return folder
+        except OSError:
+            pass
+    return None
 
 
 def lend(request):
@@ -170,15 +176,9 @@ def lend(request):
 
     st = os.stat("/proc/%d" % request["pid"])
     data = base64.b64decode(request["archive"])
-    for parent in _TEMP_PARENTS:
-        try:
-            folder = os.path.join(parent, "wand-lent-" + os.urandom(8).hex())
-            os.mkdir(folder, 0o700)
-            break
-        except OSError:
-            folder = None
+    folder = _private_folder("wand-lent-")
     if folder is None:
-        return {"ok": False, "error": "no-workdir", "detail": "no writable /tmp, /dev/shm or /var/tmp"}
+        return _NO_WORKDIR
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
         archive.extractall(folder, filter="data")
     for root, dirs, files in os.walk(folder):

@@ -17,11 +17,8 @@ namespace Wand.Transport.Exec;
 public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, IProgress progress, TimeProvider time) : IAsyncDisposable
 {
     private static readonly TimeSpan Silence = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
 
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Lock _gate = new();
-    private Task? _loop;
+    private readonly Supervisor _supervisor = new(time);
     private Process? _process;
     private (JsonElement Listing, string Place)? _latest;
     private long _lastLine;
@@ -58,14 +55,7 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
     }
 
     /// <summary>Starts watching (once; later calls do nothing).</summary>
-    public void Start()
-    {
-        lock (_gate)
-        {
-            if (_stop.IsCancellationRequested) return;
-            _loop ??= Task.Run(SuperviseAsync);
-        }
-    }
+    public void Start() => _supervisor.Start(SuperviseAsync);
 
     /// <summary>
     /// Sends one agent.py request (a listing, lending files) through the running watcher (no exec of its
@@ -127,13 +117,12 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
 
     private async Task SuperviseAsync()
     {
-        var quickFailures = 0;
-        while (!_stop.IsCancellationRequested)
+        while (!_supervisor.Stopping)
         {
             var interp = interpreter();
             if (interp is null)
             {
-                await DelayAsync(TimeSpan.FromMilliseconds(200));
+                await _supervisor.DelayAsync(TimeSpan.FromMilliseconds(200));
                 continue;
             }
             var place = target.Description;
@@ -143,17 +132,16 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
             {
                 why = await RunOnceAsync(interp, place);
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (_supervisor.Stopping)
             {
                 return;
             }
             _latest = null;
             Signal();
-            if (_stop.IsCancellationRequested) return;
+            if (_supervisor.Stopping) return;
             Restarts++;
-            quickFailures = time.GetElapsedTime(startedAt) < TimeSpan.FromSeconds(5) ? quickFailures + 1 : 0;
-            if (quickFailures <= 1) progress.Step($"the process watcher in {place} ended ({why}); starting it again");
-            if (quickFailures > 0) await DelayAsync(TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(2, quickFailures - 1))));
+            await _supervisor.EndedAsync(time.GetElapsedTime(startedAt), TimeSpan.FromSeconds(5),
+                () => progress.Step($"the process watcher in {place} ended ({why}); starting it again"));
         }
     }
 
@@ -194,14 +182,14 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
                 Interlocked.Exchange(ref _lastLine, time.GetTimestamp());
                 while (true)
                 {
-                    using var silence = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                    using var silence = CancellationTokenSource.CreateLinkedTokenSource(_supervisor.Token);
                     silence.CancelAfter(Silence);
                     string? line;
                     try
                     {
                         line = await process.StandardOutput.ReadLineAsync(silence.Token);
                     }
-                    catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+                    catch (OperationCanceledException) when (!_supervisor.Stopping)
                     {
                         return $"silent for {Silence.TotalSeconds:0} s";
                     }
@@ -218,7 +206,7 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
                     _latest = (doc.RootElement.Clone(), place);
                     Signal();
                 }
-                await process.WaitForExitAsync(_stop.Token);
+                await process.WaitForExitAsync(_supervisor.Token);
                 lock (stderr) return stderr.Count > 0 ? string.Join(" ", stderr) : $"exit {process.ExitCode}";
             }
             catch (IOException e)
@@ -248,29 +236,8 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
 
     private void Signal() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
-    private async Task DelayAsync(TimeSpan delay)
-    {
-        try
-        {
-            await Task.Delay(delay, time, _stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
-        Task? loop;
-        lock (_gate)
-        {
-            if (_stop.IsCancellationRequested) return;
-            _stop.Cancel();
-            loop = _loop;
-        }
-        if (loop is not null) await loop;
-        _stop.Dispose();
-        _writeLock.Dispose();
+        if (await _supervisor.StopAsync()) _writeLock.Dispose();
     }
 }

@@ -19,11 +19,10 @@ public sealed class KubectlPortForward(PodExecTarget target, IProgress progress,
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
 
-    private readonly CancellationTokenSource _stop = new();
+    private readonly Supervisor _supervisor = new(time);
     private readonly Lock _gate = new();
     private Child? _child;
     private int _remotePort;
-    private Task? _loop;
 
     /// <summary>How many times kubectl port-forward was started again after it ended.</summary>
     public int Restarts { get; private set; }
@@ -37,14 +36,13 @@ public sealed class KubectlPortForward(PodExecTarget target, IProgress progress,
         Child? old = null;
         lock (_gate)
         {
-            if (_stop.IsCancellationRequested) throw new ObjectDisposedException(nameof(KubectlPortForward));
             if (_remotePort != remotePort)
             {
                 _remotePort = remotePort;
                 old = _child;
             }
-            _loop ??= Task.Run(SuperviseAsync);
         }
+        if (!_supervisor.Start(SuperviseAsync)) throw new ObjectDisposedException(nameof(KubectlPortForward));
         old?.Retire();
     }
 
@@ -100,8 +98,7 @@ public sealed class KubectlPortForward(PodExecTarget target, IProgress progress,
 
     private async Task SuperviseAsync()
     {
-        var quickFailures = 0;
-        while (!_stop.IsCancellationRequested)
+        while (!_supervisor.Stopping)
         {
             var pod = target.Pod.Name;
             int port;
@@ -114,14 +111,14 @@ public sealed class KubectlPortForward(PodExecTarget target, IProgress progress,
             catch (ProcessRunner.NotInstalledException)
             {
                 progress.Step("kubectl is no longer on PATH; the forward cannot start");
-                await DelayAsync(MaxBackoff);
+                await _supervisor.DelayAsync(MaxBackoff);
                 continue;
             }
             lock (_gate) _child = child;
             var startedAt = time.GetTimestamp();
             try
             {
-                await child.Process.WaitForExitAsync(_stop.Token);
+                await child.Process.WaitForExitAsync(_supervisor.Token);
             }
             catch (OperationCanceledException)
             {
@@ -131,39 +128,16 @@ public sealed class KubectlPortForward(PodExecTarget target, IProgress progress,
             child.Exited();
             if (child.Retired) continue; // pointed elsewhere on purpose
             Restarts++;
-            var lived = time.GetElapsedTime(startedAt);
-            quickFailures = lived < TimeSpan.FromSeconds(2) ? quickFailures + 1 : 0;
-            if (quickFailures <= 1) // once per series: a pod being replaced refuses it several times
-                progress.Step($"kubectl port-forward to pod {pod} ended ({child.LastError ?? $"exit {child.Process.ExitCode}"}); starting it again");
-            if (quickFailures > 0) await DelayAsync(TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(2, quickFailures - 1))));
-        }
-    }
-
-    private async Task DelayAsync(TimeSpan delay)
-    {
-        try
-        {
-            await Task.Delay(delay, time, _stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
+            await _supervisor.EndedAsync(time.GetElapsedTime(startedAt), TimeSpan.FromSeconds(2), () =>
+                progress.Step($"kubectl port-forward to pod {pod} ended ({child.LastError ?? $"exit {child.Process.ExitCode}"}); starting it again"));
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        Task? loop;
-        lock (_gate)
-        {
-            if (_stop.IsCancellationRequested) return;
-            _stop.Cancel();
-            loop = _loop;
-        }
-        if (loop is not null) await loop;
+        if (!await _supervisor.StopAsync()) return;
         _child?.Retire();
         _child?.Process.Dispose();
-        _stop.Dispose();
     }
 
     /// <summary>One kubectl port-forward process.</summary>
