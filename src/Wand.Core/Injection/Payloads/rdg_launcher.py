@@ -109,20 +109,6 @@ def _rdg_main():
         except Exception as e:
             event("warning", warning="launcher-frames-visible", detail="%s: %s" % (type(e).__name__, e))
 
-    def unhide_launcher():
-        """For the post-mortem stop, which pydevd shows from a launcher frame: while that frame is
-        hidden, pydevd never answers an evaluate request (debugpy 1.8)."""
-        if not state["hidden"]:
-            return
-        try:
-            import pydevd
-            from _pydevd_bundle.pydevd_api import PyDevdAPI
-
-            PyDevdAPI().set_dont_trace_start_end_patterns(pydevd.get_global_debugger(), (), ())
-            state["hidden"] = False
-        except Exception:
-            pass
-
     def free_port(host, preferred):
         """The preferred port if it can be bound, else one the system picks (bound, read, released)."""
         import socket
@@ -354,7 +340,6 @@ def _rdg_main():
     def show_crash(exc_type, exc, tb):
         """An unhandled-exception stop whose stack is the traceback's frames (pydevd's own post-mortem
         path: PyDB.do_stop_on_unhandled_exception -> do_wait_suspend with the traceback)."""
-        unhide_launcher()
         frames = []
         t = tb
         while t is not None:
@@ -367,7 +352,22 @@ def _rdg_main():
             py_db = pydevd.get_global_debugger()
             thread = threading.current_thread()
             set_additional_thread_info(thread)
-            py_db.do_stop_on_unhandled_exception(thread, frames[-1], dict((id(f), f) for f in frames), (exc_type, exc, tb))
+            # pydevd makes this call from inside its trace/monitoring callback, where the interpreter
+            # delivers no events. Made from plain code on a traced thread, the thread is already marked
+            # suspended when do_wait_suspend calls its first traced function (contextlib's helper for
+            # `with track_frames()`), and pydevd stops there a second time, with no exception: with
+            # justMyCode off the editor got that library frame on top, "type unknown", and pydevd's
+            # "Error getting exception type" in the job's output. So no events on this thread while
+            # it stops (PyDB.disable_tracing: settrace(None), or sys.monitoring's per-thread switch).
+            # That switch lives in the thread's ThreadInfo, which pydevd creates at the thread's first
+            # event or at enable_tracing: on a thread with none yet, disable_tracing does nothing and
+            # the next event creates it switched on. Hence enable first.
+            py_db.enable_tracing()
+            py_db.disable_tracing()
+            try:
+                py_db.do_stop_on_unhandled_exception(thread, frames[-1], dict((id(f), f) for f in frames), (exc_type, exc, tb))
+            finally:
+                py_db.enable_tracing()
         except Exception:
             # Fallback for a pydevd without that method: stop here, with the crash in reach.
             import debugpy
