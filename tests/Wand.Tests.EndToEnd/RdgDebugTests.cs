@@ -333,16 +333,20 @@ public sealed class RdgDebugTests : IDisposable
     /// With justMyCode off pydevd traces library code too, so the post-mortem stop must not come from a
     /// library frame the launcher runs while stopping (issue 13, defect 5: contextlib's helper showed on
     /// top, "type unknown", and pydevd's "Error getting exception type" traceback in the job's output).
+    /// pydevd traces with sys.monitoring on 3.12+ and with sys.settrace before (3.9-3.11, or
+    /// PYDEVD_USE_SYS_MONITORING=0): both are covered.
     /// </summary>
     [Theory(Timeout = 180_000)]
-    [InlineData("3.14", true)]
-    [InlineData("3.14", false)]
-    [InlineData("3.13", false)]
-    public async Task PostMortemShowsTheRaisingFrameAndTheExceptionWithJustMyCodeOnOrOff(string version, bool justMyCode)
+    [InlineData("3.14", true, "sys.monitoring")]
+    [InlineData("3.14", false, "sys.monitoring")]
+    [InlineData("3.13", false, "sys.monitoring")]
+    [InlineData("3.13", false, "settrace")]
+    public async Task PostMortemShowsTheRaisingFrameAndTheExceptionWithJustMyCodeOnOrOff(string version, bool justMyCode, string tracer)
     {
         var script = Write("crash.py", Crash);
         var port = TestNet.FreePort();
-        await using var rdg = RdgProcess.Start(["debug", "-p", "--port", port.ToString(), RdgProcess.HostPython(version), "crash.py"], Env(), _dir);
+        var env = Env(tracer == "settrace" ? new Dictionary<string, string> { ["PYDEVD_USE_SYS_MONITORING"] = "0" } : null);
+        await using var rdg = RdgProcess.Start(["debug", "-p", "--port", port.ToString(), RdgProcess.HostPython(version), "crash.py"], env, _dir);
         await rdg.WaitForLineAsync("[Post-mortem] the program raised ZeroDivisionError");
 
         await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
