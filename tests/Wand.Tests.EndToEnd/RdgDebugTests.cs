@@ -324,9 +324,53 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Equal("70", locals.Single(v => v.Name == "scaled").Value);
         var mainLocals = (await editor.ScopesAsync(stack[1].Id)).First(s => s.Name == "Locals");
         Assert.Equal("0", (await editor.VariablesAsync(mainLocals.VariablesReference)).Single(v => v.Name == "d").Value);
-        Assert.Contains("division by zero", await editor.EvaluateAsync("str(__exception__[1]) if '__exception__' in dir() else 'division by zero'", stack[0].Id));
+        Assert.Contains("division by zero", await editor.EvaluateAsync("str(__exception__[1])", stack[0].Id));
         await editor.ContinueAsync(stopped.ThreadId);
         Assert.Equal(1, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30))); // the program's failure status
+    }
+
+    /// <summary>
+    /// With justMyCode off pydevd traces library code too, so the post-mortem stop must not come from a
+    /// library frame the launcher runs while stopping (issue 13, defect 5: contextlib's helper showed on
+    /// top, "type unknown", and pydevd's "Error getting exception type" traceback in the job's output).
+    /// pydevd traces with sys.monitoring on 3.12+ and with sys.settrace before (3.9-3.11, or
+    /// PYDEVD_USE_SYS_MONITORING=0): both are covered.
+    /// </summary>
+    [Theory(Timeout = 180_000)]
+    [InlineData("3.14", true, "sys.monitoring")]
+    [InlineData("3.14", false, "sys.monitoring")]
+    [InlineData("3.13", false, "sys.monitoring")]
+    [InlineData("3.13", false, "settrace")]
+    public async Task PostMortemShowsTheRaisingFrameAndTheExceptionWithJustMyCodeOnOrOff(string version, bool justMyCode, string tracer)
+    {
+        var script = Write("crash.py", Crash);
+        var port = TestNet.FreePort();
+        var env = Env(tracer == "settrace" ? new Dictionary<string, string> { ["PYDEVD_USE_SYS_MONITORING"] = "0" } : null);
+        await using var rdg = RdgProcess.Start(["debug", "-p", "--port", port.ToString(), RdgProcess.HostPython(version), "crash.py"], env, _dir);
+        await rdg.WaitForLineAsync("[Post-mortem] the program raised ZeroDivisionError");
+
+        await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
+        {
+            await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>>(), new JsonObject { ["justMyCode"] = justMyCode });
+            var stopped = await editor.WaitForStoppedAsync(Stop);
+            Assert.Equal("exception", stopped.Reason);
+            var stack = await editor.StackTraceAsync(stopped.ThreadId);
+            Assert.Equal([("divide", script, Line(script, "raise")), ("main", script, 12), ("<module>", script, 15)],
+                stack.Select(f => (f.Name, f.SourcePath, f.Line)));
+            var info = await editor.RequestAsync("exceptionInfo", new JsonObject { ["threadId"] = stopped.ThreadId });
+            Assert.Equal(("ZeroDivisionError", "division by zero"), (info["exceptionId"]?.GetValue<string>(), info["description"]?.GetValue<string>()));
+            Assert.Equal("ZeroDivisionError", info["details"]?["typeName"]?.GetValue<string>());
+            Assert.Equal("70", await editor.EvaluateAsync("scaled", stack[0].Id));
+            Assert.Equal("ZeroDivisionError('division by zero')", await editor.EvaluateAsync("__exception__[1]", stack[0].Id));
+            await editor.ContinueAsync(stopped.ThreadId);
+            Assert.Equal(1, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+        // The job's output holds the program's own traceback once, and nothing from the debugger.
+        var output = rdg.Stdout + rdg.Stderr;
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(output, "Traceback"));
+        Assert.DoesNotContain("Error getting exception type", output);
+        Assert.DoesNotContain("pydevd", output);
+        Assert.DoesNotContain("debugpy", output);
     }
 
     [Fact]
