@@ -59,6 +59,20 @@ public class AllWorkersTests
         Assert.All(await ContainerApp.GetManyInsideAsync(c, "/async-items/3?q=after", 6), r => Assert.Contains("\"q\":\"after\"", r));
     }
 
+    /// <summary>Issue 13: the container's PID 1, a gunicorn master, stands for its workers there too (PIDs as the container sees them).</summary>
+    [Fact(Timeout = 300_000)]
+    public async Task NamingTheContainersGunicornMasterDebugsItsWorkers()
+    {
+        await using var c = await TestContainer.StartAsync(ContainerApp.Gunicorn(workers: 2));
+        await ContainerApp.WaitUntilServingAsync(c);
+        var workers = await WaitForWorkersAsync(c, 2);
+        await using var session = WandSession.Start(["debug", "--container", c.Name, "--pid", "1", "--port", TestNet.FreePort().ToString(), "--output", "json"]);
+        var attached = Enumerable.Range(0, 2).Select(_ => session.NextEvent(EventTimeout).GetProperty("pidInside").GetInt32()).Order().ToList();
+        Assert.Equal(workers.Order(), attached);
+        Assert.Contains($"PID 1 is the gunicorn master (it runs no app code); debugging its 2 workers (PIDs {string.Join(", ", workers.Order())})", session.Stderr);
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+    }
+
     [Fact]
     public async Task AfterAContainerRestartTheNewWorkersJoin()
     {

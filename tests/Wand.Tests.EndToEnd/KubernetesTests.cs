@@ -173,11 +173,11 @@ public class KubernetesTests
     {
         await using var cluster = KubeCluster.Create();
         var r = await WandCli.RunAsync(["debug", "-n", cluster.Namespace, "-s", "no-such-svc", "--yes"]);
-        Assert.Equal(ExitCodes.ProcessNotFound, r.ExitCode);
+        Assert.Equal(ExitCodes.KubeNotFound, r.ExitCode);
         Assert.Contains("Error from server (NotFound): services \"no-such-svc\" not found", r.Stderr);
 
         var pod = await WandCli.RunAsync(["exec", "-n", cluster.Namespace, "--pod", "ghost", "-c", "print(1)"]);
-        Assert.Equal(ExitCodes.ProcessNotFound, pod.ExitCode);
+        Assert.Equal(ExitCodes.KubeNotFound, pod.ExitCode);
         Assert.Contains("Error from server (NotFound): pods \"ghost\" not found", pod.Stderr);
     }
 
@@ -187,12 +187,12 @@ public class KubernetesTests
         await using var cluster = KubeCluster.Create();
         cluster.AddService("headless", selector: null);
         var r = await WandCli.RunAsync(["debug", "-n", cluster.Namespace, "-s", "headless", "--yes"]);
-        Assert.Equal(ExitCodes.ProcessNotFound, r.ExitCode);
+        Assert.Equal(ExitCodes.KubeNotFound, r.ExitCode);
         Assert.Contains("service headless has no selector", r.Stderr);
 
         cluster.AddService("api", ApiLabels);
         var none = await WandCli.RunAsync(["exec", "-n", cluster.Namespace, "-s", "api", "-c", "print(1)"]);
-        Assert.Equal(ExitCodes.ProcessNotFound, none.ExitCode);
+        Assert.Equal(ExitCodes.KubeNotFound, none.ExitCode);
         Assert.Contains("no pods behind service api", none.Stderr);
 
         // A pod whose container has stopped is listed, but never chosen.
@@ -201,7 +201,7 @@ public class KubernetesTests
         var pods = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api", "-o", "json"]);
         Assert.False(JsonDocument.Parse(pods.Stdout).RootElement[0].GetProperty("ready").GetBoolean());
         var notReady = await WandCli.RunAsync(["debug", "-n", cluster.Namespace, "-s", "api", "--yes"]);
-        Assert.Equal(ExitCodes.ProcessNotFound, notReady.ExitCode);
+        Assert.Equal(ExitCodes.KubeNotFound, notReady.ExitCode);
         Assert.Contains("no Ready pod behind service api: api-1 (Running, not ready)", notReady.Stderr);
     }
 
@@ -259,7 +259,7 @@ public class KubernetesTests
         Assert.Equal("hello-00002", JsonDocument.Parse(pods.Stdout).RootElement[0].GetProperty("revision").GetString());
 
         var wrong = await WandCli.RunAsync(["exec", "-n", cluster.Namespace, "-s", "hello", "--pod-container", "app", "-c", "print(1)"]);
-        Assert.Equal(ExitCodes.ProcessNotFound, wrong.ExitCode);
+        Assert.Equal(ExitCodes.KubeNotFound, wrong.ExitCode);
         Assert.Contains("queue-proxy, user-container", wrong.Stderr);
 
     }

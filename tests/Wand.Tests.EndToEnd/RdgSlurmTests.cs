@@ -198,7 +198,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         var bin = Directory.CreateDirectory(Path.Combine(_dir, "bin")).FullName;
         foreach (var tool in new[] { "squeue", "scontrol" }) File.CreateSymbolicLink(Path.Combine(bin, tool), $"/usr/bin/{tool}");
         var noSrun = await RunAsync("/usr/bin/dotnet", ["exec", RdgProcess.Dll, "attach", job], Env(new Dictionary<string, string> { ["PATH"] = bin }));
-        Assert.Equal(ExitCodes.ProcessNotFound, noSrun.ExitCode);
+        Assert.Equal(ExitCodes.SlurmFailed, noSrun.ExitCode); // Slurm failing is not a process that is not there
         Assert.Contains("srun was not found on PATH", noSrun.Stderr);
 
         await RunAsync("scancel", [job]);

@@ -44,7 +44,16 @@ public class SessionProxyTests
     }
 
     [Fact]
-    public async Task ALocalReloadKeepsTheEditorSessionAndCtrlCLeavesTheAppServing()
+    public Task ALocalReloadKeepsTheEditorSessionAndCtrlCLeavesTheAppServing() => LocalReloadAsync(nameTheReloader: false);
+
+    /// <summary>
+    /// Issue 13: naming uvicorn's reloader parent (which runs no app code) debugs its worker, and after a
+    /// reload the next worker, in the same editor session.
+    /// </summary>
+    [Fact(Timeout = 300_000)]
+    public Task NamingTheReloaderParentDebugsItsWorkerAndFollowsTheReload() => LocalReloadAsync(nameTheReloader: true);
+
+    private static async Task LocalReloadAsync(bool nameTheReloader)
     {
         // A private copy of the sample (the test edits it), inside the testbed root the target runs in.
         var appDir = $"/srv/proxy-test-{Guid.NewGuid():N}";
@@ -61,8 +70,11 @@ public class SessionProxyTests
             await TestNet.WaitUntilServingAsync(http, app);
             var worker = WorkerOf(app.Pid);
             var localPort = TestNet.FreePort();
-            await using var session = WandSession.Start(["debug", "--pid", worker.ToString(), "--yes", "--port", localPort.ToString(), "--output", "json"]);
+            var named = nameTheReloader ? app.Pid : worker;
+            await using var session = WandSession.Start(["debug", "--pid", named.ToString(), "--yes", "--port", localPort.ToString(), "--output", "json"]);
             var attached = session.NextEvent(EventTimeout);
+            if (nameTheReloader)
+                Assert.Contains($"PID {app.Pid} is the uvicorn reloader (it runs no app code); debugging its worker PID {worker}", session.Stderr);
             Assert.Equal(("attached", "local", worker, localPort), (attached.GetProperty("event").GetString(), attached.GetProperty("route").GetString(),
                 attached.GetProperty("pid").GetInt32(), attached.GetProperty("localPort").GetInt32()));
             Assert.NotEqual(localPort, attached.GetProperty("endpoint").GetProperty("port").GetInt32()); // wand's proxy holds the user's port

@@ -52,7 +52,7 @@ public static class AttachCommand
             {
                 // A workstation or an SSH host: the processes of this machine; a single number is a PID.
                 if (jobId is not null && pid is null && int.TryParse(jobId, out var local)) (jobId, pid) = (null, local);
-                else if (jobId is not null) throw new WandException(ExitCodes.ProcessNotFound, $"Slurm's squeue was not found on PATH, so job {jobId} cannot be looked up", "run rdg attach on the cluster's login node (or load Slurm's module)");
+                else if (jobId is not null) throw new WandException(ExitCodes.SlurmFailed, $"Slurm's squeue was not found on PATH, so job {jobId} cannot be looked up", "run rdg attach on the cluster's login node (or load Slurm's module)");
                 var agent = new NodeAgent(ProcFs.Default, ui);
                 var processes = await agent.ListAsync(null, ct);
                 var chosen = ChooseProcess(ui, processes, pid, null);
@@ -108,7 +108,7 @@ public static class AttachCommand
                 {
                     ui.Step($"looking for Python processes of job {job.Id} on {node}");
                     var step = await slurm.StepAsync(job.Id, node, [.. self, "node", "list", "--job", job.Id], ct);
-                    if (step.ExitCode != 0) throw new WandException(ExitCodes.ProcessNotFound, $"srun on {node} failed: {step.Stderr.Trim()}", "check that the job is still running (squeue --me)");
+                    if (step.ExitCode != 0) throw new WandException(ExitCodes.SlurmFailed, $"srun on {node} failed: {step.Stderr.Trim()}", "check that the job is still running (squeue --me)");
                     foreach (var p in JsonSerializer.Deserialize<List<NodeProcess>>(step.Stdout, NodeCommand.Json) ?? []) candidates.Add((node, p));
                 }
                 var chosenProcess = ChooseProcess(ui, [.. candidates.Select(c => c.Process)], pid, job.Id);

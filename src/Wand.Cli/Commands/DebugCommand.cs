@@ -31,7 +31,7 @@ public static class DebugCommand
         {
             Description = "debug every worker at once, each a child session in the editor (the default when the chosen process is one of several workers: gunicorn -w N, uvicorn --workers N); with -s, every Ready pod",
         };
-        var one = new Option<bool>("--one") { Description = "debug only the chosen process (and whichever replaces it), even when the app has several workers" };
+        var one = new Option<bool>("--one") { Description = "debug only the chosen process (and whichever replaces it), even when the app has several workers or it is a supervisor (uvicorn --reload parent, gunicorn master) whose workers would be debugged instead" };
         var port = new Option<int>("--port", "-p") { Description = "port debugpy listens on", DefaultValueFactory = _ => DefaultPort };
         var host = new Option<string>("--listen-host")
         {
@@ -59,13 +59,15 @@ public static class DebugCommand
         command.SetAction(async (result, cancellationToken) =>
         {
             var procfs = ProcFs.Default;
-            // Every worker, only one, or (null) every worker when the chosen process has sibling workers; a PID the user named is one process.
+            // Every worker, only one, or (null) every worker when the chosen process has sibling workers; a PID the user named is one process
+            // (a supervisor's stands for its workers unless --one: see SupervisedWorkers).
             bool? allWorkers = result.GetValue(all) ? true : result.GetValue(one) || result.GetValue(pid) is not null ? false : null;
+            var literal = result.GetValue(one);
             var safePoint = TimeSpan.FromSeconds(result.GetValue(timeout));
             var injector = new DebugpyInjector(new PayloadRunner(procfs, TimeProvider.System, ui), DebugpyLocator.Default, ui);
             if (kube.Given(result, result.GetValue(podTarget)))
                 return await PodSessions.DebugAsync(ui, kube, result, result.GetValue(podTarget), new PodSessions.DebugRequest(result.GetValue(pid), result.GetValue(stop), result.GetValue(yes),
-                    result.GetValue(host)!, result.GetValue(port), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers, result.GetValue(output) == "json"), cancellationToken);
+                    result.GetValue(host)!, result.GetValue(port), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers, literal, result.GetValue(output) == "json"), cancellationToken);
             if (result.GetValue(container) is { } name)
             {
                 var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, name, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);
@@ -82,7 +84,7 @@ public static class DebugCommand
                 }
                 var session = new ContainerDebugSession(new ContainerLocator([found.Runtime]), containerRoute, DebugpyLocator.Default, ui, TimeProvider.System);
                 var options = new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port), ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true),
-                    result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers);
+                    result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal };
                 var observer = new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json");
                 return await RunSessionAsync(ui, session, found, Pick, options, observer, "the container", cancellationToken);
             }
@@ -106,7 +108,7 @@ public static class DebugCommand
                 return ExitCodes.Ok;
             }
             return await RunLocalSessionAsync(ui, target, new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port),
-                ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers),
+                ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal },
                 result.GetValue(output) == "json", cancellationToken);
         });
         return command;

@@ -20,8 +20,8 @@ namespace Wand.Cli.Commands;
 /// </summary>
 public static class PodSessions
 {
-    /// <summary>The debug options that matter for a pod, as the debug command parsed them (<paramref name="All"/>: see <see cref="ContainerDebugSession.Options"/>).</summary>
-    public sealed record DebugRequest(int? Pid, bool Stop, bool Yes, string Host, int Port, string? Debugpy, TimeSpan SafePoint, bool Keep, bool? All, bool Json);
+    /// <summary>The debug options that matter for a pod, as the debug command parsed them (<paramref name="All"/>, <paramref name="One"/>: see <see cref="ContainerDebugSession.Options"/>).</summary>
+    public sealed record DebugRequest(int? Pid, bool Stop, bool Yes, string Host, int Port, string? Debugpy, TimeSpan SafePoint, bool Keep, bool? All, bool One, bool Json);
 
     public static async Task<int> DebugAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
     {
@@ -40,7 +40,7 @@ public static class PodSessions
         }
         var session = new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System);
         var options = new ContainerDebugSession.Options(request.Host, request.Port, DebugCommand.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true),
-            request.Debugpy, request.SafePoint, request.Keep, request.All);
+            request.Debugpy, request.SafePoint, request.Keep, request.All) { One = request.One };
         return await DebugCommand.RunSessionAsync(ui, session, null, Pick, options, Observer(ui, route, request.Json), "the pod", cancellationToken);
     }
 

@@ -17,7 +17,8 @@ namespace Wand.Discovery;
 /// parent the reloader; the RUN_MAIN / WERKZEUG_RUN_MAIN environment hints name the framework, and
 /// when the environment was readable and holds neither, the child was merely forked;</item>
 /// <item>uvicorn / fastapi with a reloader flag are reloader parents, with <c>--workers</c> or spawn
-/// children they are the supervisor (main);</item>
+/// children they are the supervisor (also <see cref="ProcessRole.ReloaderParent"/>: uvicorn's
+/// Multiprocess supervisor binds the socket and restarts workers, the app is imported in each worker);</item>
 /// <item>everything else is main. Non-Python processes (tini, sh -c, uv run) never match a rule.</item>
 /// </list>
 /// </summary>
@@ -99,7 +100,7 @@ public static class RoleClassifier
         {
             if (HasReloadFlag(cmd)) return new(ProcessRole.ReloaderParent, cmd.Tool == "fastapi" ? "fastapi dev reloader" : "uvicorn reloader");
             if (WorkerCount(cmd) > 1 || children.Any(c => IsSpawnChild(c.Command)))
-                return new(ProcessRole.Main, $"{node.Tool} supervisor");
+                return new(ProcessRole.ReloaderParent, $"{node.Tool} supervisor");
             return new(ProcessRole.Main, null);
         }
 

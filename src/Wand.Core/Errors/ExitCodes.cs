@@ -20,6 +20,17 @@ public static class ExitCodes
     public const int PortInUse = 13;
     /// <summary>kubectl failed for a reason other than not found or forbidden (its stderr is shown).</summary>
     public const int KubectlFailed = 14;
+
+    // The tools wand and rdg drive, each its own code (a script can tell "the cluster did not answer"
+    // from "no such process"); a block of their own, apart from the codes numbered before them.
+
+    /// <summary>ssh to the login node failed (its last stderr line is shown): keys, host, ~/.ssh/config.</summary>
+    public const int SshFailed = 20;
+    /// <summary>Slurm's commands (squeue, scontrol, srun) are not on PATH, failed, or did not answer.</summary>
+    public const int SlurmFailed = 21;
+    /// <summary>What was named in Kubernetes is not there: a namespace, service, pod or container (kubectl's NotFound), or no (Ready) pod behind a service or selector.</summary>
+    public const int KubeNotFound = 22;
+
     /// <summary>A bug in wand: anything that is not a <see cref="WandException"/>.</summary>
     public const int InternalError = 70;
     public const int Cancelled = 130;

@@ -24,7 +24,7 @@ public sealed class SlurmClient(Func<string, string?> which)
     public async Task<IReadOnlyList<SlurmJob>> RunningJobsAsync(CancellationToken cancellationToken)
     {
         var r = await RunAsync("squeue", ["--me", "-t", "RUNNING", "-h", "-o", "%i|%j|%T|%M|%N"], cancellationToken);
-        if (r.ExitCode != 0) throw new WandException(ExitCodes.ProcessNotFound, $"squeue failed: {FirstLine(r.Stderr)}", "check that Slurm answers (sinfo)");
+        if (r.ExitCode != 0) throw new WandException(ExitCodes.SlurmFailed, $"squeue failed: {FirstLine(r.Stderr)}", "check that Slurm answers (sinfo)");
         return SlurmJob.ParseSqueue(r.Stdout);
     }
 
@@ -60,7 +60,7 @@ public sealed class SlurmClient(Func<string, string?> which)
     private async Task<Result> RunAsync(string program, IReadOnlyList<string> args, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var limit = timeout ?? CommandTimeout;
-        var path = which(program) ?? throw new WandException(ExitCodes.ProcessNotFound, $"{program} was not found on PATH (is this a Slurm login node?)",
+        var path = which(program) ?? throw new WandException(ExitCodes.SlurmFailed, $"{program} was not found on PATH (is this a Slurm login node?)",
             "run rdg attach on the cluster's login node, or load Slurm's module (module load slurm)");
         var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -76,7 +76,7 @@ public sealed class SlurmClient(Func<string, string?> which)
         catch (TimeoutException)
         {
             process.Kill(entireProcessTree: true);
-            throw new WandException(ExitCodes.ProcessNotFound, $"{program} did not answer within {limit.TotalSeconds:0} s", "check that Slurm answers (sinfo) and SLURM_CONF");
+            throw new WandException(ExitCodes.SlurmFailed, $"{program} did not answer within {limit.TotalSeconds:0} s", "check that Slurm answers (sinfo) and SLURM_CONF");
         }
         return new Result(process.ExitCode, await stdout, await stderr);
     }

@@ -45,7 +45,7 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
         if (process.ExitCode != 0)
-            throw new Errors.WandException(Errors.ExitCodes.ProcessNotFound, $"ssh {via} failed: {(await stderr).Trim().Split('\n')[^1]}",
+            throw new Errors.WandException(Errors.ExitCodes.SshFailed, $"ssh {via} failed: {(await stderr).Trim().Split('\n')[^1]}",
                 "check that `ssh " + via + "` works in your terminal (keys, ~/.ssh/config)");
         return SessionStore.ParseConcatenated(await stdout);
     }

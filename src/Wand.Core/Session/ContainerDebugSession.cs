@@ -27,12 +27,17 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     /// The request: where debugpy listens inside, which local port the editor connects to; with
     /// <paramref name="All"/> every worker (all processes that run application code) is debugged, with
     /// false only the chosen process (and its successors), and with null every worker when the chosen
-    /// process is one of several workers of one parent (gunicorn -w N, uvicorn --workers N).
+    /// process is one of several workers of one parent (gunicorn -w N, uvicorn --workers N). A chosen
+    /// supervisor (<see cref="SupervisedWorkers"/>) stands for its workers, all of them when several,
+    /// unless <see cref="One"/>.
     /// </summary>
     public sealed record Options(string Host, int RemotePort, int LocalPort, string? DebugpyPath, TimeSpan SafePointTimeout, bool Keep, bool? All = false)
     {
         /// <summary>Names the place in the proxy's backend keys and descriptions when several sessions share one proxy (a pod's name).</summary>
         public string? Place { get; init; }
+
+        /// <summary>Debug the chosen process itself even when it is a supervisor that runs no app code (--one).</summary>
+        public bool One { get; init; }
     }
 
     /// <summary>What the session reports to its user.</summary>
@@ -76,8 +81,14 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
         _container = container;
         var first = await route.ScanAsync(cancellationToken);
         var target = choose(first);
+        var supervised = options.One ? null : SupervisedWorkers.Of(first, target);
+        if (supervised is not null)
+        {
+            progress.Step(supervised.Describe(route.PidInside));
+            target = supervised.Workers.FirstOrDefault() ?? target;
+        }
         _siblings = first.Select(p => p.Pid).Where(p => p != target.Pid).ToHashSet();
-        _all = options.All ?? AllByDefault(first, target);
+        _all = supervised is { Several: true } || (options.All ?? AllByDefault(first, target));
         // The user's port is taken first, before the route opens tunnels of its own (kubectl port-forward
         // takes a free local port, which could otherwise be this one); debugpy then takes another inside.
         await using var ownProxy = sharedProxy is null ? DapProxy.Start(options.LocalPort, progress, new DapProxyOptions { Time = time, AllBackends = _all }) : null;

@@ -22,14 +22,24 @@ public static class EditorConfig
     public static string VsCodeJson(string name, string host, int port, string localRoot, string remoteRoot) =>
         VsCodeConfiguration(name, host, port, localRoot, remoteRoot).ToJsonString(Indented);
 
-    /// <summary>A Lua snippet that adds the same configuration to nvim-dap.</summary>
+    /// <summary>
+    /// A Lua snippet that adds the same configuration to plain nvim-dap: wand's port (or debugpy's) speaks
+    /// DAP over TCP, which nvim-dap reaches through an adapter of type 'server' (its host and port);
+    /// configurations are kept per filetype, and nvim-dap alone has no 'python' list or adapter (those
+    /// come from nvim-dap-python), so the snippet makes both. A closing comment gives the
+    /// nvim-dap-python form.
+    /// </summary>
     public static string NvimDap(string name, string host, int port, string? localRoot, string remoteRoot) =>
         $$"""
-        table.insert(require('dap').configurations.python, {
-          type = 'python', request = 'attach', name = {{Lua(name)}},
-          connect = { host = {{Lua(host)}}, port = {{port}} },
+        local dap = require('dap')
+        dap.adapters.wand = { type = 'server', host = {{Lua(host)}}, port = {{port}} }
+        dap.configurations.python = dap.configurations.python or {}
+        table.insert(dap.configurations.python, {
+          type = 'wand', request = 'attach', name = {{Lua(name)}},
           pathMappings = { { localRoot = {{(localRoot is null ? "vim.fn.getcwd()" : Lua(localRoot))}}, remoteRoot = {{Lua(remoteRoot)}} } },
+          justMyCode = true,
         })
+        -- with nvim-dap-python instead: no adapter line; type = 'python' and connect = { host = {{Lua(host)}}, port = {{port}} }
         """;
 
     /// <summary>A double-quoted Lua string literal.</summary>

@@ -51,7 +51,7 @@ public class RoleClassifierTests
             P(7791, 7731, Py, "-B", "-c", "from multiprocessing.resource_tracker import main;main(6)"),
             P(7792, 7731, Py, "-B", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=7, pipe_handle=9)", "--multiprocessing-fork"),
             P(7793, 7731, Py, "-B", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=7, pipe_handle=14)", "--multiprocessing-fork"));
-        Assert.Equal(new RoleAssignment(ProcessRole.Main, "uvicorn supervisor"), roles[7731]);
+        Assert.Equal(new RoleAssignment(ProcessRole.ReloaderParent, "uvicorn supervisor"), roles[7731]);
         Assert.Equal(ProcessRole.Helper, roles[7791].Role);
         Assert.Equal(new RoleAssignment(ProcessRole.Worker, "uvicorn worker of 7731"), roles[7792]);
         Assert.Equal(new RoleAssignment(ProcessRole.Worker, "uvicorn worker of 7731"), roles[7793]);
@@ -77,7 +77,7 @@ public class RoleClassifierTests
             P(400, 1, "python", "-m", "fastapi", "run", "main.py"));
         Assert.Equal(new RoleAssignment(ProcessRole.ReloaderParent, "fastapi dev reloader"), roles[100]);
         Assert.Equal(new RoleAssignment(ProcessRole.Worker, "fastapi worker of 100"), roles[101]);
-        Assert.Equal(new RoleAssignment(ProcessRole.Main, "fastapi supervisor"), roles[200]);
+        Assert.Equal(new RoleAssignment(ProcessRole.ReloaderParent, "fastapi supervisor"), roles[200]);
         Assert.Equal(new RoleAssignment(ProcessRole.Worker, "fastapi worker of 200"), roles[201]);
         Assert.Equal(ProcessRole.Main, roles[300].Role);
         Assert.Equal(ProcessRole.Main, roles[400].Role);

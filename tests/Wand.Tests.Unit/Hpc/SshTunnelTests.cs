@@ -24,6 +24,20 @@ public class SshTunnelTests
         Assert.Equal("alice@login", argv[^1]); // the host last: no remote command
     }
 
+    /// <summary>ssh failing has its own exit code, not the one of a process that is not there (issue 13).</summary>
+    [Fact]
+    public async Task AnSshThatCannotConnectFailsWithSshFailed()
+    {
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop(); // nothing listens there now: ssh is refused at once
+        var tunnel = new SshTunnel("nobody@127.0.0.1", [$"Port={port}", "ConnectTimeout=10"], NullProgress.Instance);
+        var e = await Assert.ThrowsAsync<Wand.Errors.WandException>(() => tunnel.ReadSessionsAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(Wand.Errors.ExitCodes.SshFailed, e.ExitCode);
+        Assert.StartsWith("ssh nobody@127.0.0.1 failed: ", e.Message);
+    }
+
     private static int IndexOfOption(IReadOnlyList<string> argv, string option)
     {
         for (var i = 1; i < argv.Count; i++)

@@ -61,7 +61,7 @@ public class KubectlClientTests
     [Fact]
     public void KubectlsOwnWordsAreKeptWithAnExitCodeFromTheReason()
     {
-        Assert.Equal(ExitCodes.ProcessNotFound, KubectlClient.Failure("Error from server (NotFound): pods \"x\" not found\n", 1).ExitCode);
+        Assert.Equal(ExitCodes.KubeNotFound, KubectlClient.Failure("Error from server (NotFound): pods \"x\" not found\n", 1).ExitCode);
         var forbidden = KubectlClient.Failure("Error from server (Forbidden): pods \"x\" is forbidden: User \"u\" cannot create resource \"pods/portforward\"", 1);
         Assert.Equal(ExitCodes.PermissionDenied, forbidden.ExitCode);
         Assert.StartsWith("Error from server (Forbidden)", forbidden.Message);

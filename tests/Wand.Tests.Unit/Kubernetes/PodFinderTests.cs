@@ -89,7 +89,7 @@ public class PodFinderTests
     public void NoReadyPodSaysWhichPodsExist()
     {
         var e = Assert.Throws<WandException>(() => PodFinder.ChooseNewestReady([Pod("api-1", false, 1)], "service api"));
-        Assert.Equal(ExitCodes.ProcessNotFound, e.ExitCode);
+        Assert.Equal(ExitCodes.KubeNotFound, e.ExitCode);
         Assert.Contains("api-1 (Pending, not ready)", e.Message);
     }
 
@@ -102,6 +102,7 @@ public class PodFinderTests
         Assert.Contains("--pod-container", ambiguous.Hint);
         var wrong = Assert.Throws<WandException>(() => PodFinder.ChooseContainer(Pod("p", true, 1, null, ("a", ""), ("b", "")), "c"));
         Assert.Contains("its containers: a, b", wrong.Message);
+        Assert.Equal(ExitCodes.KubeNotFound, wrong.ExitCode);
     }
 
     [Fact]
@@ -118,7 +119,7 @@ public class PodFinderTests
     public void KubectlErrorsKeepTheirWordsAndGetAnExitCode()
     {
         var notFound = KubectlClient.Failure("Error from server (NotFound): services \"api\" not found\n", 1);
-        Assert.Equal(("Error from server (NotFound): services \"api\" not found", ExitCodes.ProcessNotFound), (notFound.Message, notFound.ExitCode));
+        Assert.Equal(("Error from server (NotFound): services \"api\" not found", ExitCodes.KubeNotFound), (notFound.Message, notFound.ExitCode));
         Assert.Equal(ExitCodes.PermissionDenied, KubectlClient.Failure("Error from server (Forbidden): pods is forbidden: User \"dev\" cannot list resource", 1).ExitCode);
         Assert.Equal(ExitCodes.KubectlFailed, KubectlClient.Failure("Unable to connect to the server: dial tcp 10.0.0.1:443: i/o timeout", 1).ExitCode);
     }

@@ -120,7 +120,7 @@ public sealed record KubectlClient(string? Context, string? Kubeconfig, string? 
     {
         var text = stderr.Trim();
         if (text.Length == 0) text = $"kubectl failed (exit {exitCode}) without saying why";
-        var code = text.Contains("(NotFound)", StringComparison.Ordinal) ? ExitCodes.ProcessNotFound
+        var code = text.Contains("(NotFound)", StringComparison.Ordinal) ? ExitCodes.KubeNotFound
             : text.Contains("(Forbidden)", StringComparison.Ordinal) || text.Contains("Unauthorized", StringComparison.Ordinal) ? ExitCodes.PermissionDenied
             : ExitCodes.KubectlFailed;
         return new WandException(code, text);

@@ -24,11 +24,11 @@ public sealed class PodFinder(KubectlClient kubectl)
             // Knative's Service is an ExternalName Service; it is Knative only if pods carry its label.
             var knative = await BySelectorAsync($"{PodInfo.KnativeServiceLabel}={service}", cancellationToken);
             if (knative.Count > 0) return knative;
-            throw new WandException(ExitCodes.ProcessNotFound,
+            throw new WandException(ExitCodes.KubeNotFound,
                 $"service {service} is an ExternalName service and no pod in {kubectl.NamespaceDescription} is labelled {PodInfo.KnativeServiceLabel}={service}",
                 "if it is a Knative service scaled to zero, send it a request to start a pod, then retry; otherwise name the pods with -l SELECTOR or --pod NAME");
         }
-        throw new WandException(ExitCodes.ProcessNotFound, $"service {service} has no selector, so no pods belong to it",
+        throw new WandException(ExitCodes.KubeNotFound, $"service {service} has no selector, so no pods belong to it",
             "name the pods with -l SELECTOR or --pod NAME");
     }
 
@@ -48,10 +48,10 @@ public sealed class PodFinder(KubectlClient kubectl)
     public static PodInfo ChooseNewestReady(IReadOnlyList<PodInfo> pods, string what)
     {
         if (pods.Count == 0)
-            throw new WandException(ExitCodes.ProcessNotFound, $"no pods behind {what}", "check the selector: kubectl get pods --show-labels");
+            throw new WandException(ExitCodes.KubeNotFound, $"no pods behind {what}", "check the selector: kubectl get pods --show-labels");
         var ready = pods.Where(p => p.Ready).ToList();
         if (ready.Count == 0)
-            throw new WandException(ExitCodes.ProcessNotFound,
+            throw new WandException(ExitCodes.KubeNotFound,
                 $"no Ready pod behind {what}: {string.Join(", ", pods.Select(p => $"{p.Name} ({p.Phase}, not ready)"))}",
                 "wait for a pod to become Ready (kubectl get pods -w), or name one with --pod NAME");
         return ready.OrderByDescending(RevisionGeneration).ThenByDescending(p => p.Created).First();
@@ -78,7 +78,7 @@ public sealed class PodFinder(KubectlClient kubectl)
         var names = pod.Containers.Select(c => c.Name).ToList();
         if (requested is not null)
             return names.Contains(requested) ? requested
-                : throw new WandException(ExitCodes.ProcessNotFound, $"pod {pod.Name} has no container {requested}; its containers: {string.Join(", ", names)}",
+                : throw new WandException(ExitCodes.KubeNotFound, $"pod {pod.Name} has no container {requested}; its containers: {string.Join(", ", names)}",
                     $"pass --pod-container {names.FirstOrDefault(n => !Sidecars.Contains(n)) ?? names.FirstOrDefault()}");
         if (pod.DefaultContainer is { } annotated && names.Contains(annotated)) return annotated;
         if (pod.IsKnative && names.Contains("user-container")) return "user-container";

@@ -108,7 +108,7 @@ public sealed class PodRoute : IContainerRoute, IAsyncDisposable
             var pod = await new PodFinder(_target.Kubectl with { Namespace = _target.Pod.Namespace }).ByNameAsync(_target.Pod.Name, cancellationToken);
             _gone = !pod.Ready;
         }
-        catch (WandException e) when (e.ExitCode == ExitCodes.ProcessNotFound)
+        catch (WandException e) when (e.ExitCode == ExitCodes.KubeNotFound)
         {
             _gone = true;
         }
@@ -124,7 +124,7 @@ public sealed class PodRoute : IContainerRoute, IAsyncDisposable
         {
             pods = await _findPods(cancellationToken);
         }
-        catch (WandException e) when (e.ExitCode == ExitCodes.ProcessNotFound)
+        catch (WandException e) when (e.ExitCode == ExitCodes.KubeNotFound)
         {
             return false; // a Knative service scaled to zero, a service being recreated: keep waiting
         }

@@ -1,0 +1,100 @@
+using Wand.Errors;
+using Wand.Tests.EndToEnd.Infrastructure;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// Issue 13, defect 2: `wand debug --pid` given a gunicorn master, which runs no app code (gunicorn
+/// imports the app in each forked worker), debugs its workers, each a child session as under --all;
+/// `--one` keeps the master itself. A local gunicorn in the testbed root. uvicorn's reloader parent:
+/// <see cref="SessionProxyTests.NamingTheReloaderParentDebugsItsWorkerAndFollowsTheReload"/>.
+/// </summary>
+[Collection(TargetRootCollection.Name)]
+public class SupervisorTests
+{
+    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(120);
+
+    [Fact(Timeout = 300_000)]
+    public async Task NamingTheGunicornMasterDebugsBothWorkersAsChildSessions()
+    {
+        var (app, http) = await StartGunicornAsync(workers: 2);
+        await using var _ = app;
+        using var __ = http;
+        var workers = await WorkersOfAsync(app.Pid, 2);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "--pid", app.Pid.ToString(), "--port", localPort.ToString(), "--output", "json"]);
+        var attached = Enumerable.Range(0, 2).Select(_ => session.NextEvent(EventTimeout).GetProperty("pid").GetInt32()).Order().ToList();
+        Assert.Equal(workers, attached); // the workers, never the master
+        Assert.Contains($"PID {app.Pid} is the gunicorn master (it runs no app code); debugging its 2 workers (PIDs {workers[0]}, {workers[1]})", session.Stderr);
+
+        var line = Testbed.BreakpointLine(ContainerApp.AppFile, "async_items");
+        await using (var editor = await ChildSessionEditor.AttachAsync(localPort, ContainerApp.AppFile, line, "read_async_item"))
+        try
+        {
+            await editor.WaitUntilAsync(e => e.ChildCount == 2, EventTimeout, "a child session per worker");
+            // Waves of concurrent requests until one stops at the breakpoint; the editor continues each stop.
+            var deadline = DateTime.UtcNow + StopTimeout;
+            while (editor.Stops.Count == 0)
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"no stop in a worker: {editor.Describe()}");
+                var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => http.GetStringAsync($"/async-items/{i}?q=wave"))).WaitAsync(StopTimeout);
+                Assert.All(responses, r => Assert.Contains("\"q\":\"wave\"", r));
+            }
+            editor.ThrowIfProblems(); // each stop was in the PID its child session is named after
+            Assert.All(editor.Stops.Keys, name => Assert.Contains(name, workers.Select(w => $"PID {w}")));
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nwand said:\n{session.Stderr}", e);
+        }
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        Assert.False(TestNet.IsListening(localPort));
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task OneWithTheMastersPidDebugsTheMasterItself()
+    {
+        var (app, http) = await StartGunicornAsync(workers: 2);
+        await using var _ = app;
+        using var __ = http;
+        await WorkersOfAsync(app.Pid, 2);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "--pid", app.Pid.ToString(), "--one", "--port", localPort.ToString(), "--output", "json"]);
+        var attached = session.NextEvent(EventTimeout);
+        Assert.Equal(("attached", app.Pid), (attached.GetProperty("event").GetString(), attached.GetProperty("pid").GetInt32()));
+        Assert.Equal(app.Pid, attached.GetProperty("endpoint").GetProperty("target").GetProperty("pid").GetInt32());
+        Assert.DoesNotContain("runs no app code", session.Stderr);
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    /// <summary>gunicorn with uvicorn workers serving the sample on this machine's loopback; its Pid is the master (chroot execs Python).</summary>
+    private static async Task<(TargetProcess App, HttpClient Http)> StartGunicornAsync(int workers)
+    {
+        var appPort = TestNet.FreePort();
+        var app = TargetProcess.StartPython("3.14",
+            ["-m", "gunicorn", "-w", workers.ToString(), "-k", "uvicorn.workers.UvicornWorker", "--chdir", ContainerApp.AppDir, "-b", $"127.0.0.1:{appPort}", "app:app"]);
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{appPort}"), Timeout = TimeSpan.FromSeconds(60) };
+        await TestNet.WaitUntilServingAsync(http, app);
+        return (app, http);
+    }
+
+    /// <summary>The master's <paramref name="count"/> worker PIDs (its children), sorted, once it has that many.</summary>
+    private static async Task<List<int>> WorkersOfAsync(int master, int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var workers = Directory.GetDirectories("/proc").Select(Path.GetFileName).Select(n => int.TryParse(n, out var p) ? p : 0)
+                .Where(p => p > 0 && Wand.Transport.Local.ProcFs.Default.Stat(p)?.ParentPid == master
+                    && Wand.Transport.Local.ProcFs.Default.CommandLine(p).Any(a => a.Contains("gunicorn", StringComparison.Ordinal)))
+                .Order().ToList();
+            if (workers.Count == count) return workers;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"gunicorn {master} has {workers.Count} workers, not {count}");
+            await Task.Delay(100);
+        }
+    }
+}
