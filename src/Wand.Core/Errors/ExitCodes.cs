@@ -23,4 +23,9 @@ public static class ExitCodes
     /// <summary>A bug in wand: anything that is not a <see cref="WandException"/>.</summary>
     public const int InternalError = 70;
     public const int Cancelled = 130;
+    /// <summary>
+    /// The code run by <c>wand exec</c> ran past its <c>--timeout</c>: it was interrupted in the target,
+    /// or (blocked in C code) will be once it returns to Python.
+    /// </summary>
+    public const int ExecTimeout = 20;
 }
