@@ -239,4 +239,86 @@ public class ExecTests
         Assert.True(served > 0);
         AssertNothingLeftBehind();
     }
+    /// <summary>Runs `wand exec` and asserts that the target answers again, with no watchdog but this exec's own left running.</summary>
+    private static async Task AssertTargetAnswersAsync(TargetProcess target)
+    {
+        var r = await WandCli.RunAsync(Exec(target.Pid, "import threading\nprint([t.name for t in threading.enumerate()].count('wand-exec-watchdog'))", "--timeout", "20"),
+            timeout: TimeSpan.FromSeconds(40));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("1\n", r.Stdout); // this exec's own
+        Assert.False(target.HasExited);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task RunawayCodeIsInterruptedAtTheTimeoutAndTheAppGoesOn()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var r = await WandCli.RunAsync(Exec(target.Pid, "print('before')\nwhile True: pass", "--timeout", "3"), timeout: TimeSpan.FromSeconds(30));
+        Assert.True(r.ExitCode == ExitCodes.ExecTimeout, r.ToString());
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), $"took {started.Elapsed}");
+        Assert.Equal("before\n", r.Stdout);                  // what it printed before it was stopped
+        Assert.Contains("while True: pass", r.Stderr);        // where it was
+        Assert.Contains("ran past its 3 s --timeout and was interrupted", r.Stderr);
+        Assert.DoesNotContain("WandInterrupt", r.Stderr);     // not shown as an exception the code raised
+        await AssertTargetAnswersAsync(target);
+        AssertNothingLeftBehind();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task CodeThatCatchesTheInterruptionIsInterruptedAgain()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "try:\n    while True: pass\nexcept BaseException:\n    print('caught')\nwhile True: pass", "--timeout", "2"),
+            timeout: TimeSpan.FromSeconds(30));
+        Assert.True(r.ExitCode == ExitCodes.ExecTimeout, r.ToString());
+        Assert.Equal("caught\n", r.Stdout); // the first interruption was caught, a later one was not
+        await AssertTargetAnswersAsync(target);
+        AssertNothingLeftBehind();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task CtrlCInterruptsTheCodeInTheTarget()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var marker = $"/tmp/exec-running-{Guid.NewGuid():N}";
+        try
+        {
+            await using var exec = WandSession.Start(Exec(target.Pid, $"open('{marker}', 'w').close()\nwhile True: pass", "--timeout", "600"));
+            await Poll.UntilAsync(() => File.Exists(Testbed.HostPath(marker)), TimeSpan.FromSeconds(30), "the code to start running in the target");
+            Assert.Equal(ExitCodes.Cancelled, await exec.InterruptAsync(TimeSpan.FromSeconds(20)));
+            Assert.Contains("cancelled", exec.Stderr);
+        }
+        finally
+        {
+            File.Delete(Testbed.HostPath(marker));
+        }
+        await AssertTargetAnswersAsync(target);
+        AssertNothingLeftBehind();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task CodeBlockedInCIsInterruptedWhenItReturnsToPython()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var marker = $"/tmp/exec-went-on-{Guid.NewGuid():N}";
+        try
+        {
+            var r = await WandCli.RunAsync(Exec(target.Pid, $"import time\ntime.sleep(8)\nopen('{marker}', 'w').close()", "--timeout", "2"), timeout: TimeSpan.FromSeconds(30));
+            Assert.True(r.ExitCode == ExitCodes.ExecTimeout, r.ToString());
+            Assert.Contains("blocked in C code", r.Stderr);
+            Assert.Contains("can only be interrupted when it returns to Python", r.Stderr);
+            AssertNothingLeftBehind();
+            await AssertTargetAnswersAsync(target); // runs once the sleep has returned
+            Assert.False(File.Exists(Testbed.HostPath(marker)), "the code went on after its sleep instead of being interrupted");
+        }
+        finally
+        {
+            File.Delete(Testbed.HostPath(marker));
+        }
+    }
 }
