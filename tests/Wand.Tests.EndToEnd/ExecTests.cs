@@ -286,6 +286,32 @@ public class ExecTests
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task RunawayCodeIsInterruptedByATraceHookWithoutCtypes()
+    {
+        // A None entry makes `import ctypes` fail, as in a build without libffi. The loop notes its
+        // own thread's trace hook, to show that the hook did not outlive the run.
+        await using var target = TargetProcess.StartScript("""
+            import sys, time
+            sys.modules['ctypes'] = None
+            counter = 0
+            print("ready", flush=True)
+            while True:
+                counter += 1
+                trace = sys.gettrace()
+                time.sleep(0.02)
+            """);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "print('before')\ndef spin():\n    while True: pass\nspin()", "--timeout", "2"), timeout: TimeSpan.FromSeconds(30));
+        Assert.True(r.ExitCode == ExitCodes.ExecTimeout, r.ToString());
+        Assert.Equal("before\n", r.Stdout);
+        Assert.Contains("was interrupted", r.Stderr);
+        await AssertTheAppGoesOnAsync(target);
+        var trace = await WandCli.RunAsync(Exec(target.Pid, "import __main__, sys\nprint(__main__.trace, sys.modules['ctypes'] is not None)"));
+        Assert.Equal("None False\n", trace.Stdout); // the hook is gone, and ctypes really was missing
+        AssertNothingLeftBehind();
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task CodeThatCatchesTheInterruptionIsInterruptedAgain()
     {
         await using var target = TargetProcess.StartScript(Loop);

@@ -2,7 +2,8 @@
 # in the target's main thread at a safe point (PEP 768), in a fresh namespace (no __file__), so it
 # must never let an exception or SystemExit escape into the application, and must not keep the
 # thread: past the request's "timeout" (seconds), or once wand withdraws the request (Ctrl+C: its
-# request.json is gone), a watchdog thread stops the code with an asynchronous exception.
+# request.json is gone), a watchdog thread stops the code with an asynchronous exception (without
+# ctypes: through a trace hook).
 def _wand_exec():
     import io
     import linecache
@@ -45,14 +46,25 @@ def _wand_exec():
         `except Exception` lets it through. Whether the code was interrupted is judged by the
         watchdog's record, not by this type, so user code cannot fake or hide a timeout."""
 
-    def interrupt(exc):
-        # PyThreadState_SetAsyncExc: the exception is raised in our thread the next time it runs
-        # bytecode (CPython checks its eval breaker between instructions); a thread blocked in C
-        # (sleep, recv, a lock) sees it only once that call returns. NULL cancels one not yet raised.
-        # ctypes is imported only when needed, so a run that ends in time changes nothing.
+    # PyThreadState_SetAsyncExc (through ctypes): the exception is raised in our thread the next time
+    # it runs bytecode (CPython checks its eval breaker between instructions); a thread blocked in C
+    # (sleep, recv, a lock) sees it only once that call returns. Imported here, in the main thread,
+    # so the watchdog never imports while the user's code may hold an import lock.
+    try:
         import ctypes
+    except Exception:  # a build without libffi/_ctypes: a trace hook checks the deadline instead
+        ctypes = None
 
+    def interrupt(exc):
+        """Sends exc to our thread; None cancels one sent but not yet raised."""
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(me), ctypes.py_object(exc) if exc is not None else None)
+
+    def check_deadline(frame, event, arg):
+        """The trace hook used without ctypes: it runs on every line of the user's code (slower), and
+        CPython drops a trace hook that raises, so it stops the code once."""
+        if state["fired"] is not None and not state["done"]:
+            raise WandInterrupt
+        return check_deadline
 
     state = {"fired": None, "done": False}
     finished = threading.Event()
@@ -74,12 +86,12 @@ def _wand_exec():
                     else:
                         continue
                     state["fired"] = reason
-                elif now < again:
-                    continue
+                elif now < again or ctypes is None:
+                    continue  # the trace hook raises it
                 interrupt(WandInterrupt)
                 again = now + 0.5  # and again while the code runs on (it may catch BaseException)
         except BaseException:
-            pass  # e.g. no ctypes in this build: the code runs to its end; wand says it could not stop it
+            pass  # never into the application; wand then says the code did not stop
 
     out, err = io.StringIO(), io.StringIO()
     saved_out, saved_err = sys.stdout, sys.stderr
@@ -98,19 +110,24 @@ def _wand_exec():
                 state["done"] = True
                 finished.set()
                 watchdog.join()  # after this, it sends nothing more
-                if state["fired"] is not None:
+                if state["fired"] is not None and ctypes is not None:
                     interrupt(None)  # one sent but not yet raised is cancelled
                 return
             except WandInterrupt:
                 pass
 
     error = None
+    previous_trace = sys.gettrace()
     try:
         watchdog.start()
         try:
             code = compile(source, filename, "exec")
+            if ctypes is None:
+                sys.settrace(check_deadline)  # traces the frames made from here on: the user's, not this one
             exec(code, {"__name__": "__wand_exec__", "__builtins__": __builtins__})
         finally:
+            if ctypes is None:
+                sys.settrace(previous_trace)  # before stop_watchdog: its frame would be traced
             stop_watchdog()
     except BaseException as e:  # SystemExit and KeyboardInterrupt too: the app must keep running
         if state["fired"] is not None:
