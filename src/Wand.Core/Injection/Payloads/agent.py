@@ -15,7 +15,7 @@
 #   {"op": "lend", "pid": N, "archive": B64TAR}   -> {"path": folder for sys.path} (owned by the target's user)
 #   {"op": "unlend", "path": P}                    -> {"removed": bool}
 #   {"op": "inject", "pid": N, "name": "wand-HEX", "script": "...", "request": {...},
-#    "safe_point": S, "result": S or null}         -> the payload's result, or {"ok": false, "error": ...}
+#    "safe_point": S, "result": S}                 -> the payload's result, or {"ok": false, "error": ...}
 #   {"op": "withdraw", "name": "wand-HEX"}         -> {"ok": true}; the inject request's folder is removed
 import json
 import os
@@ -147,8 +147,8 @@ def inject(request):
                 return {"ok": False, "error": "withdrawn"}  # by a withdraw request (wand's Ctrl+C)
             if not running and os.path.exists(started):
                 running = True
-                deadline = None if request.get("result") is None else time.monotonic() + request["result"]
-            if deadline is not None and time.monotonic() > deadline:
+                deadline = time.monotonic() + request["result"]
+            if time.monotonic() > deadline:
                 # Before the safe point, removing the script withdraws the request: a late safe point
                 # finds no file to run. After it, the payload is running and gave no answer in time.
                 return {"ok": False, "error": "no-answer" if running else "timeout"}

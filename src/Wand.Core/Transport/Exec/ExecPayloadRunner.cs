@@ -26,6 +26,9 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
         Progress.Step($"asking PID {pid} in {target.Description} (through {target.Verb}) to run wand's {Path.GetFileNameWithoutExtension(payload)}");
         // wand names the request's folder, so that it can withdraw the request on Ctrl+C.
         var name = "wand-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        // Bounded even when the caller waits as long as the target lives: an agent whose exec was
+        // killed (the fuse below) must not poll in the container for ever.
+        var answerTimeout = resultTimeout ?? AgentTimeout;
         JsonElement answer;
         try
         {
@@ -37,8 +40,8 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
                 ["script"] = Payload.ScriptBody(payload),
                 ["request"] = request.DeepClone(), // a node has one parent, and a declined request is sent again
                 ["safe_point"] = safePointTimeout.TotalSeconds,
-                ["result"] = resultTimeout?.TotalSeconds,
-            }, cancellationToken, resultTimeout is { } r ? safePointTimeout + r + AgentTimeout : AgentTimeout);
+                ["result"] = answerTimeout.TotalSeconds,
+            }, cancellationToken, safePointTimeout + answerTimeout + AgentTimeout);
         }
         catch (OperationCanceledException)
         {
@@ -59,7 +62,7 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
             "timeout" => throw new InjectionFailedException(
                 $"PID {pid} in {target.Description} did not run wand's code in time (its main thread may be blocked in C code); the request was withdrawn",
                 "retry with a longer --timeout once the application is idle-looping"),
-            "no-answer" => throw new NoAnswerException(pid, resultTimeout ?? TimeSpan.Zero),
+            "no-answer" => throw new NoAnswerException(pid, answerTimeout),
             "target-exited" => throw new TargetExitedException(pid, "while running wand's code"),
             _ => answer,
         } : answer;
