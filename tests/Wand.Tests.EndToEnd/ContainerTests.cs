@@ -139,6 +139,31 @@ public class ContainerTests
         Assert.Empty(Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*"));
     }
 
+    [Fact(Timeout = 300_000)]
+    public async Task RunawayExecCodeIsStoppedThroughTheExecRouteAtTheTimeoutAndOnCtrlC()
+    {
+        await using var c = await TestContainer.StartAsync(ContainerApp.Uvicorn(reload: false));
+        await ContainerApp.WaitUntilServingAsync(c);
+        var hostPid = await c.HostPidAsync();
+        string[] Exec(string code, string timeout) => ["exec", "--container", c.Name, "--route", "exec", "--timeout", timeout, "-c", code];
+
+        var r = await WandCli.RunAsync(Exec("print('before')\nwhile True: pass", "3"), timeout: TimeSpan.FromSeconds(60));
+        Assert.True(r.ExitCode == ExitCodes.ExecTimeout, r.ToString());
+        Assert.Equal("before\n", r.Stdout);
+        Assert.Contains("was interrupted", r.Stderr);
+        await ContainerApp.WaitUntilServingAsync(c);
+
+        // Ctrl+C kills wand's exec, not the agent in the container: wand withdraws the request there.
+        var marker = $"/proc/{hostPid}/root/tmp/exec-running";
+        await using (var exec = WandSession.Start(Exec("open('/tmp/exec-running', 'w').close()\nwhile True: pass", "600")))
+        {
+            await Poll.UntilAsync(() => File.Exists(marker), TimeSpan.FromSeconds(60), "the code to start running in the container");
+            Assert.Equal(ExitCodes.Cancelled, await exec.InterruptAsync(TimeSpan.FromSeconds(30)));
+        }
+        await ContainerApp.WaitUntilServingAsync(c); // its main thread left the loop
+        await Poll.UntilAsync(() => Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*").Length == 0, TimeSpan.FromSeconds(10), "wand's folders to leave the container's /tmp");
+    }
+
     [Fact]
     public async Task UnknownContainerListsTheRunningOnes()
     {

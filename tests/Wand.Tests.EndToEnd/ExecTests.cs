@@ -239,4 +239,131 @@ public class ExecTests
         Assert.True(served > 0);
         AssertNothingLeftBehind();
     }
+    /// <summary>
+    /// Asserts that the target's own loop runs again: its counter grows between two execs (a request
+    /// can run nested inside code still looping in the main thread, so an answer alone proves nothing),
+    /// and no watchdog but the exec's own is alive.
+    /// </summary>
+    private static async Task AssertTheAppGoesOnAsync(TargetProcess target)
+    {
+        var (first, _) = await ProbeAsync(target);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var (now, watchdogs) = await ProbeAsync(target);
+        while (now <= first)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the target's loop did not run again within 30 s");
+            (now, watchdogs) = await ProbeAsync(target);
+        }
+        Assert.Equal(1, watchdogs); // the probe's own
+        Assert.False(target.HasExited);
+
+        static async Task<(long Counter, int Watchdogs)> ProbeAsync(TargetProcess target)
+        {
+            var r = await WandCli.RunAsync(
+                Exec(target.Pid, "import __main__, threading\nprint(__main__.counter, [t.name for t in threading.enumerate()].count('wand-exec-watchdog'))", "--timeout", "20"),
+                timeout: TimeSpan.FromSeconds(50));
+            Assert.True(r.ExitCode == 0, r.ToString());
+            var fields = r.Stdout.Split(' ');
+            return (long.Parse(fields[0]), int.Parse(fields[1]));
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task RunawayCodeIsInterruptedAtTheTimeoutAndTheAppGoesOn()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var r = await WandCli.RunAsync(Exec(target.Pid, "print('before')\nwhile True: pass", "--timeout", "3"), timeout: TimeSpan.FromSeconds(30));
+        Assert.True(r.ExitCode == ExitCodes.ExecTimeout, r.ToString());
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), $"took {started.Elapsed}");
+        Assert.Equal("before\n", r.Stdout);                  // what it printed before it was stopped
+        Assert.Contains("while True: pass", r.Stderr);        // where it was
+        Assert.Contains("ran past its 3 s --timeout and was interrupted", r.Stderr);
+        Assert.DoesNotContain("WandInterrupt", r.Stderr);     // not shown as an exception the code raised
+        await AssertTheAppGoesOnAsync(target);
+        AssertNothingLeftBehind();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task RunawayCodeIsInterruptedByATraceHookWithoutCtypes()
+    {
+        // A None entry makes `import ctypes` fail, as in a build without libffi. The loop notes its
+        // own thread's trace hook, to show that the hook did not outlive the run.
+        await using var target = TargetProcess.StartScript("""
+            import sys, time
+            sys.modules['ctypes'] = None
+            counter = 0
+            print("ready", flush=True)
+            while True:
+                counter += 1
+                trace = sys.gettrace()
+                time.sleep(0.02)
+            """);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "print('before')\ndef spin():\n    while True: pass\nspin()", "--timeout", "2"), timeout: TimeSpan.FromSeconds(30));
+        Assert.True(r.ExitCode == ExitCodes.ExecTimeout, r.ToString());
+        Assert.Equal("before\n", r.Stdout);
+        Assert.Contains("was interrupted", r.Stderr);
+        await AssertTheAppGoesOnAsync(target);
+        var trace = await WandCli.RunAsync(Exec(target.Pid, "import __main__, sys\nprint(__main__.trace, sys.modules['ctypes'] is not None)"));
+        Assert.Equal("None False\n", trace.Stdout); // the hook is gone, and ctypes really was missing
+        AssertNothingLeftBehind();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task CodeThatCatchesTheInterruptionIsInterruptedAgain()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(Exec(target.Pid, "try:\n    while True: pass\nexcept BaseException:\n    print('caught')\nwhile True: pass", "--timeout", "2"),
+            timeout: TimeSpan.FromSeconds(30));
+        Assert.True(r.ExitCode == ExitCodes.ExecTimeout, r.ToString());
+        Assert.Equal("caught\n", r.Stdout); // the first interruption was caught, a later one was not
+        await AssertTheAppGoesOnAsync(target);
+        AssertNothingLeftBehind();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task CtrlCInterruptsTheCodeInTheTarget()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var marker = $"/tmp/exec-running-{Guid.NewGuid():N}";
+        try
+        {
+            await using var exec = WandSession.Start(Exec(target.Pid, $"open('{marker}', 'w').close()\nwhile True: pass", "--timeout", "600"));
+            await Poll.UntilAsync(() => File.Exists(Testbed.HostPath(marker)), TimeSpan.FromSeconds(30), "the code to start running in the target");
+            Assert.Equal(ExitCodes.Cancelled, await exec.InterruptAsync(TimeSpan.FromSeconds(20)));
+            Assert.Contains("cancelled", exec.Stderr);
+        }
+        finally
+        {
+            File.Delete(Testbed.HostPath(marker));
+        }
+        await AssertTheAppGoesOnAsync(target);
+        AssertNothingLeftBehind();
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task CodeBlockedInCIsInterruptedWhenItReturnsToPython()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var marker = $"/tmp/exec-went-on-{Guid.NewGuid():N}";
+        try
+        {
+            var r = await WandCli.RunAsync(Exec(target.Pid, $"import time\ntime.sleep(8)\nopen('{marker}', 'w').close()", "--timeout", "2"), timeout: TimeSpan.FromSeconds(30));
+            Assert.True(r.ExitCode == ExitCodes.ExecTimeout, r.ToString());
+            Assert.Contains("blocked in C code", r.Stderr);
+            Assert.Contains("can only be interrupted when it returns to Python", r.Stderr);
+            AssertNothingLeftBehind();
+            await AssertTheAppGoesOnAsync(target); // answers once the sleep has returned
+            Assert.False(File.Exists(Testbed.HostPath(marker)), "the code went on after its sleep instead of being interrupted");
+        }
+        finally
+        {
+            File.Delete(Testbed.HostPath(marker));
+        }
+    }
 }

@@ -17,7 +17,7 @@ public static class ExecCommand
         var file = new Argument<FileInfo?>("FILE") { Description = "Python file to run", Arity = ArgumentArity.ZeroOrOne };
         var timeout = new Option<double>("--timeout")
         {
-            Description = "seconds to wait for the target to reach a safe point (run Python code)",
+            Description = "seconds to wait for the target to reach a safe point (run Python code), then seconds the code may run before it is interrupted in the target",
             DefaultValueFactory = _ => 5,
         };
         var command = new Command("exec", "Run Python code inside a running process and print its output and traceback") { pid, container, runtime, route, code, file, timeout };
@@ -38,37 +38,54 @@ public static class ExecCommand
                 (fileValue, codeValue) = (new FileInfo(codeValue), null);
             }
             var (source, name) = ReadSource(codeValue, fileValue);
-            var safePoint = TimeSpan.FromSeconds(result.GetValue(timeout));
-            ExecResult exec;
+            var timeLimit = TimeSpan.FromSeconds(result.GetValue(timeout));
             if (kube.Given(result) && result.GetValue(allPods))
             {
-                return await PodSessions.ExecInAllPodsAsync(ui, kube, result, source, name, safePoint, cancellationToken);
+                return await PodSessions.ExecInAllPodsAsync(ui, kube, result, source, name, timeLimit, cancellationToken);
             }
-            if (kube.Given(result))
+            ExecResult exec;
+            try
             {
-                exec = await PodSessions.ExecAsync(ui, kube, result, result.GetValue(pid), source, name, safePoint, cancellationToken);
+                exec = await RunInTargetAsync();
             }
-            else if (result.GetValue(container) is { } containerName)
+            catch (ExecTimeoutException e) when (e.Partial is { } partial)
             {
-                var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, containerName, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);
-                var processes = await containerRoute.ScanAsync(cancellationToken);
-                var target = result.GetValue(pid) is { } inside
-                    ? ContainerOptions.ByPidInside(containerRoute, processes, inside, found)
-                    : DebugCommand.Choose(ui, processes, true, $"container {found.Name}");
-                exec = await new CodeRunner(containerRoute.Runner).RunAsync(target.Pid, source, name, safePoint, cancellationToken);
+                await PrintAsync(ui, partial, cancellationToken);
+                throw;
             }
-            else
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                var target = result.GetValue(pid) ?? throw new WandException(ExitCodes.Usage, "give --pid PID (or --container NAME)", "run `wand ps` to find the PID");
-                exec = await new CodeRunner(new PayloadRunner(Transport.Local.ProcFs.Default, TimeProvider.System, ui)).RunAsync(target, source, name, safePoint, cancellationToken);
+                throw new WandException(ExitCodes.Cancelled, "cancelled: wand withdrew its request; code that had started is interrupted in the target (code blocked in C once it returns to Python)");
             }
-            await ui.Out.WriteAsync(exec.Stdout);
-            await ui.Out.FlushAsync(cancellationToken);
-            await Console.Error.WriteAsync(exec.Stderr);
-            if (exec.Traceback is not null) await Console.Error.WriteAsync(exec.Traceback);
+            await PrintAsync(ui, exec, cancellationToken);
             return exec.Ok ? ExitCodes.Ok : ExitCodes.CodeRaised;
+
+            async Task<ExecResult> RunInTargetAsync()
+            {
+                if (kube.Given(result))
+                    return await PodSessions.ExecAsync(ui, kube, result, result.GetValue(pid), source, name, timeLimit, cancellationToken);
+                if (result.GetValue(container) is { } containerName)
+                {
+                    var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, containerName, result.GetValue(runtime), result.GetValue(route)!, cancellationToken);
+                    var processes = await containerRoute.ScanAsync(cancellationToken);
+                    var target = result.GetValue(pid) is { } inside
+                        ? ContainerOptions.ByPidInside(containerRoute, processes, inside, found)
+                        : DebugCommand.Choose(ui, processes, true, $"container {found.Name}");
+                    return await new CodeRunner(containerRoute.Runner).RunAsync(target.Pid, source, name, timeLimit, cancellationToken);
+                }
+                var local = result.GetValue(pid) ?? throw new WandException(ExitCodes.Usage, "give --pid PID (or --container NAME)", "run `wand ps` to find the PID");
+                return await new CodeRunner(new PayloadRunner(Transport.Local.ProcFs.Default, TimeProvider.System, ui)).RunAsync(local, source, name, timeLimit, cancellationToken);
+            }
         });
         return command;
+    }
+
+    private static async Task PrintAsync(IUserInterface ui, ExecResult exec, CancellationToken cancellationToken)
+    {
+        await ui.Out.WriteAsync(exec.Stdout);
+        await ui.Out.FlushAsync(cancellationToken);
+        await Console.Error.WriteAsync(exec.Stderr);
+        if (exec.Traceback is not null) await Console.Error.WriteAsync(exec.Traceback);
     }
 
     private static (string Source, string Name) ReadSource(string? code, FileInfo? file)

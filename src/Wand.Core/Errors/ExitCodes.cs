@@ -20,6 +20,11 @@ public static class ExitCodes
     public const int PortInUse = 13;
     /// <summary>kubectl failed for a reason other than not found or forbidden (its stderr is shown).</summary>
     public const int KubectlFailed = 14;
+    /// <summary>
+    /// The code run by <c>wand exec</c> ran past its <c>--timeout</c>: it was interrupted in the target,
+    /// or (blocked in C code) will be once it returns to Python.
+    /// </summary>
+    public const int ExecTimeout = 15;
 
     // The tools wand and rdg drive, each its own code (a script can tell "the cluster did not answer"
     // from "no such process"); a block of their own, apart from the codes numbered before them.

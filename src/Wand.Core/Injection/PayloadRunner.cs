@@ -50,7 +50,7 @@ public sealed class PayloadRunner(ProcFs procfs, TimeProvider time, IProgress pr
         {
             if (!procfs.Exists(pid)) throw new TargetExitedException(pid, "while running wand's code");
             if (timeout is { } t && Time.GetElapsedTime(started) > t)
-                throw new InjectionFailedException($"PID {pid} accepted wand's code but gave no answer within {t.TotalSeconds:0.#} s", "look at the target's stderr for an error from the injected script");
+                throw new NoAnswerException(pid, t);
             await Task.Delay(2, cancellationToken);
         }
         using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(resultFile, cancellationToken));

@@ -18,7 +18,7 @@ public abstract class PayloadRunnerBase(TimeProvider time, IProgress progress)
     protected IProgress Progress => progress;
 
     /// <param name="safePointTimeout">How long the target may take to reach a safe point and accept the request.</param>
-    /// <param name="resultTimeout">How long the payload may take to answer once accepted; null waits as long as the target lives.</param>
+    /// <param name="resultTimeout">How long the payload may take to answer once accepted (then <see cref="NoAnswerException"/>); null waits as long as the target lives.</param>
     public async Task<JsonElement> RunAsync(int pid, string payload, JsonObject request, TimeSpan safePointTimeout, TimeSpan? resultTimeout, CancellationToken cancellationToken)
     {
         // A target that is starting up may be halfway through an import: the payload then declines
@@ -40,7 +40,11 @@ public abstract class PayloadRunnerBase(TimeProvider time, IProgress progress)
         }
     }
 
-    /// <summary>Delivers one request and returns the payload's answer as written (prelude.py's result.json).</summary>
+    /// <summary>
+    /// Delivers one request and returns the payload's answer as written (prelude.py's result.json).
+    /// Cancelled, it withdraws the request, which removes its request.json: a payload still running
+    /// reads that as "stop" (exec_capture.py interrupts the user's code).
+    /// </summary>
     protected abstract Task<JsonElement> RunOnceAsync(int pid, string payload, JsonObject request, TimeSpan safePointTimeout, TimeSpan? resultTimeout, CancellationToken cancellationToken);
 
     /// <summary>

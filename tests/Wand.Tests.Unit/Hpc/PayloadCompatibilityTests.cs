@@ -96,6 +96,11 @@ public sealed class PayloadCompatibilityTests
     public void RdgPayloadsArePython38Code(string payload) =>
         Assert.Equal("ok", Check((payload, Payload.Read(payload))));
 
+    /// <summary>wand exec's payload runs in the target (3.14+), but every payload keeps to Python 3.8 code.</summary>
+    [Fact]
+    public void TheExecPayloadIsPython38Code() =>
+        Assert.Equal("ok", Check(("exec_capture.py", Payload.ScriptBody(Payload.Exec))));
+
     [Fact]
     public void TheRankHookIsPython38Code() =>
         Assert.Equal("ok", Check(("sitecustomize.py", Wand.Hpc.DebugLauncher.RankHook)));

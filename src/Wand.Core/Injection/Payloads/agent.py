@@ -14,11 +14,13 @@
 #   (watch is started by Payload.AgentLineBoot, which reads only the first line of stdin)
 #   {"op": "lend", "pid": N, "archive": B64TAR}   -> {"path": folder for sys.path} (owned by the target's user)
 #   {"op": "unlend", "path": P}                    -> {"removed": bool}
-#   {"op": "inject", "pid": N, "script": "...", "request": {...}, "timeout": S}
-#                                                  -> the payload's result, or {"ok": false, "error": ...}
+#   {"op": "inject", "pid": N, "name": "wand-HEX", "script": "...", "request": {...},
+#    "safe_point": S, "result": S}                 -> the payload's result, or {"ok": false, "error": ...}
+#   {"op": "withdraw", "name": "wand-HEX"}         -> {"ok": true}; the inject request's folder is removed
 import json
 import os
 import sys
+import threading
 import time
 
 
@@ -122,7 +124,7 @@ def watch(request):
 def inject(request):
     pid = request["pid"]
     st = os.stat("/proc/%d" % pid)
-    workdir = _private_folder("wand-")
+    workdir = _private_folder(request["name"], random=False) if _wand_name(request.get("name")) else None
     if workdir is None:
         return _NO_WORKDIR
     try:
@@ -135,31 +137,63 @@ def inject(request):
             os.chown(path, st.st_uid, st.st_gid)
         sys.remote_exec(pid, script)
         result_path = os.path.join(workdir, "result.json")
-        deadline = time.monotonic() + request["timeout"]
+        started = os.path.join(workdir, "started")  # written by prelude.py once the safe point is reached
+        running = False
+        deadline = time.monotonic() + request["safe_point"]
         while not os.path.exists(result_path):
             if not os.path.exists("/proc/%d" % pid):
                 return {"ok": False, "error": "target-exited"}
+            if not os.path.isdir(workdir):
+                return {"ok": False, "error": "withdrawn"}  # by a withdraw request (wand's Ctrl+C)
+            if not running and os.path.exists(started):
+                running = True
+                deadline = time.monotonic() + request["result"]
             if time.monotonic() > deadline:
-                # Removing the script withdraws the request: a late safe point finds no file to run.
-                return {"ok": False, "error": "timeout"}
+                # Before the safe point, removing the script withdraws the request: a late safe point
+                # finds no file to run. After it, the payload is running and gave no answer in time.
+                return {"ok": False, "error": "no-answer" if running else "timeout"}
             time.sleep(0.002)
         with open(result_path) as f:
             return json.load(f)
     finally:
-        for name in os.listdir(workdir):
-            os.unlink(os.path.join(workdir, name))
-        os.rmdir(workdir)
+        _remove(workdir)
+
+
+def withdraw(request):
+    """Removes the folder of an inject request that wand no longer waits for (Ctrl+C killed the exec
+    that made it): a payload still running sees its request gone and stops (exec_capture.py), and
+    nothing stays behind even if the agent that made the folder went away with its exec."""
+    name = request.get("name")
+    if not _wand_name(name):
+        return {"ok": False, "error": "not-wand", "detail": str(name)}
+    for parent in _TEMP_PARENTS:
+        _remove(os.path.join(parent, name))
+    return {"ok": True}
+
+
+def _wand_name(name):
+    """Whether name is one wand gives its request folders (wand- and 16 hex digits)."""
+    return isinstance(name, str) and len(name) == 21 and name.startswith("wand-") and all(c in "0123456789abcdef" for c in name[5:])
+
+
+def _remove(folder):
+    try:
+        for name in os.listdir(folder):
+            os.unlink(os.path.join(folder, name))
+        os.rmdir(folder)
+    except OSError:
+        pass  # already removed (withdrawn)
 
 
 _TEMP_PARENTS = ("/tmp", "/dev/shm", "/var/tmp")
 _NO_WORKDIR = {"ok": False, "error": "no-workdir", "detail": "no writable /tmp, /dev/shm or /var/tmp"}
 
 
-def _private_folder(prefix):
-    """A new folder (mode 0700) named prefix + random in the first writable temp folder, or None."""
+def _private_folder(prefix, random=True):
+    """A new folder (mode 0700) named prefix (+ random) in the first writable temp folder, or None."""
     for parent in _TEMP_PARENTS:
         try:
-            folder = os.path.join(parent, prefix + os.urandom(8).hex())
+            folder = os.path.join(parent, prefix + (os.urandom(8).hex() if random else ""))
             os.mkdir(folder, 0o700)
             return folder
         except OSError:
@@ -210,6 +244,8 @@ def handle(request):
             return lend(request)
         if op == "unlend":
             return unlend(request)
+        if op == "withdraw":
+            return withdraw(request)
         return {"ok": False, "error": "unknown-op"}
     except PermissionError as e:
         return {"ok": False, "error": "permission", "detail": str(e)}
@@ -221,8 +257,6 @@ def serve():
     """Watch mode's second job: requests arrive one JSON line each on stdin ({"id", "request"}) and
     are answered, each in its own thread, as {"id", "answer"} lines between the listings. The end of
     stdin (wand or its exec went away) ends the agent."""
-    import threading
-
     def answer(message):
         request = message["request"]
         if request.get("op") in ("inject", "lend") and os.path.realpath("/proc/self/exe") != os.path.realpath("/proc/%d/exe" % request["pid"]):
@@ -247,16 +281,13 @@ def serve():
     threading.Thread(target=loop, daemon=True).start()
 
 
-_OUT = None
+# Made once, before any thread can emit: made lazily, two threads could each make one and
+# interleave their lines.
+_OUT = threading.Lock()
 
 
 def _emit(message):
     """One JSON line on stdout; the watch loop and the answering threads take turns."""
-    global _OUT
-    if _OUT is None:
-        import threading
-
-        _OUT = threading.Lock()
     with _OUT:
         try:
             sys.stdout.write(json.dumps(message) + "\n")

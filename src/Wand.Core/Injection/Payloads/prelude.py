@@ -52,6 +52,12 @@ def _wand_run(payload):
             pass
         return
     try:
+        # Tells a waiting agent.py that the safe point was reached: from now on it waits for the
+        # answer, not for the safe point (wand on this machine sees the request taken from memory).
+        open(_WAND_DIR + "/started", "w").close()
+    except OSError:
+        pass
+    try:
         payload()
     except BaseException:
         import traceback

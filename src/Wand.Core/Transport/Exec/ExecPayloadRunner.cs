@@ -17,32 +17,60 @@ namespace Wand.Transport.Exec;
 public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IProgress progress, string? permissionHint = null) : PayloadRunnerBase(time, progress)
 {
     private static readonly TimeSpan AgentTimeout = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan WithdrawTimeout = TimeSpan.FromSeconds(15);
 
     public IExecTarget Target => target;
 
     protected override async Task<JsonElement> RunOnceAsync(int pid, string payload, JsonObject request, TimeSpan safePointTimeout, TimeSpan? resultTimeout, CancellationToken cancellationToken)
     {
         Progress.Step($"asking PID {pid} in {target.Description} (through {target.Verb}) to run wand's {Path.GetFileNameWithoutExtension(payload)}");
-        var answer = await RunAgentAsync($"/proc/{pid}/exe", new JsonObject
+        // wand names the request's folder, so that it can withdraw the request on Ctrl+C.
+        var name = "wand-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        // Bounded even when the caller waits as long as the target lives: an agent whose exec was
+        // killed (the fuse below) must not poll in the container for ever.
+        var answerTimeout = resultTimeout ?? AgentTimeout;
+        JsonElement answer;
+        try
         {
-            ["op"] = "inject",
-            ["pid"] = pid,
-            ["script"] = Payload.ScriptBody(payload),
-            ["request"] = request.DeepClone(), // a node has one parent, and a declined request is sent again
-            ["timeout"] = (safePointTimeout + (resultTimeout ?? TimeSpan.FromMinutes(10))).TotalSeconds,
-        }, cancellationToken);
+            answer = await RunAgentAsync($"/proc/{pid}/exe", new JsonObject
+            {
+                ["op"] = "inject",
+                ["pid"] = pid,
+                ["name"] = name,
+                ["script"] = Payload.ScriptBody(payload),
+                ["request"] = request.DeepClone(), // a node has one parent, and a declined request is sent again
+                ["safe_point"] = safePointTimeout.TotalSeconds,
+                ["result"] = answerTimeout.TotalSeconds,
+            }, cancellationToken, safePointTimeout + answerTimeout + AgentTimeout);
+        }
+        catch (OperationCanceledException)
+        {
+            // Killing the exec's client leaves the agent, and the payload it started, running in the
+            // container: remove the request, so the payload stops (exec_capture.py) and nothing stays.
+            try
+            {
+                await RunAgentAsync($"/proc/{pid}/exe", new JsonObject { ["op"] = "withdraw", ["name"] = name }, CancellationToken.None, WithdrawTimeout);
+            }
+            catch (Exception e) when (e is WandException or OperationCanceledException)
+            {
+                Progress.Step($"could not withdraw wand's request from {target.Description}: {e.Message}");
+            }
+            throw;
+        }
         return answer.TryGetProperty("error", out var error) ? error.GetString() switch
         {
             "timeout" => throw new InjectionFailedException(
                 $"PID {pid} in {target.Description} did not run wand's code in time (its main thread may be blocked in C code); the request was withdrawn",
                 "retry with a longer --timeout once the application is idle-looping"),
+            "no-answer" => throw new NoAnswerException(pid, answerTimeout),
             "target-exited" => throw new TargetExitedException(pid, "while running wand's code"),
             _ => answer,
         } : answer;
     }
 
     /// <summary>Runs agent.py with <paramref name="interpreter"/> (a path inside the container, e.g. /proc/PID/exe of the target).</summary>
-    public async Task<JsonElement> RunAgentAsync(string interpreter, JsonObject request, CancellationToken cancellationToken)
+    /// <param name="timeout">How long the exec may take (default: two minutes).</param>
+    public async Task<JsonElement> RunAgentAsync(string interpreter, JsonObject request, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         // A running watcher answers listings and file requests without an exec of its own. Injections
         // always get an exec of their own: handed over by the long-lived watcher, a target now and then
@@ -51,7 +79,7 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
             && !(viaWatcher.TryGetProperty("error", out var declined) && declined.GetString() == "other-interpreter"))
             return Checked(viaWatcher, request);
         var input = new JsonObject { ["agent"] = Payload.Read(Payload.Agent), ["request"] = request }.ToJsonString();
-        var r = await ProcessRunner.RunAsync(target.Program, target.ExecArguments([interpreter, "-I", "-S", "-c", Payload.AgentBoot]), input, AgentTimeout, cancellationToken);
+        var r = await ProcessRunner.RunAsync(target.Program, target.ExecArguments([interpreter, "-I", "-S", "-c", Payload.AgentBoot]), input, timeout ?? AgentTimeout, cancellationToken);
         if (!r.Ok || !r.Stdout.TrimStart().StartsWith('{'))
             throw new InjectionFailedException($"{target.Verb} into {target.Description} failed (exit {r.ExitCode}): {r.Stderr.Trim()}",
                 "check that the container runs and that its process is a Python 3.14+ interpreter");
