@@ -13,6 +13,7 @@ def _wand_debugpy():
     request = _wand_request()
     if request is None:
         return
+    undo_changes = _wand_undo  # the listen thread runs after this script deleted its global names
 
     def describe():
         """Where the target's code lives, for the editor's pathMappings."""
@@ -55,7 +56,7 @@ def _wand_debugpy():
         if endpoint is None:
             _wand_result({"ok": True, "was_listening": False})
             return
-        stopped = _wand_stop_adapter(endpoint[1])
+        stopped = _wand_stop_adapter(getattr(debugpy, "_wand_adapter_token", None))
         try:
             import pydevd
 
@@ -63,6 +64,7 @@ def _wand_debugpy():
         except Exception:
             pass
         _wand_undo_process_patches()
+        _wand_undo(getattr(debugpy, "_wand_undo", None))
         try:
             import debugpy.server.api
 
@@ -70,7 +72,9 @@ def _wand_debugpy():
         except Exception:
             pass
         copy = getattr(debugpy, "_wand_copy", None)
-        del debugpy._wand_endpoint
+        for attr in ("_wand_endpoint", "_wand_copy", "_wand_adapter_token", "_wand_undo"):
+            if hasattr(debugpy, attr):
+                delattr(debugpy, attr)
         _wand_result({"ok": True, "was_listening": True, "port": endpoint[1], "adapter_pids": stopped, "debugpy_copy": copy})
         return
 
@@ -81,6 +85,20 @@ def _wand_debugpy():
         if debugpy.server.api.listen.called:
             _wand_result({"ok": False, "error": "foreign-listener", "detail": "debugpy.listen() was already called by the application itself"})
             return
+
+    # What the attach changes in os.environ and sys.path, recorded here (the main thread, so the app
+    # changes nothing meanwhile) and put back exactly by --stop: our PYDEVD_DISABLE_FILE_VALIDATION,
+    # the PYDEVD_USE_FRAME_EVAL that debugpy's import sets (debugpy/_vendored/force_pydevd.py), the
+    # lent copy's folder. Child processes the app starts later would inherit them otherwise.
+    environ_before = dict(os.environ)
+    path_before = list(sys.path)
+
+    def changes():
+        environ = {}
+        for name in set(environ_before) | set(os.environ):
+            if os.environ.get(name) != environ_before.get(name):
+                environ[name] = (environ_before.get(name), os.environ.get(name))
+        return {"environ": environ, "sys.path": [p for p in sys.path if p not in path_before]}
 
     copy = request.get("debugpy_path")
     if copy and copy not in sys.path:
@@ -95,20 +113,33 @@ def _wand_debugpy():
         import debugpy
         import debugpy.server.api  # noqa: F401
     except ModuleNotFoundError as e:
+        _wand_undo(changes())
         if e.name != "debugpy":
             _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
         else:
             _wand_result({"ok": False, "error": "missing", "detail": str(e), "sys_path": list(sys.path)})
         return
     except BaseException:
+        _wand_undo(changes())
         _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
         return
 
+    undo = changes()
     info = describe()
 
     def listen():
         try:
             host, port = debugpy.listen((request["host"], request["port"]))
+        except BaseException:
+            undo_changes(undo)
+            _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
+            return
+        try:
+            debugpy._wand_undo = undo
+            # debugpy.listen() started the adapter with this token (debugpy/server/api.py, listen:
+            # "--server-access-token") and gave it to pydevd; the adapter daemonized, so its PID is
+            # not kept, and the token tells wand's adapter from any other on the machine.
+            debugpy._wand_adapter_token = getattr(getattr(sys.modules["pydevd"].get_global_debugger(), "authentication", None), "access_token", None)
             debugpy._wand_endpoint = (host, port)
             debugpy._wand_copy = copy
             _wand_result(dict(ok=True, reused=False, host=host, port=port, debugpy=debugpy.__version__, **info))
@@ -131,12 +162,34 @@ def _wand_undo_process_patches():
             delattr(module, attr)
 
 
-def _wand_stop_adapter(port):
-    """Ends debugpy's adapter for this port: it daemonized, so it is found by its command line."""
+def _wand_undo(changes):
+    """Puts back what the attach changed in os.environ and sys.path, where the app has not changed it since."""
+    import os
+    import sys
+
+    if not changes:
+        return
+    for name, (before, after) in changes["environ"].items():
+        if os.environ.get(name) != after:
+            continue  # the app set it itself since: its value now
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
+    for path in changes["sys.path"]:
+        while path in sys.path:
+            sys.path.remove(path)
+
+
+def _wand_stop_adapter(token):
+    """Ends the debugpy adapter that debugpy.listen() started for this process: it daemonized, so it
+    is found by its command line, which holds this process's access token (no other adapter's)."""
     import os
     import signal
 
     stopped = []
+    if not token:
+        return stopped
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -145,9 +198,9 @@ def _wand_stop_adapter(port):
                 argv = f.read().decode("utf-8", "replace").split("\0")
         except OSError:
             continue
-        if "--for-server" in argv and any(a.endswith("adapter") for a in argv) and "--port" in argv:
-            i = argv.index("--port")
-            if i + 1 < len(argv) and argv[i + 1] == str(port):
+        if "--for-server" in argv and "--server-access-token" in argv:
+            i = argv.index("--server-access-token")
+            if i + 1 < len(argv) and argv[i + 1] == token:
                 try:
                     os.kill(int(entry), signal.SIGTERM)
                     stopped.append(int(entry))
@@ -157,4 +210,4 @@ def _wand_stop_adapter(port):
 
 
 _wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_stop_adapter, _wand_undo_process_patches
+del _wand_debugpy, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo
