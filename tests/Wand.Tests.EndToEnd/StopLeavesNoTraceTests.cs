@@ -110,4 +110,26 @@ public class StopLeavesNoTraceTests
             Directory.Delete(home, true);
         }
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task StopEndsOnlyTheAdapterOfThisProcess()
+    {
+        await using var target = TargetProcess.StartPython("3.14", [LoopPath]);
+        await target.WaitForOutputAsync("ticks");
+        var port = TestNet.FreePort();
+        var r = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", port.ToString()]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        // Another process's debugpy adapter, by its command line (debugpy/server/api.py, listen), for the
+        // same port number (in another network namespace, or waiting to bind it): not wand's to end.
+        await using var foreign = TargetProcess.StartPython("3.14", ["-c", "import time; print('ready', flush=True); time.sleep(600)",
+            "/usr/lib/python3/dist-packages/debugpy/adapter", "--for-server", "40000", "--host", "127.0.0.1", "--port", port.ToString(),
+            "--server-access-token", new string('0', 64)]);
+        await foreign.WaitForOutputAsync("ready");
+
+        var stop = await WandCli.RunAsync(["debug", "--pid", target.Pid.ToString(), "--stop"]);
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); TestNet.IsListening(port) && DateTime.UtcNow < deadline;) await Task.Delay(100);
+        Assert.False(TestNet.IsListening(port)); // wand's adapter ended
+        Assert.False(foreign.HasExited, "--stop ended another process's adapter");
+    }
 }

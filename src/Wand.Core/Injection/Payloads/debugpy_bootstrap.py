@@ -13,7 +13,8 @@ def _wand_debugpy():
     request = _wand_request()
     if request is None:
         return
-    undo_changes = _wand_undo  # the listen thread runs after this script deleted its global names
+    # the listen thread runs after this script deleted its global names
+    undo_changes, start_heartbeat = _wand_undo, _wand_start_heartbeat
 
     def describe():
         """Where the target's code lives, for the editor's pathMappings."""
@@ -56,6 +57,10 @@ def _wand_debugpy():
         if endpoint is None:
             _wand_result({"ok": True, "was_listening": False})
             return
+        heartbeat = getattr(debugpy, "_wand_heartbeat", None)
+        if heartbeat is not None:
+            heartbeat[1].set()
+            heartbeat[0].join(5)
         stopped = _wand_stop_adapter(getattr(debugpy, "_wand_adapter_token", None))
         try:
             import pydevd
@@ -72,7 +77,7 @@ def _wand_debugpy():
         except Exception:
             pass
         copy = getattr(debugpy, "_wand_copy", None)
-        for attr in ("_wand_endpoint", "_wand_copy", "_wand_adapter_token", "_wand_undo"):
+        for attr in ("_wand_endpoint", "_wand_copy", "_wand_adapter_token", "_wand_undo", "_wand_heartbeat"):
             if hasattr(debugpy, attr):
                 delattr(debugpy, attr)
         _wand_result({"ok": True, "was_listening": True, "port": endpoint[1], "adapter_pids": stopped, "debugpy_copy": copy})
@@ -126,6 +131,7 @@ def _wand_debugpy():
 
     undo = changes()
     info = describe()
+    worker = _wand_gunicorn_worker()
 
     def listen():
         try:
@@ -140,6 +146,8 @@ def _wand_debugpy():
             # "--server-access-token") and gave it to pydevd; the adapter daemonized, so its PID is
             # not kept, and the token tells wand's adapter from any other on the machine.
             debugpy._wand_adapter_token = getattr(getattr(sys.modules["pydevd"].get_global_debugger(), "authentication", None), "access_token", None)
+            if worker is not None:
+                debugpy._wand_heartbeat = start_heartbeat(worker)
             debugpy._wand_endpoint = (host, port)
             debugpy._wand_copy = copy
             _wand_result(dict(ok=True, reused=False, host=host, port=port, debugpy=debugpy.__version__, **info))
@@ -160,6 +168,57 @@ def _wand_undo_process_patches():
         for attr in [a for a in getattr(module, "__dict__", {}) if a.startswith("original_")]:
             setattr(module, attr[len("original_"):], getattr(module, attr))
             delattr(module, attr)
+
+
+def _wand_gunicorn_worker():
+    """This process's gunicorn worker object, when it is one. Found on the main thread's stack, where
+    this script runs (Worker.run and the worker's loop have it as `self`); a gunicorn master holds
+    Worker objects too (Arbiter.WORKERS), but their pid is another process's (Arbiter.spawn_worker)."""
+    import os
+    import sys
+
+    base = sys.modules.get("gunicorn.workers.base")
+    if base is None:
+        return None
+    workers = os.path.join(os.path.dirname(base.__file__), "")
+    frame = sys._getframe()
+    while frame is not None:
+        # f_locals only of gunicorn's worker frames: before 3.13 it copies every local of the frame.
+        candidate = frame.f_locals.get("self") if frame.f_code.co_filename.startswith(workers) else None
+        if isinstance(candidate, base.Worker) and candidate.pid == os.getpid() and getattr(candidate, "tmp", None) is not None:
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def _wand_start_heartbeat(worker):
+    """Pause-safe gunicorn workers. The arbiter kills a worker whose heartbeat file has not been touched
+    for --timeout seconds (Arbiter.murder_workers: time.monotonic() - worker.tmp.last_update() >
+    timeout); the worker's own loop touches it (WorkerTmp.notify), and cannot while it is stopped at a
+    breakpoint. This thread touches it for the worker while, and only while, one of its threads is
+    suspended by pydevd, so a worker that hangs on its own is still killed. pydevd neither traces nor
+    suspends it: it carries the marks of pydevd's own threads (pydevd_daemon_thread.mark_as_pydevd_daemon_thread)."""
+    import sys
+    import threading
+
+    suspended = sys.modules["_pydevd_bundle.pydevd_constants"].STATE_SUSPEND
+    # The worker notifies once per loop, every worker.timeout (the arbiter's timeout / 2) at most.
+    interval = min(1.0, max(0.1, (worker.timeout or 2.0) / 2.0))
+    stopping = threading.Event()
+
+    def beat():
+        while not stopping.wait(interval):
+            try:
+                if any(getattr(getattr(t, "additional_info", None), "pydev_state", None) == suspended for t in threading.enumerate()):
+                    worker.tmp.notify()
+            except Exception:
+                pass  # the worker is exiting (its tmp file closed): nothing to keep alive
+
+    thread = threading.Thread(target=beat, name="wand-gunicorn-heartbeat", daemon=True)
+    thread.pydev_do_not_trace = True
+    thread.is_pydev_daemon_thread = True
+    thread.start()
+    return thread, stopping
 
 
 def _wand_undo(changes):
@@ -210,4 +269,4 @@ def _wand_stop_adapter(token):
 
 
 _wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo
+del _wand_debugpy, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Wand.Session.Dap;
+using Wand.Tests.EndToEnd.Infrastructure;
+using Xunit;
+
+namespace Wand.Tests.EndToEnd;
+
+/// <summary>
+/// Issue 13, defect 6: a gunicorn worker held at a breakpoint longer than gunicorn's <c>--timeout</c>
+/// is not killed by the arbiter (WORKER TIMEOUT); wand keeps its heartbeat going while it is paused.
+/// </summary>
+[Collection(TargetRootCollection.Name)]
+public class PauseSafeWorkerTests
+{
+    private const int GunicornTimeout = 5;
+
+    private const string WsgiApp = """
+        import os
+
+
+        def app(environ, start_response):
+            body = ("pid %d" % os.getpid()).encode()  # BREAKPOINT: handler
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+            return [body]
+        """;
+
+    [Fact(Timeout = 180_000)]
+    public async Task GunicornWorkerHeldAtABreakpointForThreeTimesItsTimeoutIsNotKilled()
+    {
+        var folder = $"/srv/wsgi-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(Testbed.HostPath(folder));
+        var appFile = folder + "/wsgi_app.py";
+        await File.WriteAllTextAsync(Testbed.HostPath(appFile), WsgiApp);
+        try
+        {
+            var appPort = TestNet.FreePort();
+            await using var gunicorn = TargetProcess.StartPython("3.14", ["-m", "gunicorn", "--timeout", GunicornTimeout.ToString(), "--workers", "1",
+                "--worker-class", "sync", "--chdir", folder, "--bind", $"127.0.0.1:{appPort}", "wsgi_app:app"]);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{appPort}"), Timeout = TimeSpan.FromSeconds(90) };
+            await TestNet.WaitUntilServingAsync(http, gunicorn, "/");
+            var worker = await http.GetStringAsync("/");
+            var workerPid = int.Parse(worker["pid ".Length..]);
+
+            var port = TestNet.FreePort();
+            var r = await WandCli.RunAsync(["debug", "--detach", "--pid", workerPid.ToString(), "--port", port.ToString(), "--output", "json"]);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            Assert.Equal(workerPid, JsonDocument.Parse(r.Stdout).RootElement.GetProperty("target").GetProperty("pid").GetInt32());
+
+            var line = Testbed.BreakpointLine(appFile, "handler");
+            await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
+            {
+                await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [appFile] = [line] });
+                var request = http.GetAsync("/held");
+                var stopped = await editor.WaitForStoppedAsync(TimeSpan.FromSeconds(30));
+                // The one fixed wait: holding the stop for three times gunicorn's timeout is what is
+                // tested (the arbiter kills a worker whose heartbeat is older than --timeout); there is
+                // no condition to wait on, only time to let pass.
+                await Task.Delay(TimeSpan.FromSeconds(3 * GunicornTimeout));
+                Assert.False(request.IsCompleted);
+                await editor.RequestAsync("setBreakpoints", new() { ["source"] = new System.Text.Json.Nodes.JsonObject { ["path"] = appFile }, ["breakpoints"] = new System.Text.Json.Nodes.JsonArray() });
+                await editor.ContinueAsync(stopped.ThreadId);
+                var response = await request.WaitAsync(TimeSpan.FromSeconds(30));
+                Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}; gunicorn said:\n{gunicorn.Stderr}");
+                Assert.Equal(worker, await response.Content.ReadAsStringAsync());
+                await editor.DisconnectAsync();
+            }
+            Assert.Equal(worker, await http.GetStringAsync("/next")); // the same worker answers the next request
+            Assert.DoesNotContain("WORKER TIMEOUT", gunicorn.Stderr);
+
+            var stop = await WandCli.RunAsync(["debug", "--pid", workerPid.ToString(), "--stop"]);
+            Assert.True(stop.ExitCode == 0, stop.ToString());
+            Assert.Empty(Testbed.WandLeftovers());
+        }
+        finally
+        {
+            Directory.Delete(Testbed.HostPath(folder), true);
+        }
+    }
+}
