@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Wand.Session.Dap;
 using Wand.Tests.EndToEnd.Infrastructure;
 using Xunit;
@@ -7,7 +8,8 @@ namespace Wand.Tests.EndToEnd;
 
 /// <summary>
 /// Issue 13, defect 6: a gunicorn worker held at a breakpoint longer than gunicorn's <c>--timeout</c>
-/// is not killed by the arbiter (WORKER TIMEOUT); wand keeps its heartbeat going while it is paused.
+/// is not killed by the arbiter (WORKER TIMEOUT); wand keeps its heartbeat going while it is paused,
+/// and nothing of that is left after <c>--stop</c>.
 /// </summary>
 [Collection(TargetRootCollection.Name)]
 public class PauseSafeWorkerTests
@@ -41,6 +43,7 @@ public class PauseSafeWorkerTests
             var worker = await http.GetStringAsync("/");
             var workerPid = int.Parse(worker["pid ".Length..]);
 
+            var before = await TargetSnapshot.TakeAsync(workerPid);
             var port = TestNet.FreePort();
             var r = await WandCli.RunAsync(["debug", "--detach", "--pid", workerPid.ToString(), "--port", port.ToString(), "--output", "json"]);
             Assert.True(r.ExitCode == 0, r.ToString());
@@ -56,8 +59,8 @@ public class PauseSafeWorkerTests
                 // tested (the arbiter kills a worker whose heartbeat is older than --timeout); there is
                 // no condition to wait on, only time to let pass.
                 await Task.Delay(TimeSpan.FromSeconds(3 * GunicornTimeout));
-                Assert.False(request.IsCompleted);
-                await editor.RequestAsync("setBreakpoints", new() { ["source"] = new System.Text.Json.Nodes.JsonObject { ["path"] = appFile }, ["breakpoints"] = new System.Text.Json.Nodes.JsonArray() });
+                Assert.False(request.IsCompleted, "the request ended while its worker was paused; gunicorn said:\n" + gunicorn.Stderr);
+                await editor.RequestAsync("setBreakpoints", new() { ["source"] = new JsonObject { ["path"] = appFile }, ["breakpoints"] = new JsonArray() });
                 await editor.ContinueAsync(stopped.ThreadId);
                 var response = await request.WaitAsync(TimeSpan.FromSeconds(30));
                 Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}; gunicorn said:\n{gunicorn.Stderr}");
@@ -69,6 +72,7 @@ public class PauseSafeWorkerTests
 
             var stop = await WandCli.RunAsync(["debug", "--pid", workerPid.ToString(), "--stop"]);
             Assert.True(stop.ExitCode == 0, stop.ToString());
+            await TargetSnapshot.AssertAsBeforeAsync(workerPid, before, TimeSpan.FromSeconds(20)); // the heartbeat thread ended too
             Assert.Empty(Testbed.WandLeftovers());
         }
         finally

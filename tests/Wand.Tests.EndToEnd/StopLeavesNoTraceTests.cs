@@ -7,58 +7,14 @@ using Xunit;
 namespace Wand.Tests.EndToEnd;
 
 /// <summary>
-/// <c>wand debug --detach</c>, an editor that stops at a breakpoint, then <c>--stop</c>: the target is
-/// as it was before the attach, compared by snapshots taken with <c>wand exec</c> (and the process's
-/// listening sockets read from the host). debugpy's imported modules stay (README).
+/// Issue 13, defect 4: <c>wand debug --detach</c>, an editor that stops at a breakpoint, then
+/// <c>--stop</c>: the target is as it was before the attach (<see cref="TargetSnapshot"/>).
+/// debugpy's imported modules stay (README).
 /// </summary>
 [Collection(TargetRootCollection.Name)]
 public class StopLeavesNoTraceTests
 {
     private const string LoopPath = "/srv/apps/loop.py";
-
-    /// <summary>What an attach could change in the target and --stop must put back.</summary>
-    private const string SnapshotCode = """
-        import json, os, signal, sys, threading
-        hooks = {"sys.gettrace": repr(sys.gettrace()), "sys.getprofile": repr(sys.getprofile()),
-                 "threading.gettrace": repr(threading.gettrace()), "threading.getprofile": repr(threading.getprofile())}
-        monitoring = getattr(sys, "monitoring", None)
-        if monitoring is not None:
-            for tool in range(6):
-                hooks["sys.monitoring tool %d" % tool] = [monitoring.get_tool(tool), monitoring.get_events(tool)]
-        print(json.dumps({
-            "environ": dict(os.environ),
-            "sys.path": list(sys.path),
-            "threads": sorted(t.name for t in threading.enumerate()),
-            "signals": {s.name: repr(signal.getsignal(s)) for s in sorted(signal.valid_signals()) if isinstance(s, signal.Signals)},
-            "hooks": hooks,
-        }, indent=1, sort_keys=True))
-        """;
-
-    private static async Task<string> SnapshotAsync(int pid)
-    {
-        var r = await WandCli.RunAsync(["exec", "--pid", pid.ToString(), "-c", SnapshotCode]);
-        Assert.True(r.ExitCode == 0, r.ToString());
-        return r.Stdout + "listening sockets: " + string.Join(", ", ListeningSockets(pid)) + "\nnative threads: " + Directory.GetDirectories($"/proc/{pid}/task").Length + "\n";
-    }
-
-    /// <summary>The TCP sockets in LISTEN state that the process itself holds (its fds), not its network namespace's.</summary>
-    private static IEnumerable<string> ListeningSockets(int pid)
-    {
-        var inodes = new HashSet<ulong>();
-        foreach (var fd in Directory.GetFiles($"/proc/{pid}/fd"))
-        {
-            var target = new FileInfo(fd).LinkTarget;
-            if (target is not null && target.StartsWith("socket:[", StringComparison.Ordinal)) inodes.Add(ulong.Parse(target[8..^1]));
-        }
-        return Wand.Transport.Local.ProcFs.Default.ListeningSockets(pid).Where(s => inodes.Contains(s.Inode)).Select(s => $"{s.Address}:{s.Port}").Order();
-    }
-
-    private static string Difference(string before, string after)
-    {
-        var b = before.Split('\n');
-        var a = after.Split('\n');
-        return string.Join('\n', b.Except(a).Select(l => "- " + l).Concat(a.Except(b).Select(l => "+ " + l)));
-    }
 
     [Theory(Timeout = 180_000)]
     [InlineData(false)]
@@ -78,7 +34,7 @@ public class StopLeavesNoTraceTests
                 Directory.CreateDirectory(libs);
                 Directory.CreateSymbolicLink(Path.Combine(libs, "debugpy"), Testbed.HostPath("/usr/lib/python3/dist-packages/debugpy"));
             }
-            var before = await SnapshotAsync(target.Pid);
+            var before = await TargetSnapshot.TakeAsync(target.Pid);
 
             var port = TestNet.FreePort();
             var r = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", port.ToString(), "--output", "json"], env: env);
@@ -97,11 +53,7 @@ public class StopLeavesNoTraceTests
             var stop = await WandCli.RunAsync(["debug", "--pid", target.Pid.ToString(), "--stop"], env: env);
             Assert.True(stop.ExitCode == 0, stop.ToString());
 
-            // pydevd's threads end shortly after the stop: poll until the target is as before, with a deadline.
-            var after = await SnapshotAsync(target.Pid);
-            for (var deadline = DateTime.UtcNow.AddSeconds(20); after != before && DateTime.UtcNow < deadline; after = await SnapshotAsync(target.Pid))
-                await Task.Delay(200);
-            Assert.True(before == after, "changed by the attach and left after --stop:\n" + Difference(before, after));
+            await TargetSnapshot.AssertAsBeforeAsync(target.Pid, before, TimeSpan.FromSeconds(20));
             Assert.False(target.HasExited);
             Assert.Empty(Testbed.WandLeftovers());
         }

@@ -14,7 +14,7 @@ def _wand_debugpy():
     if request is None:
         return
     # the listen thread runs after this script deleted its global names
-    undo_changes, start_heartbeat = _wand_undo, _wand_start_heartbeat
+    undo_changes, changes_since, start_heartbeat = _wand_undo, _wand_changes, _wand_start_heartbeat
 
     def describe():
         """Where the target's code lives, for the editor's pathMappings."""
@@ -62,12 +62,17 @@ def _wand_debugpy():
             heartbeat[1].set()
             heartbeat[0].join(5)
         stopped = _wand_stop_adapter(getattr(debugpy, "_wand_adapter_token", None))
+        pre_stop = _wand_state()
         try:
             import pydevd
 
             pydevd.stoptrace()
         except Exception:
             pass
+        # stoptrace() restores what pydevd patched, but also sets names that were never there
+        # (pydev_monkey.undo_patch_thread_modules: _thread._start_new_thread, threading.start_joinable_thread).
+        added = dict((k, v) for k, v in _wand_changes(pre_stop)["functions"].items() if v[0] is None)
+        _wand_undo({"environ": {}, "sys.path": [], "functions": added})
         _wand_undo_process_patches()
         _wand_undo(getattr(debugpy, "_wand_undo", None))
         try:
@@ -91,20 +96,13 @@ def _wand_debugpy():
             _wand_result({"ok": False, "error": "foreign-listener", "detail": "debugpy.listen() was already called by the application itself"})
             return
 
-    # What the attach changes in os.environ and sys.path, recorded here (the main thread, so the app
-    # changes nothing meanwhile) and put back exactly by --stop: our PYDEVD_DISABLE_FILE_VALIDATION,
-    # the PYDEVD_USE_FRAME_EVAL that debugpy's import sets (debugpy/_vendored/force_pydevd.py), the
-    # lent copy's folder. Child processes the app starts later would inherit them otherwise.
-    environ_before = dict(os.environ)
-    path_before = list(sys.path)
-
-    def changes():
-        environ = {}
-        for name in set(environ_before) | set(os.environ):
-            if os.environ.get(name) != environ_before.get(name):
-                environ[name] = (environ_before.get(name), os.environ.get(name))
-        return {"environ": environ, "sys.path": [p for p in sys.path if p not in path_before]}
-
+    # What the attach changes in the process (_wand_state), recorded before debugpy is imported and
+    # put back by --stop: our PYDEVD_DISABLE_FILE_VALIDATION and the PYDEVD_USE_FRAME_EVAL that
+    # debugpy's import sets (debugpy/_vendored/force_pydevd.py), which child processes would inherit;
+    # the lent copy's folder on sys.path; sys.breakpointhook; pydevd's patches of thread start and
+    # process spawn. os.environ and sys.path are compared here, in the main thread, so that nothing the
+    # app does meanwhile is taken for ours; pydevd patches functions during listen(), in its thread.
+    before = _wand_state()
     copy = request.get("debugpy_path")
     if copy and copy not in sys.path:
         sys.path.append(copy)
@@ -118,18 +116,18 @@ def _wand_debugpy():
         import debugpy
         import debugpy.server.api  # noqa: F401
     except ModuleNotFoundError as e:
-        _wand_undo(changes())
+        _wand_undo(_wand_changes(before))
         if e.name != "debugpy":
             _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
         else:
             _wand_result({"ok": False, "error": "missing", "detail": str(e), "sys_path": list(sys.path)})
         return
     except BaseException:
-        _wand_undo(changes())
+        _wand_undo(_wand_changes(before))
         _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
         return
 
-    undo = changes()
+    undo = _wand_changes(before)
     info = describe()
     worker = _wand_gunicorn_worker()
 
@@ -137,10 +135,12 @@ def _wand_debugpy():
         try:
             host, port = debugpy.listen((request["host"], request["port"]))
         except BaseException:
+            undo["functions"] = changes_since(before)["functions"]
             undo_changes(undo)
             _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
             return
         try:
+            undo["functions"] = changes_since(before)["functions"]
             debugpy._wand_undo = undo
             # debugpy.listen() started the adapter with this token (debugpy/server/api.py, listen:
             # "--server-access-token") and gave it to pydevd; the adapter daemonized, so its PID is
@@ -221,8 +221,46 @@ def _wand_start_heartbeat(worker):
     return thread, stopping
 
 
+# The modules whose functions pydevd replaces: thread start (pydev_monkey.patch_thread_modules),
+# process spawn (pydev_monkey.patch_new_process_functions), threading.enumerate's code
+# (pydevd_daemon_thread), sys.breakpointhook (force_pydevd), builtins.execfile and runfile.
+_WAND_PATCHED_MODULES = ("builtins", "sys", "os", "posix", "_thread", "threading", "signal", "subprocess", "_posixsubprocess")
+
+
+def _wand_state(patched_modules=_WAND_PATCHED_MODULES):
+    """os.environ, sys.path and the functions (with their code) of the patched modules loaded now."""
+    import os
+    import sys
+
+    functions = {}
+    for name in patched_modules:
+        module = sys.modules.get(name)
+        for attr, value in list(getattr(module, "__dict__", {}).items()):
+            if callable(value) and not isinstance(value, type):
+                functions[(name, attr)] = (value, getattr(value, "__code__", None))
+    modules = [name for name in patched_modules if name in sys.modules]
+    return {"environ": dict(os.environ), "sys.path": list(sys.path), "functions": functions, "modules": modules}
+
+
+def _wand_changes(before, state=_wand_state):
+    """What changed since `before`, as (before, now) pairs; a module imported since (by debugpy) is
+    debugpy's, and may stay as it is."""
+    now = state()
+    environ = {}
+    for name in set(before["environ"]) | set(now["environ"]):
+        if now["environ"].get(name) != before["environ"].get(name):
+            environ[name] = (before["environ"].get(name), now["environ"].get(name))
+    functions = {}
+    for key in set(before["functions"]) | set(now["functions"]):
+        was, is_ = before["functions"].get(key), now["functions"].get(key)
+        # by identity: an object's own __eq__ is the app's code
+        if key[0] in before["modules"] and (was is None or is_ is None or was[0] is not is_[0] or was[1] is not is_[1]):
+            functions[key] = (was, is_)
+    return {"environ": environ, "sys.path": [p for p in now["sys.path"] if p not in before["sys.path"]], "functions": functions}
+
+
 def _wand_undo(changes):
-    """Puts back what the attach changed in os.environ and sys.path, where the app has not changed it since."""
+    """Puts back what the attach changed. os.environ: only where the app has not set a value since."""
     import os
     import sys
 
@@ -238,6 +276,21 @@ def _wand_undo(changes):
     for path in changes["sys.path"]:
         while path in sys.path:
             sys.path.remove(path)
+    for (name, attr), (before, _) in changes.get("functions", {}).items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        if before is None:
+            module.__dict__.pop(attr, None)  # pydevd's addition (_original_start_new_thread, execfile)
+            continue
+        function, code = before
+        setattr(module, attr, function)
+        if code is not None and function.__code__ is not code:
+            function.__code__ = code  # patched in place (threading.enumerate, active_count)
+    # pydevd patches threading.enumerate once per process (a module flag): a later attach must again.
+    daemon_thread = sys.modules.get("_pydevd_bundle.pydevd_daemon_thread")
+    if daemon_thread is not None:
+        daemon_thread._patched_threading_to_hide_pydevd_threads = False
 
 
 def _wand_stop_adapter(token):
@@ -270,3 +323,4 @@ def _wand_stop_adapter(token):
 
 _wand_run(_wand_debugpy)
 del _wand_debugpy, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+del _wand_state, _wand_changes, _WAND_PATCHED_MODULES
