@@ -18,9 +18,12 @@ public class PauseSafeWorkerTests
 
     private const string WsgiApp = """
         import os
+        import time
 
 
         def app(environ, start_response):
+            if environ["PATH_INFO"] == "/hang":
+                time.sleep(60)  # a worker that hangs on its own, not at a breakpoint
             body = ("pid %d" % os.getpid()).encode()  # BREAKPOINT: handler
             start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
             return [body]
@@ -29,15 +32,11 @@ public class PauseSafeWorkerTests
     [Fact(Timeout = 180_000)]
     public async Task GunicornWorkerHeldAtABreakpointForThreeTimesItsTimeoutIsNotKilled()
     {
-        var folder = $"/srv/wsgi-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(Testbed.HostPath(folder));
-        var appFile = folder + "/wsgi_app.py";
-        await File.WriteAllTextAsync(Testbed.HostPath(appFile), WsgiApp);
+        var (folder, appFile) = await WriteAppAsync();
         try
         {
             var appPort = TestNet.FreePort();
-            await using var gunicorn = TargetProcess.StartPython("3.14", ["-m", "gunicorn", "--timeout", GunicornTimeout.ToString(), "--workers", "1",
-                "--worker-class", "sync", "--chdir", folder, "--bind", $"127.0.0.1:{appPort}", "wsgi_app:app"]);
+            await using var gunicorn = StartGunicorn(folder, appPort);
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{appPort}"), Timeout = TimeSpan.FromSeconds(90) };
             await TestNet.WaitUntilServingAsync(http, gunicorn, "/");
             var worker = await http.GetStringAsync("/");
@@ -80,4 +79,45 @@ public class PauseSafeWorkerTests
             Directory.Delete(Testbed.HostPath(folder), true);
         }
     }
+
+    [Fact(Timeout = 180_000)]
+    public async Task HungWorkerThatIsNotPausedIsStillKilledWhileDebugged()
+    {
+        var (folder, _) = await WriteAppAsync();
+        try
+        {
+            var appPort = TestNet.FreePort();
+            await using var gunicorn = StartGunicorn(folder, appPort);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{appPort}"), Timeout = TimeSpan.FromSeconds(90) };
+            await TestNet.WaitUntilServingAsync(http, gunicorn, "/");
+            var workerPid = int.Parse((await http.GetStringAsync("/"))["pid ".Length..]);
+            var port = TestNet.FreePort();
+            var r = await WandCli.RunAsync(["debug", "--detach", "--pid", workerPid.ToString(), "--port", port.ToString()]);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            await using var editor = await DapClient.ConnectAsync("127.0.0.1", port);
+            await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>>());
+
+            // The handler sleeps 60 s; gunicorn's arbiter must still end it after its 5 s timeout.
+            var hung = await http.GetAsync("/hang").WaitAsync(TimeSpan.FromSeconds(45));
+            Assert.False(hung.IsSuccessStatusCode);
+            Assert.Contains("WORKER TIMEOUT", gunicorn.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(Testbed.HostPath(folder), true);
+        }
+    }
+
+    private static async Task<(string Folder, string AppFile)> WriteAppAsync()
+    {
+        var folder = $"/srv/wsgi-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(Testbed.HostPath(folder));
+        await File.WriteAllTextAsync(Testbed.HostPath(folder + "/wsgi_app.py"), WsgiApp);
+        return (folder, folder + "/wsgi_app.py");
+    }
+
+    /// <summary>gunicorn with one sync worker and <c>--timeout 5</c>, in the testbed.</summary>
+    private static TargetProcess StartGunicorn(string folder, int port) =>
+        TargetProcess.StartPython("3.14", ["-m", "gunicorn", "--timeout", GunicornTimeout.ToString(), "--workers", "1",
+            "--worker-class", "sync", "--chdir", folder, "--bind", $"127.0.0.1:{port}", "wsgi_app:app"]);
 }
