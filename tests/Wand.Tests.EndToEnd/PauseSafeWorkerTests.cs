@@ -98,7 +98,15 @@ public class PauseSafeWorkerTests
             await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>>());
 
             // The handler sleeps 60 s; gunicorn's arbiter must still end it after its 5 s timeout.
-            var hung = await http.GetAsync("/hang").WaitAsync(TimeSpan.FromSeconds(45));
+            HttpResponseMessage hung;
+            try
+            {
+                hung = await http.GetAsync("/hang").WaitAsync(TimeSpan.FromSeconds(45));
+            }
+            catch (TimeoutException)
+            {
+                throw new Xunit.Sdk.XunitException($"a hung worker, not paused, was kept alive 45 s past gunicorn's {GunicornTimeout} s timeout:\n{gunicorn.Stderr}");
+            }
             Assert.False(hung.IsSuccessStatusCode);
             Assert.Contains("WORKER TIMEOUT", gunicorn.Stderr);
         }
