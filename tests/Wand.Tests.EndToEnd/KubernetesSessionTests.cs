@@ -45,6 +45,26 @@ public class KubernetesSessionTests
         Assert.False(TestNet.IsListening(localPort));
     }
 
+    [Fact(Timeout = 240_000)]
+    public async Task ALivenessProbeThatAPausedAppFailsIsWarnedAboutWhenTheSessionStarts()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", ApiLabels);
+        var probe = new System.Text.Json.Nodes.JsonObject
+        {
+            ["httpGet"] = new System.Text.Json.Nodes.JsonObject { ["path"] = "/health", ["port"] = 8000 },
+            ["periodSeconds"] = 5,
+            ["failureThreshold"] = 2,
+        };
+        var pod = await cluster.AddPodAsync("api-live-0", ApiLabels, [("app", ContainerApp.Uvicorn(reload: false))], livenessProbe: probe);
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
+
+        await using var session = WandSession.Start(["debug", "-n", cluster.Namespace, "-s", "api", "--yes", "--port", TestNet.FreePort().ToString(), "--output", "json"]);
+        session.NextEvent(EventTimeout);
+        Assert.Contains("pod api-live-0: a breakpoint held longer than about 10 s restarts container app (livenessProbe httpGet /health on port 8000, every 5 s, 2 failures)", session.Stderr);
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+    }
+
     [Fact]
     public async Task TheInPodWatcherNoticesTheNewReloadWorkerAndIsRestartedWhenKilled()
     {

@@ -38,6 +38,7 @@ public static class PodSessions
             ui.Info(stopped ? $"debugpy stopped in PID {stopIn} of {exec.Description}" : "wand's debugpy was not running there");
             return ExitCodes.Ok;
         }
+        route.WarnAboutLivenessProbe();
         var session = new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System);
         var options = new ContainerDebugSession.Options(request.Host, request.Port, DebugCommand.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true),
             request.Debugpy, request.SafePoint, request.Keep, request.All) { One = request.One };
@@ -93,6 +94,7 @@ public static class PodSessions
         {
             await using var route = kube.PinnedRoute(ui, result, target, pod);
             var exec = route.Target;
+            route.WarnAboutLivenessProbe();
             var options = new ContainerDebugSession.Options(request.Host, request.Port, proxy.LocalPort, request.Debugpy, request.SafePoint, request.Keep, All: true) { Place = pod.Name };
             await new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System)
                 .RunAsync(null, ps => DebugCommand.Choose(ui, Attachable(ps, exec), true, exec.Description), options, Observer(ui, route, request.Json), proxy, cancellationToken);

@@ -13,8 +13,6 @@ public interface IUserInterface : Wand.Progress.IProgress
 
     void Info(string message);
 
-    void Warn(string message);
-
     void Error(string message, string? hint);
 
     /// <summary>True when the user can be asked questions (stdin and stderr are a terminal).</summary>

@@ -5,4 +5,7 @@ public interface IProgress
 {
     /// <summary>A step has started ("reading interpreter state of PID 42").</summary>
     void Step(string message);
+
+    /// <summary>Something the user should know before going on ("a breakpoint held longer than about 30 s restarts this container"); a step unless shown otherwise.</summary>
+    void Warn(string message) => Step(message);
 }

@@ -100,7 +100,7 @@ public sealed class KubeCluster : IAsyncDisposable
 
     /// <summary>Starts one podman container per pod container and records the pod.</summary>
     public async Task<KubePod> AddPodAsync(string name, IReadOnlyDictionary<string, string> labels, IReadOnlyList<(string Name, string[] Command)> containers,
-        string? rootfs = null, DateTimeOffset? created = null)
+        string? rootfs = null, DateTimeOffset? created = null, JsonObject? livenessProbe = null)
     {
         var backing = new Dictionary<string, TestContainer>();
         var annotations = new JsonObject();
@@ -112,6 +112,7 @@ public sealed class KubeCluster : IAsyncDisposable
             backing[container] = c;
             annotations["kubectl-standin/podman." + container] = c.Name;
             specs.Add(new JsonObject { ["name"] = container, ["image"] = "localhost/wand-testbed:latest", ["command"] = new JsonArray(command.Select(a => (JsonNode?)a).ToArray()) });
+            if (livenessProbe is not null && specs.Count == 1) specs[0]!["livenessProbe"] = livenessProbe.DeepClone(); // the first container's
         }
         var pod = Resource("Pod", name, labels, new JsonObject { ["containers"] = specs, ["nodeName"] = "standin-node-1", ["restartPolicy"] = "Always" });
         pod["metadata"]!["annotations"] = annotations;

@@ -13,6 +13,8 @@ def _wand_debugpy():
     request = _wand_request()
     if request is None:
         return
+    # the listen thread runs after this script deleted its global names
+    undo_changes, changes_since, start_heartbeat = _wand_undo, _wand_changes, _wand_start_heartbeat
 
     def describe():
         """Where the target's code lives, for the editor's pathMappings."""
@@ -55,14 +57,24 @@ def _wand_debugpy():
         if endpoint is None:
             _wand_result({"ok": True, "was_listening": False})
             return
-        stopped = _wand_stop_adapter(endpoint[1])
+        heartbeat = getattr(debugpy, "_wand_heartbeat", None)
+        if heartbeat is not None:
+            heartbeat[1].set()
+            heartbeat[0].join(5)
+        stopped = _wand_stop_adapter(getattr(debugpy, "_wand_adapter_token", None))
+        pre_stop = _wand_state()
         try:
             import pydevd
 
             pydevd.stoptrace()
         except Exception:
             pass
+        # stoptrace() restores what pydevd patched, but also sets names that were never there
+        # (pydev_monkey.undo_patch_thread_modules: _thread._start_new_thread, threading.start_joinable_thread).
+        added = dict((k, v) for k, v in _wand_changes(pre_stop)["functions"].items() if v[0] is None)
+        _wand_undo({"environ": {}, "sys.path": [], "functions": added})
         _wand_undo_process_patches()
+        _wand_undo(getattr(debugpy, "_wand_undo", None))
         try:
             import debugpy.server.api
 
@@ -70,7 +82,9 @@ def _wand_debugpy():
         except Exception:
             pass
         copy = getattr(debugpy, "_wand_copy", None)
-        del debugpy._wand_endpoint
+        for attr in ("_wand_endpoint", "_wand_copy", "_wand_adapter_token", "_wand_undo", "_wand_heartbeat"):
+            if hasattr(debugpy, attr):
+                delattr(debugpy, attr)
         _wand_result({"ok": True, "was_listening": True, "port": endpoint[1], "adapter_pids": stopped, "debugpy_copy": copy})
         return
 
@@ -82,6 +96,13 @@ def _wand_debugpy():
             _wand_result({"ok": False, "error": "foreign-listener", "detail": "debugpy.listen() was already called by the application itself"})
             return
 
+    # What the attach changes in the process (_wand_state), recorded before debugpy is imported and
+    # put back by --stop: our PYDEVD_DISABLE_FILE_VALIDATION and the PYDEVD_USE_FRAME_EVAL that
+    # debugpy's import sets (debugpy/_vendored/force_pydevd.py), which child processes would inherit;
+    # the lent copy's folder on sys.path; sys.breakpointhook; pydevd's patches of thread start and
+    # process spawn. os.environ and sys.path are compared here, in the main thread, so that nothing the
+    # app does meanwhile is taken for ours; pydevd patches functions during listen(), in its thread.
+    before = _wand_state()
     copy = request.get("debugpy_path")
     if copy and copy not in sys.path:
         sys.path.append(copy)
@@ -95,20 +116,38 @@ def _wand_debugpy():
         import debugpy
         import debugpy.server.api  # noqa: F401
     except ModuleNotFoundError as e:
+        _wand_undo(_wand_changes(before))
         if e.name != "debugpy":
             _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
         else:
             _wand_result({"ok": False, "error": "missing", "detail": str(e), "sys_path": list(sys.path)})
         return
     except BaseException:
+        _wand_undo(_wand_changes(before))
         _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
         return
 
+    undo = _wand_changes(before)
     info = describe()
+    worker = _wand_gunicorn_worker()
 
     def listen():
         try:
             host, port = debugpy.listen((request["host"], request["port"]))
+        except BaseException:
+            undo["functions"] = changes_since(before)["functions"]
+            undo_changes(undo)
+            _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
+            return
+        try:
+            undo["functions"] = changes_since(before)["functions"]
+            debugpy._wand_undo = undo
+            # debugpy.listen() started the adapter with this token (debugpy/server/api.py, listen:
+            # "--server-access-token") and gave it to pydevd; the adapter daemonized, so its PID is
+            # not kept, and the token tells wand's adapter from any other on the machine.
+            debugpy._wand_adapter_token = getattr(getattr(sys.modules["pydevd"].get_global_debugger(), "authentication", None), "access_token", None)
+            if worker is not None:
+                debugpy._wand_heartbeat = start_heartbeat(worker)
             debugpy._wand_endpoint = (host, port)
             debugpy._wand_copy = copy
             _wand_result(dict(ok=True, reused=False, host=host, port=port, debugpy=debugpy.__version__, **info))
@@ -131,12 +170,138 @@ def _wand_undo_process_patches():
             delattr(module, attr)
 
 
-def _wand_stop_adapter(port):
-    """Ends debugpy's adapter for this port: it daemonized, so it is found by its command line."""
+def _wand_gunicorn_worker():
+    """This process's gunicorn worker object, when it is one. Found on the main thread's stack, where
+    this script runs (Worker.run and the worker's loop have it as `self`); a gunicorn master holds
+    Worker objects too (Arbiter.WORKERS), but their pid is another process's (Arbiter.spawn_worker)."""
+    import os
+    import sys
+
+    base = sys.modules.get("gunicorn.workers.base")
+    if base is None:
+        return None
+    workers = os.path.join(os.path.dirname(base.__file__), "")
+    frame = sys._getframe()
+    while frame is not None:
+        # f_locals only of gunicorn's worker frames: before 3.13 it copies every local of the frame.
+        candidate = frame.f_locals.get("self") if frame.f_code.co_filename.startswith(workers) else None
+        if isinstance(candidate, base.Worker) and candidate.pid == os.getpid() and getattr(candidate, "tmp", None) is not None:
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def _wand_start_heartbeat(worker):
+    """Pause-safe gunicorn workers. The arbiter kills a worker whose heartbeat file has not been touched
+    for --timeout seconds (Arbiter.murder_workers: time.monotonic() - worker.tmp.last_update() >
+    timeout); the worker's own loop touches it (WorkerTmp.notify), and cannot while it is stopped at a
+    breakpoint. This thread touches it for the worker while, and only while, one of its threads is
+    suspended by pydevd, so a worker that hangs on its own is still killed. pydevd neither traces nor
+    suspends it: it carries the marks of pydevd's own threads (pydevd_daemon_thread.mark_as_pydevd_daemon_thread)."""
+    import sys
+    import threading
+
+    suspended = sys.modules["_pydevd_bundle.pydevd_constants"].STATE_SUSPEND
+    # The worker notifies once per loop, every worker.timeout (the arbiter's timeout / 2) at most.
+    interval = min(1.0, max(0.1, (worker.timeout or 2.0) / 2.0))
+    stopping = threading.Event()
+
+    def beat():
+        while not stopping.wait(interval):
+            try:
+                if any(getattr(getattr(t, "additional_info", None), "pydev_state", None) == suspended for t in threading.enumerate()):
+                    worker.tmp.notify()
+            except Exception:
+                pass  # the worker is exiting (its tmp file closed): nothing to keep alive
+
+    thread = threading.Thread(target=beat, name="wand-gunicorn-heartbeat", daemon=True)
+    thread.pydev_do_not_trace = True
+    thread.is_pydev_daemon_thread = True
+    thread.start()
+    return thread, stopping
+
+
+# The modules whose functions pydevd replaces: thread start (pydev_monkey.patch_thread_modules),
+# process spawn (pydev_monkey.patch_new_process_functions), threading.enumerate's code
+# (pydevd_daemon_thread), sys.breakpointhook (force_pydevd), builtins.execfile and runfile.
+_WAND_PATCHED_MODULES = ("builtins", "sys", "os", "posix", "_thread", "threading", "signal", "subprocess", "_posixsubprocess")
+
+
+def _wand_state(patched_modules=_WAND_PATCHED_MODULES):
+    """os.environ, sys.path and the functions (with their code) of the patched modules loaded now."""
+    import os
+    import sys
+
+    functions = {}
+    for name in patched_modules:
+        module = sys.modules.get(name)
+        for attr, value in list(getattr(module, "__dict__", {}).items()):
+            if callable(value) and not isinstance(value, type):
+                functions[(name, attr)] = (value, getattr(value, "__code__", None))
+    modules = [name for name in patched_modules if name in sys.modules]
+    return {"environ": dict(os.environ), "sys.path": list(sys.path), "functions": functions, "modules": modules}
+
+
+def _wand_changes(before, state=_wand_state):
+    """What changed since `before`, as (before, now) pairs; a module imported since (by debugpy) is
+    debugpy's, and may stay as it is."""
+    now = state()
+    environ = {}
+    for name in set(before["environ"]) | set(now["environ"]):
+        if now["environ"].get(name) != before["environ"].get(name):
+            environ[name] = (before["environ"].get(name), now["environ"].get(name))
+    functions = {}
+    for key in set(before["functions"]) | set(now["functions"]):
+        was, is_ = before["functions"].get(key), now["functions"].get(key)
+        # by identity: an object's own __eq__ is the app's code
+        if key[0] in before["modules"] and (was is None or is_ is None or was[0] is not is_[0] or was[1] is not is_[1]):
+            functions[key] = (was, is_)
+    return {"environ": environ, "sys.path": [p for p in now["sys.path"] if p not in before["sys.path"]], "functions": functions}
+
+
+def _wand_undo(changes):
+    """Puts back what the attach changed. os.environ: only where the app has not set a value since."""
+    import os
+    import sys
+
+    if not changes:
+        return
+    for name, (before, after) in changes["environ"].items():
+        if os.environ.get(name) != after:
+            continue  # the app set it itself since: its value now
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
+    for path in changes["sys.path"]:
+        while path in sys.path:
+            sys.path.remove(path)
+    for (name, attr), (before, _) in changes.get("functions", {}).items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        if before is None:
+            module.__dict__.pop(attr, None)  # pydevd's addition (_original_start_new_thread, execfile)
+            continue
+        function, code = before
+        setattr(module, attr, function)
+        if code is not None and function.__code__ is not code:
+            function.__code__ = code  # patched in place (threading.enumerate, active_count)
+    # pydevd patches threading.enumerate once per process (a module flag): a later attach must again.
+    daemon_thread = sys.modules.get("_pydevd_bundle.pydevd_daemon_thread")
+    if daemon_thread is not None:
+        daemon_thread._patched_threading_to_hide_pydevd_threads = False
+
+
+def _wand_stop_adapter(token):
+    """Ends the debugpy adapter that debugpy.listen() started for this process: it daemonized, so it
+    is found by its command line, which holds this process's access token (no other adapter's)."""
     import os
     import signal
 
     stopped = []
+    if not token:
+        return stopped
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -145,9 +310,9 @@ def _wand_stop_adapter(port):
                 argv = f.read().decode("utf-8", "replace").split("\0")
         except OSError:
             continue
-        if "--for-server" in argv and any(a.endswith("adapter") for a in argv) and "--port" in argv:
-            i = argv.index("--port")
-            if i + 1 < len(argv) and argv[i + 1] == str(port):
+        if "--for-server" in argv and "--server-access-token" in argv:
+            i = argv.index("--server-access-token")
+            if i + 1 < len(argv) and argv[i + 1] == token:
                 try:
                     os.kill(int(entry), signal.SIGTERM)
                     stopped.append(int(entry))
@@ -157,4 +322,5 @@ def _wand_stop_adapter(port):
 
 
 _wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_stop_adapter, _wand_undo_process_patches
+del _wand_debugpy, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+del _wand_state, _wand_changes, _WAND_PATCHED_MODULES

@@ -16,6 +16,9 @@ public sealed record PodInfo(string Name, string Namespace, string Phase, bool R
 
     public bool IsKnative => Labels.ContainsKey(KnativeServiceLabel);
 
+    /// <summary>The livenessProbe of each container that has one.</summary>
+    public IReadOnlyDictionary<string, LivenessProbe> LivenessProbes { get; init; } = new Dictionary<string, LivenessProbe>();
+
     /// <summary>Parses one Pod; missing fields take Kubernetes' defaults (a pod without status is Pending).</summary>
     public static PodInfo Parse(JsonElement pod)
     {
@@ -34,6 +37,10 @@ public sealed record PodInfo(string Name, string Namespace, string Phase, bool R
         var restarts = status.ValueKind == JsonValueKind.Object && status.TryGetProperty("containerStatuses", out var statuses)
             ? statuses.EnumerateArray().Sum(c => c.TryGetProperty("restartCount", out var n) ? n.GetInt32() : 0)
             : 0;
+        var probes = spec.ValueKind == JsonValueKind.Object && spec.TryGetProperty("containers", out var specs)
+            ? specs.EnumerateArray().Where(c => c.TryGetProperty("livenessProbe", out var p) && p.ValueKind == JsonValueKind.Object)
+                .ToDictionary(c => c.GetProperty("name").GetString() ?? "", c => LivenessProbe.Parse(c.GetProperty("livenessProbe")))
+            : [];
         return new PodInfo(
             meta.GetProperty("name").GetString() ?? "",
             meta.TryGetProperty("namespace", out var ns) ? ns.GetString() ?? "" : "",
@@ -44,6 +51,9 @@ public sealed record PodInfo(string Name, string Namespace, string Phase, bool R
             spec.ValueKind == JsonValueKind.Object && spec.TryGetProperty("nodeName", out var node) ? node.GetString() ?? "" : "",
             labels,
             containers,
-            meta.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object && a.TryGetProperty("kubectl.kubernetes.io/default-container", out var d) ? d.GetString() : null);
+            meta.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object && a.TryGetProperty("kubectl.kubernetes.io/default-container", out var d) ? d.GetString() : null)
+        {
+            LivenessProbes = probes,
+        };
     }
 }

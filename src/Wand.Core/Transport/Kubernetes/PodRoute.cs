@@ -49,6 +49,16 @@ public sealed class PodRoute : IContainerRoute, IAsyncDisposable
         "give the pod's container the SYS_PTRACE capability, e.g. in the Deployment: securityContext: {capabilities: {add: [SYS_PTRACE]}}; or run the app as the user kubectl exec runs as";
 
     public PodExecTarget Target => _target;
+
+    /// <summary>
+    /// Warns, when a debug session starts, if the container has a livenessProbe that a paused process
+    /// fails: the kubelet restarts the container, and nothing inside it can keep the probe answered.
+    /// </summary>
+    public void WarnAboutLivenessProbe()
+    {
+        if (_target.Pod.LivenessProbes.GetValueOrDefault(_target.Container)?.PauseWarning(_target.Container) is { } warning)
+            _progress.Warn($"pod {_target.Pod.Name}: {warning}");
+    }
     public string Name => "kubectl exec";
     public PayloadRunnerBase Runner => _inner.Runner;
     public bool NeedsForward => true;
