@@ -256,12 +256,28 @@ public sealed class DapProxy : IAsyncDisposable
     {
         lock (_gate)
         {
+            if (editor.HasLeft) return "the editor has gone";
+            // An editor that closed its connection holds nothing, even before its own close is processed.
+            if (_primary is { IsRoot: false } holder && holder.HasLeft) _primary = null;
             if (_primary is null || ReferenceEquals(_primary, editor))
             {
                 _primary = editor;
                 return null;
             }
             return _primary.IsRoot ? null : SecondEditorRefusal;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="editor"/> no longer holds the editor slot (it disconnected, closed, or its session ended),
+    /// though its connection may still be finishing. A parent session keeps it until <see cref="Remove"/>, which
+    /// also ends its child sessions.
+    /// </summary>
+    internal void Release(EditorConnection editor)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_primary, editor) && !editor.IsRoot) _primary = null;
         }
     }
 
@@ -308,7 +324,7 @@ public sealed class DapProxy : IAsyncDisposable
             EditorConnection editor;
             lock (_gate)
             {
-                editor = new EditorConnection(this, new NetworkStream(socket, ownsSocket: true), ++_nextEditor, _options, _progress);
+                editor = new EditorConnection(this, new NetworkStream(socket, ownsSocket: true), ++_nextEditor, _options, _progress, socket);
                 _editors.Add(editor);
             }
             editor.Start();
