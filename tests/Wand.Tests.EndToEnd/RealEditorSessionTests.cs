@@ -145,6 +145,67 @@ public class RealEditorSessionTests
         }
     }
 
+    /// <summary>
+    /// The same reload with every worker a child session (<c>--all</c>, an editor with <c>startDebugging</c>): the
+    /// old worker's child session ends, the new worker's opens, and the request after the reload stops there.
+    /// With <c>"flask": false</c> the old worker stops on its SystemExit(3) in its child session first, and the
+    /// editor's continue lets it exit.
+    /// </summary>
+    [Theory(Timeout = 240_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AFlaskReloadWithChildSessionsGoesOnInTheNewWorkersSession(bool stopOnTheReloadersExit)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(220));
+        var appDir = $"/srv/flask-test-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(Testbed.HostPath(appDir));
+        File.Copy(Testbed.HostPath("/srv/apps/flask_app/app.py"), Testbed.HostPath($"{appDir}/app.py"));
+        var appFile = $"{appDir}/app.py";
+        var appPort = TestNet.FreePort();
+        await using var app = TargetProcess.StartPython("3.14", [appFile, appPort.ToString()]);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{appPort}"), Timeout = TimeSpan.FromSeconds(60) };
+        try
+        {
+            await TestNet.WaitUntilServingAsync(http, app);
+            var worker = ChildOf(app.Pid);
+            var localPort = TestNet.FreePort();
+            await using var session = WandSession.Start(["debug", "--pid", worker.ToString(), "--all", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+            Assert.Equal(worker, session.NextEvent("attached", EventTimeout).GetProperty("pid").GetInt32());
+
+            var line = Testbed.BreakpointLine(appFile, "items");
+            var configuration = stopOnTheReloadersExit ? new JsonObject { ["flask"] = false } : null;
+            await using var editor = await ChildSessionEditor.AttachAsync(localPort, appFile, line, "read_item", configuration);
+            await StopInChildSessionAsync(editor, http, $"PID {worker}", timeout.Token);
+
+            await File.AppendAllTextAsync(Testbed.HostPath(appFile), "\n# edited by the test\n", timeout.Token);
+            var next = session.NextEvent("reattached", EventTimeout).GetProperty("pid").GetInt32();
+            await WaitUntilGoneAsync(worker, timeout.Token);
+            await editor.WaitUntilAsync(e => e.ChildCount == 2 && e.EndedCount == 1, EventTimeout, "the old worker's session ended and the new one's opened");
+            await TestNet.WaitUntilServingAsync(http, app);
+            await StopInChildSessionAsync(editor, http, $"PID {next}", timeout.Token);
+            editor.ThrowIfProblems();
+        }
+        finally
+        {
+            Directory.Delete(Testbed.HostPath(appDir), recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Requests the handler until the child session named <paramref name="name"/> counted a stop there (its
+    /// session opens, then sets its breakpoint: a request before that runs through). Each stop is continued by the editor.
+    /// </summary>
+    private static async Task StopInChildSessionAsync(ChildSessionEditor editor, HttpClient http, string name, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + EventTimeout;
+        while (editor.Stops.GetValueOrDefault(name) == 0)
+        {
+            editor.ThrowIfProblems();
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no stop in {name} within {EventTimeout.TotalSeconds} s: {editor.Describe()}");
+            Assert.Contains("\"item_id\"", await http.GetStringAsync("/items/1", cancellationToken));
+        }
+    }
+
     /// <summary>Sends one request, expects a stop at the handler's breakpoint, continues, and returns the PID that stopped.</summary>
     private static async Task<string> StopOnceAsync(DapClient editor, Func<Task<string>> request)
     {
