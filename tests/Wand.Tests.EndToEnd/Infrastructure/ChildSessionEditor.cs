@@ -35,12 +35,13 @@ public sealed class ChildSessionEditor : IAsyncDisposable
     }
 
     /// <summary>Connects to wand's port and attaches as the root session; children open as wand offers processes.</summary>
-    public static async Task<ChildSessionEditor> AttachAsync(int port, string file, int line, string function)
+    /// <param name="configuration">The attach configuration's own keys (wand hands it to every child session).</param>
+    public static async Task<ChildSessionEditor> AttachAsync(int port, string file, int line, string function, JsonObject? configuration = null)
     {
         var root = await DapClient.ConnectAsync("127.0.0.1", port);
         var editor = new ChildSessionEditor(root, port, file, line, function);
         root.OnStartDebugging(editor.RunChildAsync);
-        await root.AttachAsync(editor.Breakpoint(), null, new JsonObject { ["supportsStartDebuggingRequest"] = true }).WaitAsync(RequestTimeout);
+        await root.AttachAsync(editor.Breakpoint(), configuration, new JsonObject { ["supportsStartDebuggingRequest"] = true }).WaitAsync(RequestTimeout);
         return editor;
     }
 

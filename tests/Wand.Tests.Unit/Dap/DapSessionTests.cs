@@ -23,12 +23,12 @@ public class DapSessionTests
 
         var initialize = await adapter.ExpectRequestAsync("initialize");
         var init = initialize["arguments"]!.AsObject();
-        Assert.Equal("wand", (string?)init["clientID"]);
+        Assert.Equal("vscode", (string?)init["clientID"]); // what VS Code sends
         Assert.Equal("debugpy", (string?)init["adapterID"]);
         Assert.True((bool)init["linesStartAt1"]!);
         Assert.True((bool)init["columnsStartAt1"]!);
         Assert.Equal("path", (string?)init["pathFormat"]);
-        Assert.False((bool)init["supportsRunInTerminalRequest"]!);
+        Assert.True((bool)init["supportsRunInTerminalRequest"]!);
         Assert.False((bool)init["supportsStartDebuggingRequest"]!);
         await adapter.RespondAsync(initialize, new JsonObject { ["supportsConfigurationDoneRequest"] = true });
 
@@ -53,7 +53,7 @@ public class DapSessionTests
         await adapter.RespondAsync(b, new JsonObject { ["breakpoints"] = new JsonArray(new JsonObject { ["verified"] = true, ["line"] = 3 }) });
 
         var exceptions = await adapter.ExpectRequestAsync("setExceptionBreakpoints");
-        Assert.Empty(exceptions["arguments"]!["filters"]!.AsArray());
+        Assert.Equal(["uncaught"], exceptions["arguments"]!["filters"]!.AsArray().Select(f => (string?)f)); // a real editor's default
         await adapter.RespondAsync(exceptions);
         var done = await adapter.ExpectRequestAsync("configurationDone");
         Assert.False(attaching.IsCompleted);
@@ -190,7 +190,7 @@ public class DapSessionTests
         var attaching = client.AttachAsync(new Dictionary<string, IReadOnlyList<int>>(), null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
         var initialize = await adapter.ExpectRequestAsync("initialize");
         Assert.True((bool)initialize["arguments"]!["supportsStartDebuggingRequest"]!);
-        Assert.Equal("wand", (string?)initialize["arguments"]!["clientID"]); // the defaults stay
+        Assert.Equal("vscode", (string?)initialize["arguments"]!["clientID"]); // the defaults stay
         await adapter.RespondAsync(initialize, new JsonObject());
         await adapter.ExpectRequestAsync("attach");
         await adapter.DisposeAsync();

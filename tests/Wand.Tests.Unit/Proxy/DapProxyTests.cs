@@ -129,6 +129,25 @@ public class DapProxyTests
         Assert.Single(editor.Events, e => (string?)e["event"] == "initialized");
     }
 
+    [Theory(Timeout = 30000)]
+    [InlineData(null, true)]
+    [InlineData(false, false)]
+    public async Task AttachTellsDebugpyToIgnoreAReloadersExitUnlessTheEditorSaysOtherwise(bool? editorsFlask, bool expected)
+    {
+        var (proxy, a, _) = await StartWithAAsync();
+        await using var _ = proxy;
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", proxy.LocalPort);
+        await editor.AttachAsync(Breakpoints(3), editorsFlask is { } flask ? new JsonObject { ["flask"] = flask } : null);
+        Assert.Equal(expected, (bool)(await (await a.NextSessionAsync(0)).WaitForRequestAsync("attach"))["arguments"]!["flask"]!);
+
+        // The replayed attach of the next process says the same.
+        proxy.RemoveBackend("pid 1", "PID 1 exited");
+        var b = new FakeDebugpy("B");
+        proxy.AddBackend("pid 2", "process B", b.ConnectAsync);
+        var replayed = await ConfiguredSessionAsync(b);
+        Assert.Equal(expected, (bool)(await replayed.WaitForRequestAsync("attach"))["arguments"]!["flask"]!);
+    }
+
     [Fact(Timeout = 30000)]
     public async Task IdsOfAReplacedProcessAreRefusedAndNeverReachTheNextOne()
     {

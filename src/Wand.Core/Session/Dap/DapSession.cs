@@ -13,7 +13,8 @@ public static class DapSession
 
     /// <summary>
     /// initialize, attach (not awaited), wait for <c>initialized</c>, setBreakpoints per source,
-    /// setExceptionBreakpoints with no filters, configurationDone, then await the attach response.
+    /// setExceptionBreakpoints with <see cref="DefaultExceptionFilters"/>, configurationDone, then await the attach response:
+    /// the requests VS Code and nvim-dap send by default, so what works here works under a real editor.
     /// </summary>
     /// <remarks>
     /// debugpy answers <c>attach</c> only after <c>configurationDone</c>, so waiting for it first would hang;
@@ -62,29 +63,45 @@ public static class DapSession
             breakpoints[path] = [.. DapJson.Objects(body, "breakpoints").Select(b => new DapBreakpoint(
                 DapJson.Bool(b, "verified"), DapJson.Int(b, "line"), DapJson.String(b, "message"), DapJson.Int(b, "id")))];
         }
-        await client.RequestAsync("setExceptionBreakpoints", new JsonObject { ["filters"] = new JsonArray() }, cancellationToken);
+        await client.RequestAsync("setExceptionBreakpoints", new JsonObject { ["filters"] = new JsonArray([.. DefaultExceptionFilters.Select(f => (JsonNode)f)]) }, cancellationToken);
         await client.RequestAsync("configurationDone", null, cancellationToken);
         await attach.WaitAsync(cancellationToken);
         return new DapAttachResult(capabilities, breakpoints);
     }
 
     /// <summary>
-    /// The <c>initialize</c> arguments <see cref="AttachAsync"/> sends: an editor that supports neither
-    /// <c>runInTerminal</c> nor <c>startDebugging</c>, then every property of <paramref name="overrides"/>.
+    /// The exception filters <see cref="AttachAsync"/> sets: debugpy's filter marked <c>default: true</c>
+    /// (its <c>exceptionBreakpointFilters</c> capability), which VS Code and nvim-dap both set unless the user
+    /// changes it: the debuggee stops on an exception nothing catches, <c>SystemExit</c> with a non-zero code included.
+    /// </summary>
+    public static readonly IReadOnlyList<string> DefaultExceptionFilters = ["uncaught"];
+
+    /// <summary>
+    /// The <c>initialize</c> arguments <see cref="AttachAsync"/> sends: VS Code's (1.10x, to debugpy), except
+    /// that <c>startDebugging</c> is off (this client opens child sessions only where a test asks for
+    /// them, with <see cref="OnStartDebugging"/> and this override), then every property of <paramref name="overrides"/>.
     /// </summary>
     public static JsonObject InitializeArguments(JsonObject? overrides = null)
     {
         var arguments = new JsonObject
         {
-            ["clientID"] = "wand",
-            ["clientName"] = "wand",
+            ["clientID"] = "vscode",
+            ["clientName"] = "Visual Studio Code",
             ["adapterID"] = "debugpy",
+            ["pathFormat"] = "path",
             ["linesStartAt1"] = true,
             ["columnsStartAt1"] = true,
-            ["pathFormat"] = "path",
             ["supportsVariableType"] = true,
-            ["supportsRunInTerminalRequest"] = false,
+            ["supportsVariablePaging"] = true,
+            ["supportsRunInTerminalRequest"] = true,
+            ["locale"] = "en",
+            ["supportsProgressReporting"] = true,
+            ["supportsInvalidatedEvent"] = true,
+            ["supportsMemoryReferences"] = true,
+            ["supportsArgsCanBeInterpretedByShell"] = true,
+            ["supportsMemoryEvent"] = true,
             ["supportsStartDebuggingRequest"] = false,
+            ["supportsANSIStyling"] = true,
         };
         if (overrides is not null)
             foreach (var (name, value) in overrides) arguments[name] = value?.DeepClone();

@@ -100,7 +100,7 @@ internal sealed class BackendLink : IAsyncDisposable
         // debugpy answers attach only after configurationDone, and says it is ready for configuration
         // with the initialized event (which the editor saw long ago: swallowed here).
         _swallowInitialized = true;
-        var attach = RequestAsync("attach", plan.AttachArguments.DeepClone().AsObject(), cancellationToken);
+        var attach = RequestAsync("attach", AttachForBackend(plan.AttachArguments), cancellationToken);
         if (await Task.WhenAny(_initialized.Task.WaitAsync(cancellationToken), attach) == attach) await attach; // failed at once
         await _initialized.Task.WaitAsync(cancellationToken);
         // Sources known by path only: a sourceReference names code held by the old process.
@@ -131,6 +131,27 @@ internal sealed class BackendLink : IAsyncDisposable
         var copy = initializeArguments.DeepClone().AsObject();
         copy["supportsStartDebuggingRequest"] = false;
         copy["supportsRunInTerminalRequest"] = false;
+        return copy;
+    }
+
+    /// <summary>
+    /// The editor's attach configuration as the backend gets it: unless the editor says <c>flask</c> or
+    /// <c>django</c> itself, <c>"flask": true</c> is added, so the <c>SystemExit(3)</c> with which a reloader's
+    /// worker ends (werkzeug's stat/watchdog reloader, Django's autoreload: both exit with 3 to be restarted)
+    /// never stops the editor under its default <c>uncaught</c> filter.
+    /// </summary>
+    /// <remarks>
+    /// wand follows reloads itself, so the old worker's exit is not something the user asked to see; it also
+    /// held the old worker (suspended in its own exit) until the user pressed continue, and the new worker
+    /// starts only once it is gone. pydevd ignores exit code 3 with <c>flask</c> or <c>django</c> set
+    /// (pydevd_process_net_command_json.py, <c>_set_debug_options</c>: <c>ignore_system_exit_codes += [3]</c>);
+    /// the flag otherwise only makes breakpoints in non-.py files (templates) Jinja2 breakpoints. Set
+    /// <c>"flask": false</c> in the configuration to stop on that exit all the same.
+    /// </remarks>
+    public static JsonObject AttachForBackend(JsonObject attachArguments)
+    {
+        var copy = attachArguments.DeepClone().AsObject();
+        if (!copy.ContainsKey("flask") && !copy.ContainsKey("django")) copy["flask"] = true;
         return copy;
     }
 

@@ -28,7 +28,12 @@ namespace Wand.Session.Proxy;
 /// source, <c>setExceptionBreakpoints</c>, <c>setFunctionBreakpoints</c>, and whether
 /// <c>configurationDone</c> was sent. <c>initialize</c> goes to debugpy with <c>supportsStartDebuggingRequest</c>
 /// and <c>supportsRunInTerminalRequest</c> false; once one backend answered it, later connections are
-/// answered from that answer (the backend is only chosen at <c>attach</c>).</item>
+/// answered from that answer (the backend is only chosen at <c>attach</c>). Before any backend was added
+/// (an editor started together with <c>wand debug</c>), <c>initialize</c> waits for the first one, for at most
+/// <see cref="DapProxyOptions.BackendWaitTimeout"/>; it is never refused for being early.</item>
+/// <item><c>attach</c> goes to debugpy with <c>"flask": true</c> unless the editor's configuration names
+/// <c>flask</c> or <c>django</c>: a reloader's worker ends with <c>SystemExit(3)</c>, which wand follows itself and
+/// which must not stop the editor under its default <c>uncaught</c> filter (<see cref="BackendLink.AttachForBackend"/>).</item>
 /// <item><c>disconnect</c> goes to debugpy with <c>terminateDebuggee: false</c>, <c>suspendDebuggee: false</c>;
 /// a process that goes away before answering it is detached all the same (the editor gets success);
 /// <c>terminate</c> is answered here with a <c>terminated</c> event and never forwarded; an editor that
@@ -66,7 +71,10 @@ namespace Wand.Session.Proxy;
 /// <para><b>A second editor</b> while one is connected is refused: its <c>initialize</c> (or, while the first is
 /// a parent session, its <c>attach</c> without a child key) fails with a message saying another editor
 /// is connected, which it also gets as console output, and its connection is closed. The first editor's
-/// session is untouched; once it disconnects, the next editor is accepted.</para>
+/// session is untouched. The slot is the first editor's from its <c>initialize</c> until it leaves, at any
+/// stage: its <c>disconnect</c> (freed before the answer is sent), its connection closing (freed by the read
+/// loop, and seen on the socket by <see cref="Admit"/> even before that), or its session ending (<c>terminated</c>),
+/// so an editor that restarts its session at once is never refused by its own previous connection.</para>
 /// <para><b>Bad input.</b> A malformed frame from an editor (bad <c>Content-Length</c>, invalid JSON, a body
 /// over <see cref="DapProxyOptions.MaxMessageBytes"/>) closes that editor's connection; one from a backend
 /// closes that backend's connection, which the editor sees as the process going away. Both are
@@ -256,12 +264,28 @@ public sealed class DapProxy : IAsyncDisposable
     {
         lock (_gate)
         {
+            if (editor.HasLeft) return "the editor has gone";
+            // An editor that closed its connection holds nothing, even before its own close is processed.
+            if (_primary is { IsRoot: false } holder && holder.HasLeft) _primary = null;
             if (_primary is null || ReferenceEquals(_primary, editor))
             {
                 _primary = editor;
                 return null;
             }
             return _primary.IsRoot ? null : SecondEditorRefusal;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="editor"/> no longer holds the editor slot (it disconnected, closed, or its session ended),
+    /// though its connection may still be finishing. A parent session keeps it until <see cref="Remove"/>, which
+    /// also ends its child sessions.
+    /// </summary>
+    internal void Release(EditorConnection editor)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_primary, editor) && !editor.IsRoot) _primary = null;
         }
     }
 
@@ -308,7 +332,7 @@ public sealed class DapProxy : IAsyncDisposable
             EditorConnection editor;
             lock (_gate)
             {
-                editor = new EditorConnection(this, new NetworkStream(socket, ownsSocket: true), ++_nextEditor, _options, _progress);
+                editor = new EditorConnection(this, new NetworkStream(socket, ownsSocket: true), ++_nextEditor, _options, _progress, socket);
                 _editors.Add(editor);
             }
             editor.Start();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Wand.Progress;
@@ -24,6 +25,7 @@ internal sealed partial class EditorConnection
 
     private readonly DapProxy _proxy;
     private readonly Stream _stream;
+    private readonly Socket? _socket;
     private readonly DapProxyOptions _options;
     private readonly IProgress _progress;
     private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
@@ -55,11 +57,13 @@ internal sealed partial class EditorConnection
     private long _queueIds;
     private string? _endReason;
     private string? _refusal;
+    private volatile bool _left;
 
-    public EditorConnection(DapProxy proxy, Stream stream, int id, DapProxyOptions options, IProgress progress)
+    public EditorConnection(DapProxy proxy, Stream stream, int id, DapProxyOptions options, IProgress progress, Socket? socket = null)
     {
         _proxy = proxy;
         _stream = stream;
+        _socket = socket;
         Id = id;
         _options = options;
         _progress = progress;
@@ -73,6 +77,28 @@ internal sealed partial class EditorConnection
 
     /// <summary>The backend key a child session is bound to (null otherwise).</summary>
     public string? ChildKey { get; private set; }
+
+    /// <summary>
+    /// Whether the editor has gone: its connection ended, as seen by the read loop or, before the read loop
+    /// got to it, by the socket itself (readable with nothing to read is the peer's FIN). An editor that
+    /// closes and at once starts another must find the slot free: the FIN arrived before the new connection did.
+    /// </summary>
+    public bool HasLeft
+    {
+        get
+        {
+            if (_left) return true;
+            if (_socket is not { } socket) return false;
+            try
+            {
+                return socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                return true;
+            }
+        }
+    }
 
     /// <summary>Ends when the connection is closed and its work is done.</summary>
     public Task Completion => _completion;
@@ -124,6 +150,9 @@ internal sealed partial class EditorConnection
             while (await DapFraming.ReadAsync(reader, _options.MaxMessageBytes, _closed.Token) is { } message)
                 Post(() => OnEditorMessageAsync(message));
             reason = "the editor closed the connection";
+            // Free the editor slot now, not when the work queue gets to the close: the next editor may already be connecting.
+            _left = true;
+            _proxy.Release(this);
         }
         catch (Exception) when (_closed.IsCancellationRequested)
         {
@@ -233,8 +262,12 @@ internal sealed partial class EditorConnection
         }
         if (PickBackend() is not { } backend)
         {
-            await SendAsync(ProxyMessages.Error(seq, "initialize", "wand has no Python process to debug yet; attach again in a moment"));
-            _initializeArgs = null;
+            // wand's port opens before the first process is armed, and an editor started together with
+            // `wand debug` (F5 at once) connects in that gap: its initialize waits for the process, as any
+            // request does between two processes, and is answered once one is there (OnBackendAddedAsync).
+            _progress.Step($"wand proxy: {Name} waits for the first process to be ready");
+            Enqueue(request, seq, "initialize", expires: false);
+            StartBackendWait("no process was ready yet");
             return;
         }
         StartLink(backend, ReplayKind.None);
@@ -323,6 +356,7 @@ internal sealed partial class EditorConnection
                 t => { if (!t.IsCanceled) PostClose("the editor disconnected (debugpy did not answer)"); }, TaskScheduler.Default);
             return;
         }
+        _proxy.Release(this);
         await SendAsync(ProxyMessages.Response(seq, "disconnect"));
         await CloseAsync("the editor disconnected");
     }
@@ -441,6 +475,7 @@ internal sealed partial class EditorConnection
                 return;
             }
             if (command == "initialize") request["arguments"] = BackendLink.ForBackend(arguments);
+            if (command == "attach") request["arguments"] = BackendLink.AttachForBackend(arguments);
         }
         if (command == "attach") _attachForwarded = true;
         try
@@ -537,8 +572,8 @@ internal sealed partial class EditorConnection
             case Mode.Root:
                 await AnnounceAsync(backend);
                 break;
-            case Mode.Pending or Mode.Single when _link is null && _initializeAnswered:
-                StartLink(backend, NextReplayKind());
+            case Mode.Pending or Mode.Single when _link is null && (_initializeAnswered || _initializeArgs is not null):
+                StartLink(backend, NextReplayKind()); // a held initialize goes through once connected
                 break;
         }
     }
@@ -661,6 +696,8 @@ internal sealed partial class EditorConnection
                 foreach (var thread in DapJson.Objects(body, "threads"))
                     if (DapJson.Int(thread, "id") is { } id) _liveThreads.Add(id);
         }
+        // The slot is free before the editor hears that it disconnected, so an editor it starts next is never refused.
+        if (request.Command == "disconnect") _proxy.Release(this);
         await SendAsync(response);
         if (request.Command == "disconnect") await CloseAsync("the editor disconnected");
     }
@@ -722,10 +759,12 @@ internal sealed partial class EditorConnection
 
     // ---- queue, ending, writing ----------------------------------------------------------------------
 
-    private void Enqueue(JsonObject request, int seq, string command)
+    /// <param name="expires">False for a request whose wait ends with the backend wait (<see cref="StartBackendWait"/>) instead.</param>
+    private void Enqueue(JsonObject request, int seq, string command, bool expires = true)
     {
         var id = ++_queueIds;
         _queue.Add(new Queued(id, request, seq, command));
+        if (!expires) return;
         _ = Task.Delay(_options.RequestWaitTimeout, _options.Time, _closed.Token).ContinueWith(
             t => { if (!t.IsCanceled) Post(() => ExpireAsync(id)); }, TaskScheduler.Default);
     }
@@ -772,6 +811,7 @@ internal sealed partial class EditorConnection
         _mode = Mode.Ended;
         _endReason = reason;
         _waitEpoch++;
+        _proxy.Release(this); // an ended session debugs nothing: the next editor may come in while this one lingers
         if (_link is { } link)
         {
             _link = null;
@@ -794,6 +834,7 @@ internal sealed partial class EditorConnection
     {
         if (_closing) return;
         _closing = true;
+        _left = true;
         _waitEpoch++;
         _progress.Step($"wand proxy: {Name} closed: {reason}");
         _queue.Clear();
@@ -818,7 +859,7 @@ internal sealed partial class EditorConnection
         {
             await DapFraming.WriteAsync(_stream, message, _closed.Token);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or SocketException)
         {
             PostClose($"writing to the editor failed ({e.Message})");
         }
