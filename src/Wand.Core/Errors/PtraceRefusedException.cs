@@ -20,14 +20,14 @@ public sealed class PtraceRefusedException(int pid, string message, string hint)
     public static PtraceRefusedException Diagnose(int pid, int errno, ProcFs procfs)
     {
         var why = Marshal.GetPInvokeErrorMessage(errno);
-        if (TracerOf(pid, procfs) is { } tracer)
+        var target = procfs.Status(pid);
+        if (target is { TracerPid: not 0 and var tracer })
         {
             var comm = procfs.Stat(tracer)?.Comm ?? "?";
             return new(pid, $"PID {pid} is already traced by PID {tracer} ({comm}); a process can have only one tracer",
                 $"stop {comm} (PID {tracer}) or detach it from PID {pid}, then retry");
         }
         var self = Libc.geteuid();
-        var target = procfs.Status(pid);
         var privileged = HasSysPtrace();
         if (target is not null && target.EffectiveUid != self && !privileged)
             return new(pid, $"ptrace of PID {pid} refused ({why}): it runs as uid {target.EffectiveUid}, wand as uid {self}",
@@ -42,14 +42,6 @@ public sealed class PtraceRefusedException(int pid, string message, string hint)
                 "set kernel.yama.ptrace_scope to 0-2 needs a reboot; or run the app on Python 3.14+ (PEP 768 needs no ptrace attach)"),
             _ => new(pid, $"ptrace of PID {pid} refused ({why}){(privileged ? "" : ": wand lacks CAP_SYS_PTRACE")}", CapabilityHint),
         };
-    }
-
-    private static int? TracerOf(int pid, ProcFs procfs)
-    {
-        foreach (var line in (procfs.TryReadText(pid, "status") ?? "").Split('\n'))
-            if (line.StartsWith("TracerPid:", StringComparison.Ordinal) && int.TryParse(line.AsSpan(10).Trim(), out var t) && t != 0)
-                return t;
-        return null;
     }
 
     /// <summary>CAP_SYS_PTRACE (bit 19) in our effective set.</summary>
