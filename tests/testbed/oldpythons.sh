@@ -49,12 +49,24 @@ copy_apps() { # rootfs
   mv "$dst.new" "$dst"
 }
 
+# /proc and the few device nodes Python and wand's payloads use (payloads read /proc as the target sees it).
+ensure_mounts() { # rootfs
+  mkdir -p "$1/proc" "$1/dev"
+  mountpoint -q "$1/proc" || mount -t proc proc "$1/proc" || die "cannot mount proc in $1/proc"
+  local node
+  for node in null:1:3 zero:1:5 random:1:8 urandom:1:9; do
+    IFS=: read -r name major minor <<<"$node"
+    [[ -c $1/dev/$name ]] || { rm -f "$1/dev/$name"; mknod -m 666 "$1/dev/$name" c "$major" "$minor"; }
+  done
+}
+
 summary=()
 for target in "${TARGETS[@]}"; do
   v=${target%%:*} suite=${target#*:}
   rootfs="$TB/rootfs-$v" stamp="$TB/stamp-$v"
   key="$SCRIPT_VERSION $suite python$v"
   if [[ -z $FORCE && -f $stamp && $(cat "$stamp") == "$key" ]] && chroot "$rootfs" "/usr/bin/python$v" -S -c pass 2>/dev/null; then
+    ensure_mounts "$rootfs"
     copy_apps "$rootfs"
     summary+=("python$v $(cat "$rootfs/.version")")
     continue
@@ -65,6 +77,7 @@ for target in "${TARGETS[@]}"; do
   apt-get -q install --download-only "python$v" dash >"$aptdir/log/download.log" 2>&1 \
     || { tail -n 30 "$aptdir/log/download.log" >&2; die "download for $suite failed"; }
   rm -f "$stamp"
+  if [[ -d $rootfs/proc ]] && mountpoint -q "$rootfs/proc"; then umount "$rootfs/proc" || umount -l "$rootfs/proc"; fi
   rm -rf --one-file-system "$rootfs"
   mkdir -p "$rootfs"/usr/{bin,sbin,lib,lib64}
   for d in bin sbin lib lib64; do ln -sfn "usr/$d" "$rootfs/$d"; done
@@ -87,6 +100,7 @@ for target in "${TARGETS[@]}"; do
   version=$(chroot "$rootfs" "/usr/bin/python$v" -c 'import platform; print(platform.python_version())') \
     || die "python$v does not start in $rootfs"
   echo "$version" >"$rootfs/.version"
+  ensure_mounts "$rootfs"
   copy_apps "$rootfs"
   echo "$key" >"$stamp"
   log "python$v $version ready in $rootfs"

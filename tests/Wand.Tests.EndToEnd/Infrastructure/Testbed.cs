@@ -25,8 +25,8 @@ public static class Testbed
     {
         if (version is not ("3.9" or "3.11")) return Root;
         var root = Path.Combine(Path.GetDirectoryName(Root)!, $"rootfs-{version}");
-        if (!File.Exists(Path.Combine(root, $"usr/bin/python{version}")))
-            throw new InvalidOperationException($"python{version} is not provisioned at {root}: run tests/testbed/oldpythons.sh");
+        if (!File.Exists(Path.Combine(root, $"usr/bin/python{version}")) || !File.Exists(Path.Combine(root, "proc/self/stat")))
+            throw new InvalidOperationException($"python{version} is not provisioned at {root} (or /proc is not mounted there): run tests/testbed/oldpythons.sh");
         return root;
     }
 
