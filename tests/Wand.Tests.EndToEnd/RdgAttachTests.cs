@@ -114,5 +114,5 @@ public sealed class RdgAttachTests : IDisposable
         var result = await RdgProcess.RunAsync(["attach", "1"], Env(), _dir);
         Assert.Equal(ExitCodes.ProcessNotFound, result.ExitCode);
         Assert.Contains("PID 1 is not one of your Python processes on this machine", result.Stderr);
-    }}
+    }
 }
