@@ -187,6 +187,7 @@ public class PtraceTests
 
             var ps = await WandCli.RunAsync(["ps", "--pid", target.Pid.ToString(), "--output", "json"]);
             var p = JsonDocument.Parse(ps.Stdout).RootElement.EnumerateArray().Single();
+            Assert.Equal("alreadyTraced", p.GetProperty("attach").GetProperty("state").GetString());
             Assert.Contains($"already traced by PID {strace.Id} (strace)", p.GetProperty("attach").GetProperty("reason").GetString());
         }
         finally

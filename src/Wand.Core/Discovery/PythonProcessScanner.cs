@@ -252,7 +252,7 @@ public sealed class PythonProcessScanner
             using (var memory = ProcessMemory.Open(c.Pid)) memory.ReadU8(c.Binary.RuntimeAddress);
             if (_procfs.Status(c.Pid) is not { } status) return null;
             if (status.TracerPid is not 0 and var tracer)
-                return new(AttachState.PermissionDenied, $"already traced by PID {tracer} ({_procfs.Stat(tracer)?.Comm ?? "?"}); a process can have only one tracer");
+                return new(AttachState.AlreadyTraced, $"already traced by PID {tracer} ({_procfs.Stat(tracer)?.Comm ?? "?"}); a process can have only one tracer");
             version ??= c.Binary.MajorMinor is { } mm ? $"{mm.Major}.{mm.Minor}" : null;
             return new(AttachState.Attachable, $"CPython {version} through ptrace (Py_AddPendingCall)");
         }
