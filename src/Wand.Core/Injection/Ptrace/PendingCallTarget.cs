@@ -126,7 +126,7 @@ public sealed class PendingCallTarget : IScriptInjector
         // The main thread: any thread would do (Py_AddPendingCall may be called from any thread
         // without the GIL), and it is the one that runs the call anyway.
         using var session = PtraceSession.Attach(Pid, Pid, _arch, _procfs, timeout);
-        var syscall = FindSyscallInstruction(memory, session.Saved);
+        var syscall = FindSyscallInstruction(_arch, _procfs, Pid, memory, session.Saved);
         const ulong ProtReadWrite = 3, MapPrivateAnonymous = 0x22;
         var page = session.Syscall(syscall, _arch.MmapNumber, CallTimeout, 0, size, ProtReadWrite, MapPrivateAnonymous, ulong.MaxValue, 0);
         if (page is < 0 and > -4096)
@@ -153,13 +153,13 @@ public sealed class PendingCallTarget : IScriptInjector
     /// there is one, else the first one found in the C library's code (or any executable mapping).
     /// Two bytes anywhere in code are enough: the CPU decodes from where rip points.
     /// </summary>
-    private ulong FindSyscallInstruction(IProcessMemory memory, ulong[] saved)
+    internal static ulong FindSyscallInstruction(PtraceArchitecture arch, ProcFs procfs, int pid, IProcessMemory memory, ulong[] saved)
     {
-        var insn = _arch.SyscallInstruction;
+        var insn = arch.SyscallInstruction;
         var buffer = new byte[64 * 1024];
-        if (_arch.SyscallInProgress(saved) is not null)
+        if (arch.SyscallInProgress(saved) is not null)
         {
-            var at = _arch.ProgramCounter(saved) - (ulong)insn.Length;
+            var at = arch.ProgramCounter(saved) - (ulong)insn.Length;
             try
             {
                 memory.Read(at, buffer.AsSpan(0, insn.Length));
@@ -170,7 +170,7 @@ public sealed class PendingCallTarget : IScriptInjector
                 // look elsewhere
             }
         }
-        var code = _procfs.Maps(Pid).Where(m => m.Perms.StartsWith("r-x", StringComparison.Ordinal))
+        var code = procfs.Maps(pid).Where(m => m.Perms.StartsWith("r-x", StringComparison.Ordinal))
             .OrderBy(m => m.FileName.StartsWith("libc", StringComparison.Ordinal) ? 0 : 1);
         foreach (var mapping in code)
         {
@@ -189,7 +189,7 @@ public sealed class PendingCallTarget : IScriptInjector
                 if (found >= 0) return at + (ulong)found;
             }
         }
-        throw new InjectionFailedException($"no syscall instruction found in the code of PID {Pid}");
+        throw new InjectionFailedException($"no syscall instruction found in the code of PID {pid}");
     }
 
     public void Dispose()
