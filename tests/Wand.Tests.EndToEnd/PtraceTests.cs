@@ -90,6 +90,32 @@ public class PtraceTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ThePageIsUnmappedOnceTheCodeHasRun()
+    {
+        await using var target = TargetProcess.StartScript(SleepingLoop, "3.9");
+        await target.WaitForOutputAsync("ready");
+        // The user's code finds the bootstrap's frame (pending_call.py) and says where its page is.
+        var r = await WandCli.RunAsync(Exec(target.Pid, """
+            import sys
+            f = sys._getframe()
+            while f is not None and "_WAND_PAGE" not in f.f_globals:
+                f = f.f_back
+            print(f.f_globals["_WAND_PAGE"])
+            """));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var page = ulong.Parse(r.Stdout.Trim());
+        bool Mapped() => File.ReadAllLines($"/proc/{target.Pid}/maps").Select(l => l.Split(' ')[0].Split('-'))
+            .Any(range => Convert.ToUInt64(range[0], 16) <= page && page < Convert.ToUInt64(range[1], 16));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Mapped())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the page at 0x{page:x} is still mapped in PID {target.Pid}");
+            await Task.Delay(20);
+        }
+        Assert.False(target.HasExited);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task PsShowsTheVersionAndThatWandCanAttach()
     {
         await using var old = TargetProcess.StartScript(SleepingLoop, "3.9");
