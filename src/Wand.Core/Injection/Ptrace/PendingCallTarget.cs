@@ -192,6 +192,7 @@ public sealed class PendingCallTarget : IScriptInjector
         throw new InjectionFailedException($"no syscall instruction found in the code of PID {pid}");
     }
 
+    /// <summary>Nothing to release: the process is held only inside <see cref="InjectAsync"/>.</summary>
     public void Dispose()
     {
     }
