@@ -13,7 +13,7 @@ summary() { # passed failed skipped
 
 # The real components the end-to-end tests use, installed one after another (apt's lock does not
 # let test fixtures install them in parallel); each script is idempotent and fast when done.
-for script in provision.sh podman.sh slurm.sh sshd.sh; do
+for script in provision.sh oldpythons.sh podman.sh slurm.sh sshd.sh; do
   if ! "tests/testbed/$script" >/dev/null; then
     echo "tests/testbed/$script failed" >&2
     summary 0 1 0

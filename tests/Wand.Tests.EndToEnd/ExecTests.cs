@@ -121,19 +121,6 @@ public class ExecTests
         }
     }
 
-    [Fact]
-    public async Task Python313IsRefusedWithAdvice()
-    {
-        await using var target = TargetProcess.StartScript(Loop, "3.13");
-        await target.WaitForOutputAsync("ready");
-        var r = await WandCli.RunAsync(Exec(target.Pid, "print(1)"));
-        Assert.Equal(ExitCodes.UnsupportedPython, r.ExitCode);
-        Assert.Contains("Python 3.13", r.Stderr);
-        Assert.Contains("3.14 or newer", r.Stderr);
-        Assert.Contains("rdg debug", r.Stderr);
-        AssertNothingLeftBehind();
-    }
-
     [Theory]
     [InlineData("env")]
     [InlineData("xoption")]

@@ -36,6 +36,8 @@ PACKAGES=(
 )
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=apt-private.sh
+source "$HERE/apt-private.sh"
 TB="${WAND_TESTBED:-/var/cache/wand-testbed}"
 ROOTFS="$TB/rootfs"
 APTDIR="$TB/apt"
@@ -170,102 +172,8 @@ fi
 # ------------------------------------------------------------ full build ----
 log "provisioning $ROOTFS (cache key ${KEY:0:12}, mode $MODE)"
 
-host_mirror() {
-  if [[ -n ${WAND_TESTBED_MIRROR:-} ]]; then echo "$WAND_TESTBED_MIRROR"; return; fi
-  local f uri
-  # deb822 sources: first URIs: of a stanza that is not the security archive.
-  for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources; do
-    [[ -f $f ]] || continue
-    uri=$(awk '
-      BEGIN { RS=""; FS="\n" }
-      {
-        uris=""; suites=""
-        for (i = 1; i <= NF; i++) {
-          if ($i ~ /^URIs:/)   { sub(/^URIs:[ \t]*/, "", $i); split($i, u, /[ \t]+/); uris=u[1] }
-          if ($i ~ /^Suites:/) { sub(/^Suites:[ \t]*/, "", $i); suites=$i }
-        }
-        if (uris != "" && uris !~ /security/ && suites !~ /security/ && uris ~ /debian\/?$/) { print uris; exit }
-      }' "$f")
-    [[ -n $uri ]] && { echo "$uri"; return; }
-  done
-  # One-line style.
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [[ -f $f ]] || continue
-    uri=$(awk '
-      $1 == "deb" {
-        i = 2
-        if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-        if ($i !~ /security/ && $(i+1) !~ /security/ && $i ~ /debian\/?$/) { print $i; exit }
-      }' "$f")
-    [[ -n $uri ]] && { echo "$uri"; return; }
-  done
-  return 1
-}
-
-MIRROR=$(host_mirror) || die "no Debian mirror found in the host's apt configuration (set WAND_TESTBED_MIRROR)"
-MIRROR=${MIRROR%/}
-KEYRING=${WAND_TESTBED_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
-[[ -f $KEYRING ]] || die "missing $KEYRING (apt-get install debian-archive-keyring)"
-log "mirror $MIRROR (suite sid)"
-
-# Private apt configuration: own etc, state, cache; host's apt untouched.
-mkdir -p "$APTDIR"/etc/{apt.conf.d,preferences.d,sources.list.d,trusted.gpg.d} \
-         "$APTDIR"/state/lists/partial "$APTDIR"/cache/archives/partial "$APTDIR"/log
-: >"$APTDIR/state/status"     # empty dpkg status: apt resolves every dependency
-write_sources() { # extra options, e.g. "trusted=yes"
-  {
-    echo "Types: deb"
-    echo "URIs: $MIRROR"
-    echo "Suites: sid"
-    echo "Components: main"
-    if [[ -n ${1:-} ]]; then echo "Trusted: yes"; else echo "Signed-By: $KEYRING"; fi
-  } >"$APTDIR/etc/sources.list.d/sid.sources"
-}
-{
-  echo "Dir::Etc \"$APTDIR/etc\";"
-  echo "Dir::Etc::main \"apt.conf\";"
-  echo "Dir::Etc::parts \"apt.conf.d\";"
-  echo "Dir::Etc::sourcelist \"sources.list\";"
-  echo "Dir::Etc::sourceparts \"sources.list.d\";"
-  echo "Dir::Etc::preferences \"preferences\";"
-  echo "Dir::Etc::preferencesparts \"preferences.d\";"
-  echo "Dir::Etc::trusted \"trusted.gpg\";"
-  echo "Dir::Etc::trustedparts \"trusted.gpg.d\";"
-  echo "Dir::State \"$APTDIR/state\";"
-  echo "Dir::State::status \"$APTDIR/state/status\";"
-  echo "Dir::Cache \"$APTDIR/cache\";"
-  echo "Dir::Cache::archives \"$APTDIR/cache/archives\";"
-  echo "Dir::Cache::pkgcache \"pkgcache.bin\";"
-  echo "Dir::Cache::srcpkgcache \"srcpkgcache.bin\";"
-  echo "Dir::Log \"$APTDIR/log\";"
-  echo "APT::Architecture \"amd64\";"
-  echo "APT::Architectures { \"amd64\"; };"
-  echo "APT::Install-Recommends \"false\";"
-  echo "APT::Install-Suggests \"false\";"
-  echo "APT::Get::Assume-Yes \"true\";"
-  echo "Acquire::Languages \"none\";"
-  echo "Acquire::Retries \"3\";"
-  # Carry over the host's network settings (proxies, validity checks) only.
-  apt-config dump 2>/dev/null \
-    | grep -E '^Acquire::(https?|ftp)::Proxy|^Acquire::(https?::)?Check-(Valid-Until|Date) ' || true
-} >"$APTDIR/apt.conf"
-: >"$APTDIR/etc/apt.conf"
-export APT_CONFIG="$APTDIR/apt.conf"
-export DEBIAN_FRONTEND=noninteractive
-
-write_sources
 log "apt-get update (sid)"
-if ! apt-get -q update >"$APTDIR/log/update.log" 2>&1; then
-  if grep -qE 'NO_PUBKEY|not signed|EXPKEYSIG|BADSIG|KEYEXPIRED|signatures (were invalid|couldn.t be verified)' "$APTDIR/log/update.log"; then
-    warn "signature verification of sid failed with $KEYRING; falling back to trusted=yes"
-    sed 's/^/  /' "$APTDIR/log/update.log" | tail -n 5 >&2
-    write_sources trusted
-    apt-get -q update >"$APTDIR/log/update.log" 2>&1 || { cat "$APTDIR/log/update.log" >&2; die "apt-get update failed"; }
-  else
-    cat "$APTDIR/log/update.log" >&2
-    die "apt-get update failed"
-  fi
-fi
+private_apt "$APTDIR" sid
 
 log "resolving dependencies"
 apt-get -s install "${PACKAGES[@]}" >"$APTDIR/log/resolve.log" 2>&1 \

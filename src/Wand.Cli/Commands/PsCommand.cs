@@ -99,9 +99,10 @@ public static class PsCommand
     private static string AttachText(PythonProcess p) => p.Attach.State switch
     {
         AttachState.Attachable => "yes",
-        AttachState.UnsupportedVersion => $"no: Python {p.Version ?? "?"} < 3.14",
+        AttachState.UnsupportedVersion => $"no: Python {p.Version ?? "?"} unsupported",
         AttachState.RemoteDebugDisabled => "no: remote debug disabled",
         AttachState.PermissionDenied => "no: permission denied",
+        AttachState.AlreadyTraced => "no: already traced",
         _ => "no: " + Truncate(p.Attach.Reason, 40),
     };
 

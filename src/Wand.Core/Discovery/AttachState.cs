@@ -1,6 +1,6 @@
 namespace Wand.Discovery;
 
-/// <summary>Whether wand can attach to a process with PEP 768, and if not, the main reason.</summary>
+/// <summary>Whether wand can attach to a process (PEP 768, or ptrace for 3.9-3.13), and if not, the main reason.</summary>
 public enum AttachState
 {
     Attachable,
@@ -13,6 +13,9 @@ public enum AttachState
 
     /// <summary>The kernel refuses us its maps or memory (other user, no CAP_SYS_PTRACE, Yama).</summary>
     PermissionDenied,
+
+    /// <summary>Python 3.9-3.13 already traced by another process (a debugger, strace): a process has at most one tracer.</summary>
+    AlreadyTraced,
 
     /// <summary>Something else went wrong while reading the interpreter state; the reason says what.</summary>
     Unknown,

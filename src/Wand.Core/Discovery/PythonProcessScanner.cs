@@ -1,5 +1,7 @@
 using Wand.Errors;
+using Wand.Injection;
 using Wand.Injection.Attacher;
+using Wand.Injection.Ptrace;
 using Wand.Progress;
 using Wand.Transport.Local;
 
@@ -189,10 +191,11 @@ public sealed class PythonProcessScanner
         version = c.Binary?.Version?.ToString() ?? c.Binary?.VersionFromName ?? c.NameVersion;
         if (c.Binary is null)
         {
-            if (IsBeforePep768(c.NameVersion)) return Unsupported(c.NameVersion!);
+            if (IsBefore39(c.NameVersion)) return Unsupported(c.NameVersion!);
             return new(AttachState.PermissionDenied,
                 $"cannot read /proc/{c.Pid}/maps: the process belongs to {UserName(uid)}; run wand as that user or with sudo");
         }
+        if (ScriptInjectors.UsesPendingCall(c.Binary)) return AttachThroughPtrace(c, ref version);
         if (c.Binary.Version is { } fileVersion)
         {
             try
@@ -203,10 +206,6 @@ public sealed class PythonProcessScanner
             {
                 return new(AttachState.UnsupportedVersion, e.Message);
             }
-        }
-        else if (IsBeforePep768(c.Binary.VersionFromName ?? c.NameVersion))
-        {
-            return Unsupported(c.Binary.VersionFromName ?? c.NameVersion!); // before 3.13 the file has no version cookie
         }
 
         try
@@ -239,12 +238,48 @@ public sealed class PythonProcessScanner
         }
     }
 
-    private static Attachability Unsupported(string version) =>
-        new(AttachState.UnsupportedVersion, $"Python {version} has no PEP 768 remote debugging; attaching without preparation needs CPython 3.14 or newer");
+    /// <summary>
+    /// 3.9-3.13 (PendingCallTarget): the interpreter must export the two functions, and ptrace must be
+    /// allowed: reading the memory passes the same kernel check as attaching (PTRACE_MODE_ATTACH,
+    /// Yama included), and a process has at most one tracer.
+    /// </summary>
+    private Attachability? AttachThroughPtrace(Candidate c, ref string? version)
+    {
+        if (c.Binary!.MajorMinor is { } v && v.CompareTo((3, 9)) < 0) return Unsupported($"{v.Major}.{v.Minor}");
+        try
+        {
+            using var target = PendingCallTarget.Open(c.Pid, _procfs, _time, c.Binary);
+            using (var memory = ProcessMemory.Open(c.Pid)) memory.ReadU8(c.Binary.RuntimeAddress);
+            if (_procfs.Status(c.Pid) is not { } status) return null;
+            if (status.TracerPid is not 0 and var tracer)
+                return new(AttachState.AlreadyTraced, $"already traced by PID {tracer} ({_procfs.Stat(tracer)?.Comm ?? "?"}); a process can have only one tracer");
+            version ??= c.Binary.MajorMinor is { } mm ? $"{mm.Major}.{mm.Minor}" : null;
+            return new(AttachState.Attachable, $"CPython {version} through ptrace (Py_AddPendingCall)");
+        }
+        catch (Exception e) when (e is ProcessNotFoundException or TargetExitedException || !_procfs.Exists(c.Pid))
+        {
+            return null;
+        }
+        catch (PermissionDeniedException e)
+        {
+            return new(AttachState.PermissionDenied, e.Message);
+        }
+        catch (UnsupportedPythonException e)
+        {
+            return new(AttachState.UnsupportedVersion, e.Message);
+        }
+        catch (Exception e) when (e is WandException or MemoryAccessException or IOException or ElfFormatException)
+        {
+            return new(AttachState.Unknown, e.Message);
+        }
+    }
 
-    /// <summary>True for a "major.minor" older than 3.14; false for newer or unknown.</summary>
-    private static bool IsBeforePep768(string? majorMinor) =>
-        Version.TryParse(majorMinor, out var v) && (v.Major, v.Minor).CompareTo((3, 14)) < 0;
+    private static Attachability Unsupported(string version) =>
+        new(AttachState.UnsupportedVersion, $"Python {version} is too old; wand attaches to CPython 3.9 and newer");
+
+    /// <summary>True for a "major.minor" older than 3.9; false for newer or unknown.</summary>
+    private static bool IsBefore39(string? majorMinor) =>
+        Version.TryParse(majorMinor, out var v) && (v.Major, v.Minor).CompareTo((3, 9)) < 0;
 
     private string UserName(int uid) => _users.Value.GetValueOrDefault(uid) ?? uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

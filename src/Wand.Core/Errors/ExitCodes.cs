@@ -39,4 +39,8 @@ public static class ExitCodes
     /// <summary>A bug in wand: anything that is not a <see cref="WandException"/>.</summary>
     public const int InternalError = 70;
     public const int Cancelled = 130;
+
+    // ptrace (Python 3.9-3.13)
+    /// <summary>The kernel refused to let wand ptrace the target (permissions, Yama, no CAP_SYS_PTRACE, already traced).</summary>
+    public const int PtraceRefused = 20;
 }

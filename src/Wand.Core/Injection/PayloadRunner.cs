@@ -9,7 +9,7 @@ using Wand.Transport.Local;
 namespace Wand.Injection;
 
 /// <summary>
-/// The route from this machine (PEP 768 through /proc and process memory): the request and the result
+/// The route from this machine (PEP 768 through /proc and process memory, or ptrace for 3.9-3.13): the request and the result
 /// travel as JSON files in a private folder inside the target's root, removed afterwards whatever happens.
 /// </summary>
 public sealed class PayloadRunner(ProcFs procfs, TimeProvider time, IProgress progress) : PayloadRunnerBase(time, progress)
@@ -19,15 +19,14 @@ public sealed class PayloadRunner(ProcFs procfs, TimeProvider time, IProgress pr
     protected override async Task<JsonElement> RunOnceAsync(int pid, string payload, JsonObject request, TimeSpan safePointTimeout, TimeSpan? resultTimeout, CancellationToken cancellationToken)
     {
         Progress.Step($"reading the interpreter state of PID {pid}");
-        using var target = Pep768Target.Open(pid, procfs, Time);
-        if (!target.RemoteDebuggingEnabled) throw new RemoteDebugDisabledException(pid);
+        using var target = ScriptInjectors.Open(pid, procfs, Time);
         using var targetLock = await TargetLock.AcquireAsync(pid, procfs, safePointTimeout, Time, cancellationToken);
         using var dir = TargetWorkDir.Create(pid, procfs);
         dir.WriteFile("request.json", request.ToJsonString());
-        var script = dir.WriteFile("run.py", Payload.Script(payload, dir.TargetPath));
+        dir.WriteFile("run.py", Payload.Script(payload, dir.TargetPath));
 
-        Progress.Step($"asking PID {pid} (Python {target.Offsets.Version}) to run wand's {Path.GetFileNameWithoutExtension(payload)} at its next safe point");
-        await target.InjectAsync(script, safePointTimeout, cancellationToken);
+        Progress.Step($"asking PID {pid} ({target.Description}) to run wand's {Path.GetFileNameWithoutExtension(payload)} at its next safe point");
+        await target.InjectAsync(dir, "run.py", safePointTimeout, cancellationToken);
         return await WaitForResultAsync(pid, dir.HostFile("result.json"), resultTimeout, cancellationToken);
     }
 

@@ -23,7 +23,8 @@ public sealed class TargetProcess : IAsyncDisposable
     public string Stderr => _output.Stderr;
 
     /// <summary>
-    /// Starts <c>chroot ROOTFS [--userspec=USER] /usr/bin/pythonVERSION args...</c>. chroot execs the
+    /// Starts <c>chroot ROOTFS [--userspec=USER] /usr/bin/pythonVERSION args...</c> (the rootfs of
+    /// that version: <see cref="Testbed.RootFor"/>). chroot execs the
     /// interpreter, so <see cref="Pid"/> is the Python process itself.
     /// </summary>
     public static TargetProcess StartPython(string version, IEnumerable<string> args, IDictionary<string, string>? env = null, string? user = null)
@@ -31,7 +32,7 @@ public sealed class TargetProcess : IAsyncDisposable
         Testbed.EnsureReady();
         var psi = new ProcessStartInfo("chroot") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         if (user is not null) psi.ArgumentList.Add($"--userspec={user}");
-        psi.ArgumentList.Add(Testbed.Root);
+        psi.ArgumentList.Add(Testbed.RootFor(version));
         psi.ArgumentList.Add($"/usr/bin/python{version}");
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PYTHONUNBUFFERED"] = "1";

@@ -17,6 +17,22 @@ public static class Testbed
             throw new InvalidOperationException($"the testbed is not provisioned at {Root} (or /proc is not mounted there): run tests/testbed/provision.sh");
     }
 
+    /// <summary>
+    /// The rootfs that holds python<paramref name="version"/>: bullseye's 3.9 and bookworm's 3.11 have
+    /// rootfs of their own (tests/testbed/oldpythons.sh), the others are in <see cref="Root"/>.
+    /// </summary>
+    public static string RootFor(string version)
+    {
+        if (version is not ("3.9" or "3.11")) return Root;
+        var root = Path.Combine(Path.GetDirectoryName(Root)!, $"rootfs-{version}");
+        if (!File.Exists(Path.Combine(root, $"usr/bin/python{version}")) || !File.Exists(Path.Combine(root, "proc/self/stat")))
+            throw new InvalidOperationException($"python{version} is not provisioned at {root} (or /proc is not mounted there): run tests/testbed/oldpythons.sh");
+        return root;
+    }
+
+    /// <summary>What wand wrote into the /tmp of the rootfs of python<paramref name="version"/> and did not remove.</summary>
+    public static string[] WandLeftovers(string version) => Directory.GetDirectories(RootFor(version) + "/tmp", "wand-*");
+
     /// <summary>A path inside the rootfs as the host sees it.</summary>
     public static string HostPath(string pathInRootfs) => Root + pathInRootfs;
 

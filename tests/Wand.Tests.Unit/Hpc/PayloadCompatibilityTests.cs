@@ -93,6 +93,7 @@ public sealed class PayloadCompatibilityTests
     [Theory]
     [InlineData("rdg_launcher.py")]
     [InlineData("remote_debug.py")]
+    [InlineData("pending_call.py")]
     public void RdgPayloadsArePython38Code(string payload) =>
         Assert.Equal("ok", Check((payload, Payload.Read(payload))));
 

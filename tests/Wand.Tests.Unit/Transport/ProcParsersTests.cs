@@ -59,5 +59,10 @@ public class ProcParsersTests
         Assert.Equal((1000, 1001, 100, 101), (s.Uid, s.EffectiveUid, s.Gid, s.EffectiveGid));
         Assert.Equal([4242, 7], s.NamespacePids);
         Assert.Null(ProcStatus.Parse("Name:\tx\n"));
+        Assert.Equal(0, s.TracerPid);
     }
+
+    [Fact]
+    public void ParsesTheTracer() =>
+        Assert.Equal(4321, ProcStatus.Parse("Name:\tpython3.9\nTracerPid:\t4321\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")!.TracerPid);
 }

@@ -84,10 +84,15 @@ public sealed class ElfImage
         return ReadAt(_stream, section.Offset, (long)Math.Min(section.Size, (ulong)max), _stream.Length);
     }
 
-    /// <summary>Value (virtual address) of a symbol from .dynsym or .symtab, or null.</summary>
-    public ulong? FindSymbol(string name)
+    /// <summary>
+    /// Value (virtual address) of a defined symbol from .dynsym or .symtab, or null. With
+    /// <paramref name="exportedOnly"/>, only .dynsym counts: the symbols the dynamic linker exports,
+    /// which a stripped build keeps. Undefined entries (an import, section index 0) never match.
+    /// </summary>
+    public ulong? FindSymbol(string name, bool exportedOnly = false)
     {
-        foreach (var (symtab, strtabName) in new[] { (".dynsym", ".dynstr"), (".symtab", ".strtab") })
+        var tables = exportedOnly ? new[] { (".dynsym", ".dynstr") } : new[] { (".dynsym", ".dynstr"), (".symtab", ".strtab") };
+        foreach (var (symtab, strtabName) in tables)
         {
             var syms = Section(symtab);
             var strs = Section(strtabName);
@@ -100,12 +105,23 @@ public sealed class ElfImage
             {
                 var nameOff = BinaryPrimitives.ReadUInt32LittleEndian(table.AsSpan(off));
                 if (nameOff >= strings.Length) continue;
+                if (BinaryPrimitives.ReadUInt16LittleEndian(table.AsSpan(off + 6)) == 0 /* SHN_UNDEF */) continue;
                 var candidate = strings.AsSpan((int)nameOff);
                 if (candidate.StartsWith(wanted) && (candidate.Length == wanted.Length || candidate[wanted.Length] == 0))
                     return BinaryPrimitives.ReadUInt64LittleEndian(table.AsSpan(off + 8));
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> bytes at virtual address <paramref name="address"/> as stored in the
+    /// file (initialised data such as a <c>const</c> variable), or null when no section holds them.
+    /// </summary>
+    public byte[]? ReadVirtual(ulong address, int count)
+    {
+        var section = Sections.FirstOrDefault(s => s.HasFileBytes && s.Address != 0 && address >= s.Address && address + (ulong)count <= s.Address + s.Size);
+        return section is null ? null : ReadAt(_stream, section.Offset + (address - section.Address), count, _stream.Length);
     }
 
     private static ulong FindFirstLoad(Stream stream, ulong phoff, ushort phentsize, ushort phnum, long length)

@@ -9,7 +9,7 @@ namespace Wand.Injection.Attacher;
 /// main interpreter and the thread that will run injected scripts. See PEP768.md for the protocol
 /// and CPython's Python/remote_debugging.c for the reference implementation this mirrors.
 /// </summary>
-public sealed class Pep768Target : IDisposable
+public sealed class Pep768Target : IScriptInjector
 {
     /// <summary><c>_PY_EVAL_PLEASE_STOP_BIT</c> (Include/internal/pycore_ceval.h): makes the thread check pending work.</summary>
     private const byte PleaseStopBit = 1 << 5;
@@ -135,6 +135,11 @@ public sealed class Pep768Target : IDisposable
         }
         return new InjectionReceipt(ThreadId, waited, _time.GetElapsedTime(flagSet));
     }
+
+    string IScriptInjector.Description => $"Python {Offsets.Version}";
+
+    Task IScriptInjector.InjectAsync(TargetWorkDir dir, string scriptName, TimeSpan timeout, CancellationToken cancellationToken) =>
+        InjectAsync(dir.TargetPath + "/" + scriptName, timeout, cancellationToken);
 
     private void Withdraw()
     {

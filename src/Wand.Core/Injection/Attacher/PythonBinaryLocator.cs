@@ -60,7 +60,14 @@ public static class PythonBinaryLocator
                     address = mapping.Start + symbol - elf.FirstLoadVaddr;
                 }
                 if (address is null) return null; // right file, but no runtime in it
-                return new PythonBinary(mapping.Path, path, address.Value, version, VersionFromName(mapping.FileName));
+                // Before 3.13 the file has no debug offsets; 3.11+ exports the constant Py_Version.
+                if (version is null && elf.FindSymbol("Py_Version", exportedOnly: true) is { } pyVersion
+                    && elf.ReadVirtual(pyVersion, 4) is { } hex)
+                    version = PythonVersion.FromHex(System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(hex));
+                return new PythonBinary(mapping.Path, path, address.Value, version, VersionFromName(mapping.FileName))
+                {
+                    LoadBias = mapping.Start - elf.FirstLoadVaddr,
+                };
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ElfFormatException)
             {

@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Wand.Errors;
+using Wand.Transport.Local;
+
+namespace Wand.Injection.Ptrace;
+
+/// <summary>
+/// One thread of a process held with ptrace: seized and interrupted on creation, made to run a
+/// syscall or a function call, then put back exactly as it was and released on dispose. Synchronous
+/// and bound to the OS thread that created it (the kernel accepts ptrace requests for a tracee only
+/// from the thread that attached).
+/// </summary>
+/// <remarks>
+/// Why the thread resumes as it was: PTRACE_SEIZE + PTRACE_INTERRUPT stop it in the kernel's signal
+/// path (get_signal). If it was inside a syscall, the syscall has been cut short with -ERESTART*
+/// and orig_rax still holds its number; when the thread leaves the stop with no signal to handle,
+/// arch_do_signal_or_restart rewinds rip over the syscall instruction and reloads rax from orig_rax
+/// (or sets up restart_syscall), so the call is made again, as after a debugger's stop. Our own
+/// sequences run with orig_rax = -1 (no restart); the saved registers, orig_rax included, are
+/// written back before the last resume, so the restart happens then. A signal that reaches the
+/// thread while we hold it is taken out of the way (its signal-delivery-stop is resumed without
+/// it) and given back when we let go: on detach from a signal-delivery-stop with its siginfo, or
+/// with tgkill.
+/// </remarks>
+internal sealed unsafe class PtraceSession : IDisposable
+{
+    private const int SigInfoSize = 128;
+
+    private readonly PtraceArchitecture _arch;
+    private readonly List<(int Signal, byte[] Info)> _deferred = [];
+    private bool _inSignalStop;
+    private bool _gone;
+
+    private PtraceSession(int pid, int tid, PtraceArchitecture arch, ulong[] saved)
+    {
+        Pid = pid;
+        Tid = tid;
+        _arch = arch;
+        Saved = saved;
+    }
+
+    public int Pid { get; }
+    public int Tid { get; }
+
+    /// <summary>The registers of the thread when it was stopped, written back on dispose.</summary>
+    public ulong[] Saved { get; }
+
+    /// <summary>Signals that arrived while the thread was held, to be delivered on dispose.</summary>
+    public int DeferredSignals => _deferred.Count;
+
+    /// <summary>Seizes thread <paramref name="tid"/> of <paramref name="pid"/> and stops it.</summary>
+    /// <exception cref="PtraceRefusedException">The kernel refused (permissions, Yama, already traced).</exception>
+    public static PtraceSession Attach(int pid, int tid, PtraceArchitecture arch, ProcFs procfs, TimeSpan timeout)
+    {
+        if (PtraceNative.ptrace(PtraceNative.PTRACE_SEIZE, tid, 0, 0) < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.ESRCH && !procfs.Exists(pid)) throw new TargetExitedException(pid, "before wand could stop it");
+            throw PtraceRefusedException.Diagnose(pid, errno, procfs);
+        }
+        PtraceSession? session = null;
+        try
+        {
+            if (PtraceNative.ptrace(PtraceNative.PTRACE_INTERRUPT, tid, 0, 0) < 0)
+                throw Failure("PTRACE_INTERRUPT", tid, Marshal.GetLastPInvokeError());
+            var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            var pending = new List<(int, byte[])>();
+            while (true)
+            {
+                var (signal, evt) = WaitStop(pid, tid, deadline) ?? throw new InjectionFailedException(
+                    $"thread {tid} of PID {pid} did not stop within {timeout.TotalSeconds:0.#} s of PTRACE_INTERRUPT", "retry; if it persists the process may be frozen (cgroup freezer, SIGSTOP)");
+                if (evt == PtraceNative.PTRACE_EVENT_STOP) break; // the interrupt (or a group-stop): the thread is where it was
+                // A signal was being delivered first: keep it for later and let the interrupt stop land.
+                pending.Add((signal, GetSigInfo(tid)));
+                Resume(PtraceNative.PTRACE_CONT, tid, 0);
+            }
+            session = new PtraceSession(pid, tid, arch, arch.ReadRegisters(tid));
+            session._deferred.AddRange(pending);
+            return session;
+        }
+        catch
+        {
+            if (session is null) PtraceNative.ptrace(PtraceNative.PTRACE_DETACH, tid, 0, 0);
+            throw;
+        }
+    }
+
+    /// <summary>Runs one syscall with the syscall instruction at <paramref name="instruction"/>; returns its result (negative errno on failure).</summary>
+    public long Syscall(ulong instruction, long number, TimeSpan timeout, params ulong[] args)
+    {
+        _arch.WriteRegisters(Tid, _arch.PlanSyscall(Saved, instruction, number, args));
+        var after = instruction + (ulong)_arch.SyscallInstruction.Length;
+        var regs = RunUntil(PtraceNative.PTRACE_SINGLESTEP, PtraceNative.SIGTRAP, after, timeout)
+            ?? throw new InjectionFailedException($"the syscall wand made thread {Tid} of PID {Pid} run did not finish within {timeout.TotalSeconds:0.#} s");
+        return _arch.ReturnValue(regs);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="function"/> with <paramref name="args"/>, returning to
+    /// <paramref name="trapAddress"/> (mapped, not executable: the return faults there); returns its
+    /// result, or null when it did not return within <paramref name="timeout"/> (the thread is then
+    /// stopped again and will be restored on dispose, abandoning the call's frame).
+    /// </summary>
+    public long? Call(IProcessMemory memory, ulong function, ulong trapAddress, TimeSpan timeout, params ulong[] args)
+    {
+        var (regs, stackAddress, stack) = _arch.PlanCall(Saved, function, trapAddress, args);
+        memory.Write(stackAddress, stack);
+        _arch.WriteRegisters(Tid, regs);
+        return RunUntil(PtraceNative.PTRACE_CONT, PtraceNative.SIGSEGV, trapAddress, timeout) is { } done ? _arch.ReturnValue(done) : null;
+    }
+
+    /// <summary>
+    /// Resumes the thread until it stops with <paramref name="signal"/> at <paramref name="pc"/>;
+    /// returns the registers there, or null after <paramref name="timeout"/> (the thread stopped again).
+    /// Other signals are deferred; an unexpected fault is an error.
+    /// </summary>
+    private ulong[]? RunUntil(long request, int signal, ulong pc, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        Resume(request, Tid, 0);
+        _inSignalStop = false;
+        while (true)
+        {
+            if (Wait(deadline) is not var (sig, evt))
+            {
+                // Took too long (a lock the interrupted code holds?): stop it where it is.
+                PtraceNative.ptrace(PtraceNative.PTRACE_INTERRUPT, Tid, 0, 0);
+                while (Wait(long.MaxValue) is var (s, e) && e != PtraceNative.PTRACE_EVENT_STOP)
+                {
+                    _deferred.Add((s, GetSigInfo(Tid)));
+                    Resume(PtraceNative.PTRACE_CONT, Tid, 0);
+                }
+                return null;
+            }
+            if (evt == PtraceNative.PTRACE_EVENT_STOP)
+            {
+                Resume(request, Tid, 0); // a late interrupt or group-stop: go on with what we were doing
+                continue;
+            }
+            _inSignalStop = true;
+            var regs = _arch.ReadRegisters(Tid);
+            if (sig == signal && _arch.ProgramCounter(regs) == pc) return regs;
+            if (sig is PtraceNative.SIGSEGV or PtraceNative.SIGTRAP or 7 /* SIGBUS */ or 4 /* SIGILL */)
+                throw new InjectionFailedException(
+                    $"thread {Tid} of PID {Pid} got signal {sig} at 0x{_arch.ProgramCounter(regs):x} while running wand's call; its registers were restored",
+                    "this is a bug in wand; please report it with the Python version of the target");
+            _deferred.Add((sig, GetSigInfo(Tid)));
+            _inSignalStop = false;
+            Resume(request, Tid, 0);
+        }
+    }
+
+    private (int Signal, int Event)? Wait(long deadline)
+    {
+        try
+        {
+            return WaitStop(Pid, Tid, deadline);
+        }
+        catch (TargetExitedException)
+        {
+            _gone = true;
+            throw;
+        }
+    }
+
+    /// <summary>The next ptrace-stop of <paramref name="tid"/> as (signal, event), or null at the deadline.</summary>
+    private static (int Signal, int Event)? WaitStop(int pid, int tid, long deadline)
+    {
+        var spins = 0;
+        while (true)
+        {
+            int status;
+            var r = PtraceNative.waitpid(tid, &status, PtraceNative.__WALL | PtraceNative.WNOHANG);
+            if (r < 0) throw Failure("waitpid", tid, Marshal.GetLastPInvokeError());
+            if (r == tid)
+            {
+                if ((status & 0xff) == 0x7f) return ((status >> 8) & 0xff, (status >> 16) & 0xffff);
+                throw new TargetExitedException(pid, "during the injection"); // exited or killed
+            }
+            if (Stopwatch.GetTimestamp() > deadline) return null;
+            // The stops come within microseconds: spin a little before sleeping.
+            if (++spins < 200) Thread.Yield(); else Thread.Sleep(1);
+        }
+    }
+
+    private static void Resume(long request, int tid, int signal)
+    {
+        if (PtraceNative.ptrace(request, tid, 0, signal) < 0) throw Failure("resuming the thread", tid, Marshal.GetLastPInvokeError());
+    }
+
+    private static byte[] GetSigInfo(int tid)
+    {
+        var info = new byte[SigInfoSize];
+        fixed (byte* p = info) PtraceNative.ptrace(PtraceNative.PTRACE_GETSIGINFO, tid, 0, (nint)p);
+        return info;
+    }
+
+    internal static Exception Failure(string what, int tid, int errno) => errno == Libc.ESRCH
+        ? new TargetExitedException(tid, "during the injection")
+        : new InjectionFailedException($"{what} failed for thread {tid}: {Marshal.GetPInvokeErrorMessage(errno)}");
+
+    /// <summary>Writes the saved registers back and releases the thread, delivering the signals it was spared.</summary>
+    public void Dispose()
+    {
+        if (_gone) return;
+        try
+        {
+            _arch.WriteRegisters(Tid, Saved);
+        }
+        catch (TargetExitedException)
+        {
+            return;
+        }
+        var first = 0;
+        if (_deferred.Count > 0 && _inSignalStop)
+        {
+            // In a signal-delivery-stop the kernel delivers the signal we detach with, with the siginfo we set.
+            fixed (byte* p = _deferred[0].Info) PtraceNative.ptrace(PtraceNative.PTRACE_SETSIGINFO, Tid, 0, (nint)p);
+            PtraceNative.ptrace(PtraceNative.PTRACE_DETACH, Tid, 0, _deferred[0].Signal);
+            first = 1;
+        }
+        else
+        {
+            PtraceNative.ptrace(PtraceNative.PTRACE_DETACH, Tid, 0, 0);
+        }
+        foreach (var (signal, _) in _deferred.Skip(first))
+            PtraceNative.syscall(_arch.TgkillNumber, Pid, Tid, signal);
+    }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Provision the interpreters older than PEP 768 that wand attaches to with ptrace: bullseye's
+# python3.9 and bookworm's python3.11, each unpacked with its own libc into a rootfs of its own
+# (sid's libc is newer than theirs). sid's python3.13 lives in provision.sh's rootfs. Idempotent:
+# a second run only checks the rootfs and re-copies the sample apps.
+#
+# Usage: tests/testbed/oldpythons.sh [--force]
+# Environment: WAND_TESTBED, WAND_TESTBED_MIRROR, WAND_TESTBED_KEYRING as for provision.sh.
+# Outputs: $WAND_TESTBED/rootfs-3.9, $WAND_TESTBED/rootfs-3.11 (chroot into them, /usr/bin/python3.X;
+#   /srv/apps is a copy of tests/testbed/apps); stdout: one line "old pythons ready: ...".
+set -euo pipefail
+
+SCRIPT_VERSION=1
+# version:suite, resolved to the suite's current package at provisioning time.
+TARGETS=(3.9:bullseye 3.11:bookworm)
+# Besides python3.X: dash for /bin/sh, and libstdc++6 for debugpy's attach.so (pydevd loads it to set
+# the trace function of threads other than its own before 3.12), as on any ordinary Debian system.
+EXTRA=(dash libstdc++6)
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=apt-private.sh
+source "$HERE/apt-private.sh"
+TB="${WAND_TESTBED:-/var/cache/wand-testbed}"
+T0=${EPOCHREALTIME/[.,]/}
+log() {
+  local ms=$(( (${EPOCHREALTIME/[.,]/} - T0) / 1000 ))
+  printf '%s +%d.%03ds [oldpythons] %s\n' "$(date +%H:%M:%S)" $((ms / 1000)) $((ms % 1000)) "$*" >&2
+}
+warn() { log "WARNING: $*"; }
+die() { log "ERROR: $*"; exit 1; }
+
+FORCE=
+case "${1:-}" in
+  "") ;;
+  --force) FORCE=1 ;;
+  *) die "unknown argument: $1" ;;
+esac
+[[ $(id -u) -eq 0 ]] || die "must run as root (chroot, dpkg -x ownership)"
+[[ $(uname -m) == x86_64 ]] || die "only x86_64 hosts are supported"
+mkdir -p "$TB"
+exec 9>"$TB/.lock-oldpythons"
+flock 9
+
+copy_apps() { # rootfs
+  local dst="$1/srv/apps"
+  mkdir -p "$1/srv"
+  rm -rf "$dst.new"
+  cp -r "$HERE/apps" "$dst.new"
+  find "$dst.new" -name __pycache__ -type d -prune -exec rm -rf {} +
+  chmod -R a+rX "$dst.new"
+  rm -rf "$dst"
+  mv "$dst.new" "$dst"
+}
+
+# /proc and the few device nodes Python and wand's payloads use (payloads read /proc as the target sees it).
+ensure_mounts() { # rootfs
+  mkdir -p "$1/proc" "$1/dev"
+  mountpoint -q "$1/proc" || mount -t proc proc "$1/proc" || die "cannot mount proc in $1/proc"
+  local node
+  for node in null:1:3 zero:1:5 random:1:8 urandom:1:9; do
+    IFS=: read -r name major minor <<<"$node"
+    [[ -c $1/dev/$name ]] || { rm -f "$1/dev/$name"; mknod -m 666 "$1/dev/$name" c "$major" "$minor"; }
+  done
+}
+
+summary=()
+for target in "${TARGETS[@]}"; do
+  v=${target%%:*} suite=${target#*:}
+  rootfs="$TB/rootfs-$v" stamp="$TB/stamp-$v"
+  key="$SCRIPT_VERSION $suite python$v ${EXTRA[*]}"
+  if [[ -z $FORCE && -f $stamp && $(cat "$stamp") == "$key" ]] && chroot "$rootfs" "/usr/bin/python$v" -S -c pass 2>/dev/null; then
+    ensure_mounts "$rootfs"
+    copy_apps "$rootfs"
+    summary+=("python$v $(cat "$rootfs/.version")")
+    continue
+  fi
+  aptdir="$TB/apt-$suite"
+  log "provisioning $rootfs from $suite"
+  private_apt "$aptdir" "$suite"
+  apt-get -q install --download-only "python$v" "${EXTRA[@]}" >"$aptdir/log/download.log" 2>&1 \
+    || { tail -n 30 "$aptdir/log/download.log" >&2; die "download for $suite failed"; }
+  rm -f "$stamp"
+  if [[ -d $rootfs/proc ]] && mountpoint -q "$rootfs/proc"; then umount "$rootfs/proc" || umount -l "$rootfs/proc"; fi
+  rm -rf --one-file-system "$rootfs"
+  mkdir -p "$rootfs"/usr/{bin,sbin,lib,lib64}
+  for d in bin sbin lib lib64; do ln -sfn "usr/$d" "$rootfs/$d"; done
+  # The suite's packages only: the cache holds what apt just chose (older suites are not merged-/usr).
+  apt-get -s install "python$v" "${EXTRA[@]}" 2>/dev/null | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([^]]*\)\]).*/\1_\2_\3.deb/p' \
+    | sed 's/:/%3a/' | while IFS= read -r deb; do
+      dpkg-deb -x "$aptdir/cache/archives/$deb" "$rootfs"
+    done
+  for d in bin sbin lib lib64; do
+    if [[ -d $rootfs/$d && ! -L $rootfs/$d ]]; then
+      cp -a "$rootfs/$d/." "$rootfs/usr/$d/"
+      rm -rf "${rootfs:?}/$d"
+    fi
+    [[ -L $rootfs/$d ]] || ln -sfn "usr/$d" "$rootfs/$d"
+  done
+  mkdir -p "$rootfs"/{tmp,etc,srv}
+  chmod 1777 "$rootfs/tmp"
+  [[ -e $rootfs/usr/bin/sh ]] || ln -sfn dash "$rootfs/usr/bin/sh"
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
+  version=$(chroot "$rootfs" "/usr/bin/python$v" -c 'import platform; print(platform.python_version())') \
+    || die "python$v does not start in $rootfs"
+  echo "$version" >"$rootfs/.version"
+  ensure_mounts "$rootfs"
+  copy_apps "$rootfs"
+  echo "$key" >"$stamp"
+  log "python$v $version ready in $rootfs"
+  summary+=("python$v $version")
+done
+echo "old pythons ready: ${summary[*]}"
