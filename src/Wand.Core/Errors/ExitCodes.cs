@@ -25,6 +25,8 @@ public static class ExitCodes
     /// or (blocked in C code) will be once it returns to Python.
     /// </summary>
     public const int ExecTimeout = 15;
+    /// <summary>The kernel refused to let wand ptrace a 3.9-3.13 target (permissions, Yama, no CAP_SYS_PTRACE, already traced).</summary>
+    public const int PtraceRefused = 16;
 
     // The tools wand and rdg drive, each its own code (a script can tell "the cluster did not answer"
     // from "no such process"); a block of their own, apart from the codes numbered before them.
@@ -39,8 +41,4 @@ public static class ExitCodes
     /// <summary>A bug in wand: anything that is not a <see cref="WandException"/>.</summary>
     public const int InternalError = 70;
     public const int Cancelled = 130;
-
-    // ptrace (Python 3.9-3.13)
-    /// <summary>The kernel refused to let wand ptrace the target (permissions, Yama, no CAP_SYS_PTRACE, already traced).</summary>
-    public const int PtraceRefused = 20;
 }
