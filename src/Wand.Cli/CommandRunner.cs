@@ -13,6 +13,7 @@ public static class CommandRunner
     {
         try
         {
+            NumberOptions.ExplainParseErrors(root);
             var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
             if (parsed.Errors.Count > 0)
             {

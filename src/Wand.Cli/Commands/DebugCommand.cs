@@ -21,7 +21,7 @@ public static class DebugCommand
 
     public static Command Create(IUserInterface ui)
     {
-        var pid = new Option<int?>("--pid") { Description = "PID of the Python process (inside the container with --container; omit to choose from a list)" };
+        var pid = new Option<int?>("--pid") { CustomParser = NumberOptions.Pid, Description = "PID of the Python process (inside the container with --container; omit to choose from a list)" };
         var container = ContainerOptions.Container();
         var runtime = ContainerOptions.Runtime();
         var route = ContainerOptions.Route();
@@ -32,7 +32,7 @@ public static class DebugCommand
             Description = "debug every worker at once, each a child session in the editor (the default when the chosen process is one of several workers: gunicorn -w N, uvicorn --workers N); with -s, every Ready pod",
         };
         var one = new Option<bool>("--one") { Description = "debug only the chosen process (and whichever replaces it), even when the app has several workers or it is a supervisor (uvicorn --reload parent, gunicorn master) whose workers would be debugged instead" };
-        var port = new Option<int>("--port", "-p") { Description = "port debugpy listens on", DefaultValueFactory = _ => DefaultPort };
+        var port = new Option<int>("--port", "-p") { CustomParser = NumberOptions.PortWithDefault, Description = "port debugpy listens on", DefaultValueFactory = _ => DefaultPort };
         var host = new Option<string>("--listen-host")
         {
             Description = "address debugpy binds to inside the target (loopback by default: debugpy runs code for whoever connects)",
