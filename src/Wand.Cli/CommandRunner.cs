@@ -24,6 +24,11 @@ public static class CommandRunner
             }
             return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
         }
+        catch (KubectlFailedException e) when (e.ClusterUnreachable)
+        {
+            ui.Error(e.Message, "kubectl reached no cluster: choose one with --context NAME (`kubectl config get-contexts` lists them) or --kubeconfig FILE, or set KUBECONFIG");
+            return e.ExitCode;
+        }
         catch (WandException e)
         {
             ui.Error(e.Message, e.Hint);
