@@ -86,7 +86,8 @@ public class SupervisedWorkersTests
         Assert.Equal(30, SupervisedWorkers.Of(none, Pid(none, 30))!.DetachedTarget().Pid);
         var several = Scan(new(40, 1, argv), new(42, 40, argv, 20), new(41, 40, argv, 30));
         var e = Assert.Throws<Wand.Errors.SeveralWorkersException>(() => SupervisedWorkers.Of(several, Pid(several, 40))!.DetachedTarget());
-        Assert.Equal((40, new[] { 41, 42 }), (e.Supervisor, e.Workers.ToArray()));
+        Assert.Equal(40, e.Supervisor);
+        Assert.Equal([41, 42], e.Workers);
         Assert.Equal(Wand.Errors.ExitCodes.Usage, e.ExitCode);
         Assert.StartsWith("PID 40 is the gunicorn master (it runs no app code) and has 2 workers (PIDs 41, 42)", e.Message);
     }
