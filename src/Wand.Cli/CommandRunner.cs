@@ -13,6 +13,7 @@ public static class CommandRunner
     {
         try
         {
+            NumberOptions.ExplainParseErrors(root);
             var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
             if (parsed.Errors.Count > 0)
             {
@@ -22,6 +23,11 @@ public static class CommandRunner
                 return ExitCodes.Usage;
             }
             return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
+        }
+        catch (KubectlFailedException e) when (e.ClusterUnreachable)
+        {
+            ui.Error(e.Message, "kubectl reached no cluster: choose one with --context NAME (`kubectl config get-contexts` lists them) or --kubeconfig FILE, or set KUBECONFIG");
+            return e.ExitCode;
         }
         catch (WandException e)
         {

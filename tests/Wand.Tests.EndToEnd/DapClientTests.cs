@@ -21,7 +21,7 @@ public class DapClientTests
         var tickLine = BreakpointLine(LoopPath, "tick");
         var port = FreePort();
         // debugpy is started by the target itself; its "listening" line is the readiness signal. The port is
-        // never probed with a bare connect: that stalls debugpy's next client for 30 s (TESTBED.md).
+        // never probed with a bare connect: that stalls debugpy's next client for 30 s (../shared/design/TESTBED.md).
         await using var target = TargetProcess.StartPython("3.14", ["-c", $"""
             import debugpy, runpy
             debugpy.listen(("127.0.0.1", {port}))

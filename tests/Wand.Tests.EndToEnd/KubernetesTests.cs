@@ -215,6 +215,43 @@ public class KubernetesTests
         Directory.Delete(emptyPath);
     }
 
+    /// <summary>
+    /// Issue 17, item 2: the real kubectl (not the stand-in) with a kubeconfig whose server is a closed
+    /// loopback port logs five klog lines (memcache.go) before its own message; wand shows only that message
+    /// and how to choose the cluster.
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task NoClusterShowsKubectlsOwnMessageAndHowToChooseOne()
+    {
+        var standin = Path.Combine(Testbed.RepoRoot, "tests/kubectl-standin");
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        var realDir = path.Split(':').FirstOrDefault(d => Path.GetFullPath(d.Length == 0 ? "." : d) != Path.GetFullPath(standin) && File.Exists(Path.Combine(d, "kubectl")));
+        Assert.True(realDir is not null, $"no real kubectl on PATH ({path})");
+        var closedPort = TestNet.FreePort();
+        var kubeconfig = Path.Combine(Directory.CreateTempSubdirectory("wand-kubeconfig-").FullName, "config");
+        await File.WriteAllTextAsync(kubeconfig, $$$"""
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: closed, cluster: {server: "https://127.0.0.1:{{{closedPort}}}"}}]
+            contexts: [{name: closed, context: {cluster: closed, user: nobody}}]
+            current-context: closed
+            users: [{name: nobody, user: {token: none}}]
+            """);
+        try
+        {
+            var r = await WandCli.RunAsync(["pods", "-s", "x"], env: new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig, ["PATH"] = realDir + ":" + path });
+            Assert.True(r.ExitCode == ExitCodes.KubectlFailed, r.ToString());
+            Assert.DoesNotContain("memcache.go", r.Stderr);
+            Assert.Contains($"The connection to the server 127.0.0.1:{closedPort} was refused", r.Stderr);
+            Assert.Contains("--context", r.Stderr);
+            Assert.Contains("KUBECONFIG", r.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(kubeconfig)!, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task ShellLessPodWorksThroughKubectlExec()
     {

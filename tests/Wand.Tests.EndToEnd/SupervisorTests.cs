@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Wand.Errors;
+using Wand.Session.Dap;
 using Wand.Tests.EndToEnd.Infrastructure;
 using Xunit;
 
@@ -69,6 +71,66 @@ public class SupervisorTests
         Assert.Equal(app.Pid, attached.GetProperty("endpoint").GetProperty("target").GetProperty("pid").GetInt32());
         Assert.DoesNotContain("runs no app code", session.Stderr);
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    /// <summary>
+    /// --detach has no session to follow workers, so a master with one worker is debugged in that worker
+    /// (wand says so, and that the next worker is not followed); a DAP client straight to debugpy's port
+    /// then stops in the worker. --stop with the master's PID stops debugpy in the worker.
+    /// </summary>
+    [Fact(Timeout = 300_000)]
+    public async Task DetachWithTheMastersPidDebugsItsOnlyWorker()
+    {
+        var (app, http) = await StartGunicornAsync(workers: 1);
+        await using var _ = app;
+        using var __ = http;
+        var worker = (await WorkersOfAsync(app.Pid, 1))[0];
+
+        var port = TestNet.FreePort();
+        var r = await WandCli.RunAsync(["debug", "--pid", app.Pid.ToString(), "--detach", "--port", port.ToString(), "--output", "json"]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains($"PID {app.Pid} is the gunicorn master (it runs no app code); debugging its worker PID {worker} (without a session, the worker that replaces it", r.Stderr);
+        var endpoint = JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Equal(worker, endpoint.GetProperty("target").GetProperty("pid").GetInt32());
+
+        var line = Testbed.BreakpointLine(ContainerApp.AppFile, "async_items");
+        await using (var editor = await DapClient.ConnectAsync("127.0.0.1", endpoint.GetProperty("port").GetInt32()))
+        {
+            var attached = await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>> { [ContainerApp.AppFile] = [line] });
+            Assert.True(attached.Breakpoints[ContainerApp.AppFile][0].Verified);
+            var request = http.GetStringAsync("/async-items/3?q=detached");
+            var stopped = await editor.WaitForStoppedAsync(EventTimeout);
+            var frame = (await editor.StackTraceAsync(stopped.ThreadId))[0];
+            Assert.Equal("read_async_item", frame.Name);
+            Assert.Equal(worker.ToString(), await editor.EvaluateAsync("__import__('os').getpid()", frame.Id));
+            await editor.ContinueAsync(stopped.ThreadId);
+            Assert.Contains("\"q\":\"detached\"", await request.WaitAsync(EventTimeout));
+            await editor.DisconnectAsync();
+        }
+
+        var stop = await WandCli.RunAsync(["debug", "--pid", app.Pid.ToString(), "--stop"]);
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        Assert.Contains($"debugpy stopped in PID {worker} (of the gunicorn master PID {app.Pid} and its workers PID {worker})", stop.Stderr);
+        var again = await WandCli.RunAsync(["debug", "--pid", app.Pid.ToString(), "--stop"]);
+        Assert.Contains($"wand's debugpy was not running in the gunicorn master PID {app.Pid} and its workers PID {worker}; nothing to stop", again.Stderr);
+    }
+
+    /// <summary>With several workers, one debugpy without a session cannot stand for them: refused, naming the workers and the ways that work.</summary>
+    [Fact(Timeout = 300_000)]
+    public async Task DetachWithTheMastersPidOfSeveralWorkersNamesThem()
+    {
+        var (app, http) = await StartGunicornAsync(workers: 2);
+        await using var _ = app;
+        using var __ = http;
+        var workers = await WorkersOfAsync(app.Pid, 2);
+
+        var port = TestNet.FreePort();
+        var r = await WandCli.RunAsync(["debug", "--pid", app.Pid.ToString(), "--detach", "--port", port.ToString()]);
+        Assert.True(r.ExitCode == ExitCodes.Usage, r.ToString());
+        Assert.Contains($"PID {app.Pid} is the gunicorn master (it runs no app code) and has 2 workers (PIDs {workers[0]}, {workers[1]})", r.Stderr);
+        Assert.Contains($"`wand debug --pid {app.Pid}` (without --detach)", r.Stderr);
+        Assert.Contains($"`wand debug --pid {workers[0]} --detach`", r.Stderr);
+        Assert.False(TestNet.IsListening(port)); // nothing was started anywhere
     }
 
     /// <summary>gunicorn with uvicorn workers serving the sample on this machine's loopback; its Pid is the master (chroot execs Python).</summary>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real single-node Slurm for rdg's end-to-end tests (TESTBED.md, "Slurm, single node, real"):
+# A real single-node Slurm for rdg's end-to-end tests (../shared/design/TESTBED.md, "Slurm, single node, real"):
 # installs slurm-wlm and munge from Debian when missing, starts munged (as the munge user),
 # slurmctld and slurmd with a minimal configuration, and waits until the node is idle.
 # Idempotent and cached: a second run only checks that the daemons answer (well under a second).

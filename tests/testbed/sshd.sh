@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real sshd on 127.0.0.1 for rdg tunnel's end-to-end tests (TESTBED.md, "SSH, real"): installs
+# A real sshd on 127.0.0.1 for rdg tunnel's end-to-end tests (../shared/design/TESTBED.md, "SSH, real"): installs
 # openssh-server when missing, and starts one sshd with its own host key, a client key that it
 # accepts for root, TCP forwarding allowed and RDG_* variables accepted. Idempotent and cached.
 #

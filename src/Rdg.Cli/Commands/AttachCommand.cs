@@ -20,10 +20,10 @@ public static class AttachCommand
     {
         var jobArg = new Argument<string?>("JOB_ID") { Description = "the Slurm job (omit to choose among your running jobs; a PID here without Slurm)", Arity = ArgumentArity.ZeroOrOne };
         var pidArg = new Argument<int?>("PID") { Description = "the Python process (omit to choose; not needed when the job has one)", Arity = ArgumentArity.ZeroOrOne };
-        var port = new Option<int?>("--port") { Description = "port for a zero-prep attach (default 5679 when free)" };
+        var port = new Option<int?>("--port") { CustomParser = NumberOptions.Port, Description = "port for a zero-prep attach (default 5679 when free)" };
         var host = new Option<string?>("--listen-host") { Description = "address to bind on the node (default: its address towards the login node)" };
         var login = new Option<string?>("--login") { Description = "user@login-host for the printed ssh command" };
-        var localPort = new Option<int>("--local-port") { DefaultValueFactory = _ => RdgDefaults.LocalPort, Description = "the laptop side of the tunnel" };
+        var localPort = new Option<int>("--local-port") { CustomParser = NumberOptions.PortWithDefault, DefaultValueFactory = _ => RdgDefaults.LocalPort, Description = "the laptop side of the tunnel" };
         var command = new Command("attach", "Start the debugger in a running job's Python process (lite-armed, or any Python 3.14+) and print how to connect")
         {
             jobArg, pidArg, port, host, login, localPort,

@@ -19,7 +19,7 @@ public static class DebugCommand
     {
         var lite = new Option<bool>("--lite", "-l") { Description = "run at full speed with nothing loaded; `rdg attach` starts the debugger later" };
         var postMortem = new Option<bool>("--post-mortem", "-p") { Description = "on an uncaught exception, open the debugger in the frame that raised" };
-        var port = new Option<int?>("--port") { Description = $"port debugpy listens on (default {RdgDefaults.Port} when free, else a free one)" };
+        var port = new Option<int?>("--port") { CustomParser = NumberOptions.Port, Description = $"port debugpy listens on (default {RdgDefaults.Port} when free, else a free one)" };
         var host = new Option<string?>("--listen-host") { Description = "address to bind (default: this node's address towards the login node; never 0.0.0.0 unless given)" };
         var wait = new Option<bool>("--wait") { Description = "wait for the editor before the program starts (default)", DefaultValueFactory = _ => true };
         var noWait = new Option<bool>("--no-wait") { Description = "start the program at once; the editor can attach any time" };
@@ -28,7 +28,7 @@ public static class DebugCommand
         var timeout = new Option<string>("--post-mortem-timeout") { Description = "after a crash, end the job when no editor is attached for this long (e.g. 1800, 90s, 30m, 2h)", DefaultValueFactory = _ => "30m" };
         var login = new Option<string?>("--login") { Description = "user@login-host for the printed ssh command (default: RDG_LOGIN_HOST, SSH_CONNECTION, SLURM_SUBMIT_HOST)" };
         var debugpy = new Option<string?>("--debugpy") { Description = "a debugpy package folder to lend when the job's Python has none" };
-        var localPort = new Option<int>("--local-port") { Description = "the laptop side of the tunnel in the printed command", DefaultValueFactory = _ => RdgDefaults.LocalPort };
+        var localPort = new Option<int>("--local-port") { CustomParser = NumberOptions.PortWithDefault, Description = "the laptop side of the tunnel in the printed command", DefaultValueFactory = _ => RdgDefaults.LocalPort };
         var command = new Argument<string[]>("COMMAND") { Description = "python SCRIPT ARGS... | python -m MODULE ARGS... | python -c CODE ARGS...", Arity = ArgumentArity.ZeroOrMore };
         var cmd = new Command("debug", "Run a Python program under the debugger (or armed with --lite, or --post-mortem) and print how to connect")
         {

@@ -14,7 +14,7 @@ public static class InitCommand
     public static Command Create(IUserInterface ui)
     {
         var dir = new Option<DirectoryInfo>("--workspace", "-w") { Description = "the project folder (its .vscode/launch.json is edited)", DefaultValueFactory = _ => new DirectoryInfo(".") };
-        var port = new Option<int?>("--port") { Description = $"the local tunnel port to write in (default: an input prompt with default {RdgDefaults.LocalPort})" };
+        var port = new Option<int?>("--port") { CustomParser = NumberOptions.Port, Description = $"the local tunnel port to write in (default: an input prompt with default {RdgDefaults.LocalPort})" };
         var remoteRoot = new Option<string?>("--remote-root") { Description = "the project's folder on the cluster, for pathMappings (default: an input prompt)" };
         var fromSession = new Option<string?>("--from-session")
         {

@@ -29,8 +29,8 @@ public static class NodeCommand
             return ExitCodes.Ok;
         });
 
-        var pid = new Option<int>("--pid") { Required = true };
-        var port = new Option<int?>("--port");
+        var pid = new Option<int>("--pid") { Required = true, CustomParser = NumberOptions.RequiredPid };
+        var port = new Option<int?>("--port") { CustomParser = NumberOptions.Port };
         var host = new Option<string?>("--listen-host");
         var login = new Option<string?>("--login");
         var activate = new Command("activate", "start the debugger in a process and print where it listens as JSON") { job, pid, port, host, login };

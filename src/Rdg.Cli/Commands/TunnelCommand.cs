@@ -27,7 +27,7 @@ public static class TunnelCommand
     {
         var job = new Argument<string?>("JOB_ID") { Description = "the job (or PID) whose debugger to reach; default: the newest listening session", Arity = ArgumentArity.ZeroOrOne };
         var via = new Option<string>("--via") { Description = "user@login-host (any ~/.ssh/config host alias works)", Required = true };
-        var localPort = new Option<int>("--local-port") { Description = "the port your editor connects to (rdg listens on it; 0 picks a free one)", DefaultValueFactory = _ => RdgDefaults.LocalPort };
+        var localPort = new Option<int>("--local-port") { CustomParser = NumberOptions.PortOrZero, Description = "the port your editor connects to (rdg listens on it; 0 picks a free one)", DefaultValueFactory = _ => RdgDefaults.LocalPort };
         var sshOptions = new Option<string[]>("--ssh-option") { Description = "an extra ssh -o option (repeatable), e.g. Port=2222", AllowMultipleArgumentsPerToken = false };
         var reconnectWait = new Option<int>("--reconnect-timeout") { Description = "how long (seconds) the editor's session waits for a dropped SSH connection to come back before it ends", DefaultValueFactory = _ => 300 };
         var write = new Option<DirectoryInfo?>("--write-launch-json") { Description = "also update this workspace's .vscode/launch.json with the real port and remoteRoot", Arity = ArgumentArity.ZeroOrOne };

@@ -21,7 +21,7 @@ public static class DebugCommand
 
     public static Command Create(IUserInterface ui)
     {
-        var pid = new Option<int?>("--pid") { Description = "PID of the Python process (inside the container with --container; omit to choose from a list)" };
+        var pid = new Option<int?>("--pid") { CustomParser = NumberOptions.Pid, Description = "PID of the Python process (inside the container with --container; omit to choose from a list)" };
         var container = ContainerOptions.Container();
         var runtime = ContainerOptions.Runtime();
         var route = ContainerOptions.Route();
@@ -32,7 +32,7 @@ public static class DebugCommand
             Description = "debug every worker at once, each a child session in the editor (the default when the chosen process is one of several workers: gunicorn -w N, uvicorn --workers N); with -s, every Ready pod",
         };
         var one = new Option<bool>("--one") { Description = "debug only the chosen process (and whichever replaces it), even when the app has several workers or it is a supervisor (uvicorn --reload parent, gunicorn master) whose workers would be debugged instead" };
-        var port = new Option<int>("--port", "-p") { Description = "port debugpy listens on", DefaultValueFactory = _ => DefaultPort };
+        var port = new Option<int>("--port", "-p") { CustomParser = NumberOptions.PortWithDefault, Description = "port debugpy listens on", DefaultValueFactory = _ => DefaultPort };
         var host = new Option<string>("--listen-host")
         {
             Description = "address debugpy binds to inside the target (loopback by default: debugpy runs code for whoever connects)",
@@ -91,8 +91,12 @@ public static class DebugCommand
 
             var target = result.GetValue(pid) ?? Choose(ui, await ScanAsync(ui, cancellationToken), result.GetValue(yes), "this machine").Pid;
 
+            // A supervisor runs no app code (see SupervisedWorkers): --stop and --detach act on its workers unless --one.
+            var supervised = literal || !(result.GetValue(stop) || result.GetValue(detach)) ? null : await SupervisedAsync(ui, target, cancellationToken);
             if (result.GetValue(stop))
             {
+                if (supervised is { Workers.Count: > 0 })
+                    return await StopSupervisedAsync(ui, injector, supervised, safePoint, cancellationToken);
                 var wasListening = await injector.StopAsync(target, safePoint, cancellationToken);
                 ui.Info(wasListening ? $"debugpy stopped in PID {target}; the app runs as before" : $"wand's debugpy was not running in PID {target}; nothing to stop");
                 return ExitCodes.Ok;
@@ -100,6 +104,7 @@ public static class DebugCommand
 
             if (result.GetValue(detach))
             {
+                if (supervised is not null) target = DetachedTarget(ui, supervised);
                 var listenPort = ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes));
                 ui.Step($"starting debugpy in PID {target} on {result.GetValue(host)}:{listenPort} (the app keeps running)");
                 var endpoint = await injector.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
@@ -125,6 +130,47 @@ public static class DebugCommand
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => processes.FirstOrDefault(p => p.Pid == pid)
             ?? throw new WandException(ExitCodes.ProcessNotFound, $"PID {pid} is not a Python process this user can see", "list them with `wand ps`");
         return await RunSessionAsync(ui, session, null, Pick, options, new SessionObserver(ui, route, () => ([], "this machine"), json), "the app", cancellationToken);
+    }
+
+    /// <summary>The workers of <paramref name="pid"/> when it is a supervisor (gunicorn master, uvicorn --reload parent); else null.</summary>
+    private static async Task<SupervisedWorkers?> SupervisedAsync(IUserInterface ui, int pid, CancellationToken cancellationToken)
+    {
+        var family = await new LocalRoute(pid, ProcFs.Default, TimeProvider.System, ui).ScanAsync(cancellationToken);
+        return family.FirstOrDefault(p => p.Pid == pid) is { } named ? SupervisedWorkers.Of(family, named) : null;
+    }
+
+    /// <summary>
+    /// --detach with a supervisor's PID: its only worker (nothing follows the one that replaces it: that is
+    /// the session's job), never several at once.
+    /// </summary>
+    private static int DetachedTarget(IUserInterface ui, SupervisedWorkers supervised)
+    {
+        PythonProcess chosen;
+        try
+        {
+            chosen = supervised.DetachedTarget();
+        }
+        catch (SeveralWorkersException e)
+        {
+            throw new WandException(e.ExitCode, e.Message,
+                $"debug them all through wand's session: `wand debug --pid {e.Supervisor}` (without --detach), or one: `wand debug --pid {e.Workers[0]} --detach`", e);
+        }
+        ui.Step(chosen == supervised.Supervisor ? supervised.Describe(p => p)
+            : $"{supervised.What(p => p)}; debugging its worker PID {chosen.Pid} (without a session, the worker that replaces it after a reload or respawn is not debugged: leave out --detach to follow it)");
+        return chosen.Pid;
+    }
+
+    /// <summary>--stop with a supervisor's PID: wand's debugpy runs in its workers (or, after --one, in the supervisor itself).</summary>
+    private static async Task<int> StopSupervisedAsync(IUserInterface ui, DebugpyInjector injector, SupervisedWorkers supervised, TimeSpan safePoint, CancellationToken cancellationToken)
+    {
+        var stoppedIn = new List<int>();
+        foreach (var p in (IEnumerable<PythonProcess>)[.. supervised.Workers, supervised.Supervisor])
+            if (await injector.StopAsync(p.Pid, safePoint, cancellationToken)) stoppedIn.Add(p.Pid);
+        var family = $"the {supervised.Supervisor.RoleDetail ?? "reloader"} PID {supervised.Supervisor.Pid} and its workers PID {string.Join(", ", supervised.Workers.Select(w => w.Pid).Order())}";
+        ui.Info(stoppedIn.Count > 0
+            ? $"debugpy stopped in PID {string.Join(", ", stoppedIn.Order())} (of {family}); the app runs as before"
+            : $"wand's debugpy was not running in {family}; nothing to stop");
+        return ExitCodes.Ok;
     }
 
     /// <summary>Runs a debug session (its own proxy) until Ctrl+C, the only way it ends, and says what stays behind in <paramref name="where"/>.</summary>

@@ -9,7 +9,7 @@ public static class ExecCommand
 {
     public static Command Create(IUserInterface ui)
     {
-        var pid = new Option<int?>("--pid") { Description = "PID of the Python process (see `wand ps`); inside the container with --container" };
+        var pid = new Option<int?>("--pid") { CustomParser = NumberOptions.Pid, Description = "PID of the Python process (see `wand ps`); inside the container with --container" };
         var container = ContainerOptions.Container();
         var runtime = ContainerOptions.Runtime();
         var route = ContainerOptions.Route();

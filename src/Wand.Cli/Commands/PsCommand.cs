@@ -26,7 +26,7 @@ public static class PsCommand
 
     public static Command Create(IUserInterface ui)
     {
-        var pid = new Option<int?>("--pid") { Description = "Show only this process (its role is still worked out from its parent and children)" };
+        var pid = new Option<int?>("--pid") { CustomParser = NumberOptions.Pid, Description = "Show only this process (its role is still worked out from its parent and children)" };
         var container = ContainerOptions.Container();
         var runtime = ContainerOptions.Runtime();
         var route = ContainerOptions.Route();

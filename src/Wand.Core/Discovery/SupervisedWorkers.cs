@@ -1,3 +1,5 @@
+using Wand.Errors;
+
 namespace Wand.Discovery;
 
 /// <summary>
@@ -23,10 +25,27 @@ public sealed record SupervisedWorkers(PythonProcess Supervisor, IReadOnlyList<P
     /// <summary>Several workers serve side by side (gunicorn -w N, uvicorn --workers N): a request may land on any, so all are debugged.</summary>
     public bool Several => Workers.Count > 1;
 
+    /// <summary>
+    /// The one process a debugpy started without a session serves: its only worker, or the supervisor itself
+    /// when it has none. Nothing follows a reload or respawn then, and one debugpy listens in one process, so
+    /// several workers (any of which may take a request) cannot be stood for by one of them.
+    /// </summary>
+    /// <exception cref="SeveralWorkersException">The supervisor has several workers.</exception>
+    public PythonProcess DetachedTarget() => Workers.Count switch
+    {
+        0 => Supervisor,
+        1 => Workers[0],
+        _ => throw new SeveralWorkersException($"{What(p => p)} and has {Workers.Count} workers (PIDs {string.Join(", ", Workers.Select(w => w.Pid).Order())}); one debugpy without a session debugs only one of them",
+            Supervisor.Pid, Workers.Select(w => w.Pid).Order().ToList()),
+    };
+
+    /// <summary>"PID N is the gunicorn master (it runs no app code)".</summary>
+    public string What(Func<int, int> shown) => $"PID {shown(Supervisor.Pid)} is the {Supervisor.RoleDetail ?? "reloader"} (it runs no app code)";
+
     /// <summary>One line that says what the named process is and what is debugged instead; <paramref name="shown"/> maps a PID to the one the user knows (inside a container).</summary>
     public string Describe(Func<int, int> shown)
     {
-        var what = $"PID {shown(Supervisor.Pid)} is the {Supervisor.RoleDetail ?? "reloader"} (it runs no app code)";
+        var what = What(shown);
         return Workers.Count switch
         {
             0 => $"{what} and has no worker wand can attach; debugging PID {shown(Supervisor.Pid)} itself",

@@ -13,7 +13,7 @@ public static class TestNet
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    /// <summary>True when something listens on the loopback port, read from the socket table (never by connecting: see TESTBED.md).</summary>
+    /// <summary>True when something listens on the loopback port, read from the socket table (never by connecting: see ../shared/design/TESTBED.md).</summary>
     public static bool IsListening(int port) =>
         Wand.Transport.Local.ProcFs.Default.ListeningSockets().Any(s => s.Port == port);
 

@@ -77,6 +77,22 @@ public class SupervisedWorkersTests
     }
 
     [Fact]
+    public void WithoutASessionOnlyASoleWorkerStandsForTheSupervisor()
+    {
+        string[] argv = [Py, "-m", "gunicorn", "-w", "2", "app:app"];
+        var one = Scan(new(20, 1, argv), new(21, 20, argv));
+        Assert.Equal(21, SupervisedWorkers.Of(one, Pid(one, 20))!.DetachedTarget().Pid);
+        var none = Scan(new(30, 1, argv), new(31, 30, argv, CanAttach: false));
+        Assert.Equal(30, SupervisedWorkers.Of(none, Pid(none, 30))!.DetachedTarget().Pid);
+        var several = Scan(new(40, 1, argv), new(42, 40, argv, 20), new(41, 40, argv, 30));
+        var e = Assert.Throws<Wand.Errors.SeveralWorkersException>(() => SupervisedWorkers.Of(several, Pid(several, 40))!.DetachedTarget());
+        Assert.Equal(40, e.Supervisor);
+        Assert.Equal([41, 42], e.Workers);
+        Assert.Equal(Wand.Errors.ExitCodes.Usage, e.ExitCode);
+        Assert.StartsWith("PID 40 is the gunicorn master (it runs no app code) and has 2 workers (PIDs 41, 42)", e.Message);
+    }
+
+    [Fact]
     public void ProcessesThatRunTheAppStandForThemselves()
     {
         string[] gunicorn = [Py, "-m", "gunicorn", "-w", "2", "app:app"];

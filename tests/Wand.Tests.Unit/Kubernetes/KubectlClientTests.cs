@@ -67,4 +67,16 @@ public class KubectlClientTests
         Assert.StartsWith("Error from server (Forbidden)", forbidden.Message);
         Assert.Contains("exit 7", KubectlClient.Failure("", 7).Message);
     }
+
+    [Fact]
+    public void KlogLinesBeforeKubectlsMessageAreLeftOut()
+    {
+        const string klog = "E1206 21:30:12.633725    5960 memcache.go:265] \"Unhandled Error\" err=\"couldn't get current server API group list: Get \\\"https://127.0.0.1:1/api?timeout=32s\\\": dial tcp 127.0.0.1:1: connect: connection refused\"\n";
+        var failure = KubectlClient.Failure(string.Concat(Enumerable.Repeat(klog, 5)) + "The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?\n", 1);
+        Assert.Equal("The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?", failure.Message);
+        Assert.True(failure.ClusterUnreachable);
+        Assert.Equal(ExitCodes.KubectlFailed, failure.ExitCode);
+        Assert.StartsWith("\"Unhandled Error\"", KubectlClient.Failure(klog, 1).Message); // nothing else said: the klog line's text
+        Assert.False(KubectlClient.Failure("Error from server (NotFound): pods \"x\" not found", 1).ClusterUnreachable);
+    }
 }

@@ -6,7 +6,7 @@ namespace Wand.Injection.Attacher;
 
 /// <summary>
 /// A CPython 3.14+ process opened for PEP 768 remote execution: its validated debug offsets, the
-/// main interpreter and the thread that will run injected scripts. See PEP768.md for the protocol
+/// main interpreter and the thread that will run injected scripts. See ../shared/design/PEP768.md for the protocol
 /// and CPython's Python/remote_debugging.c for the reference implementation this mirrors.
 /// </summary>
 public sealed class Pep768Target : IScriptInjector

@@ -5,7 +5,7 @@ namespace Wand.Injection.Attacher;
 
 /// <summary>
 /// Finds <c>_PyRuntime</c> of a process from /proc/PID/maps and the ELF file behind the mapping
-/// (PEP768.md, "Finding _PyRuntime"). Reads files only; the process's memory is not touched.
+/// (../shared/design/PEP768.md, "Finding _PyRuntime"). Reads files only; the process's memory is not touched.
 /// </summary>
 public static class PythonBinaryLocator
 {

@@ -10,7 +10,7 @@ namespace Wand.Transport.Kubernetes;
 /// server's status.
 /// </summary>
 /// <param name="Namespace">null: the context's namespace.</param>
-public sealed record KubectlClient(string? Context, string? Kubeconfig, string? Namespace)
+public sealed partial record KubectlClient(string? Context, string? Kubeconfig, string? Namespace)
 {
     public const string Program = "kubectl";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -116,13 +116,33 @@ public sealed record KubectlClient(string? Context, string? Kubeconfig, string? 
     }
 
     /// <summary>kubectl's own words, with an exit code from the server's reason.</summary>
-    public static WandException Failure(string stderr, int exitCode)
+    public static KubectlFailedException Failure(string stderr, int exitCode)
     {
-        var text = stderr.Trim();
+        var text = OwnMessage(stderr);
         if (text.Length == 0) text = $"kubectl failed (exit {exitCode}) without saying why";
         var code = text.Contains("(NotFound)", StringComparison.Ordinal) ? ExitCodes.KubeNotFound
             : text.Contains("(Forbidden)", StringComparison.Ordinal) || text.Contains("Unauthorized", StringComparison.Ordinal) ? ExitCodes.PermissionDenied
             : ExitCodes.KubectlFailed;
-        return new WandException(code, text);
+        // kubectl's own wording when no API server answered: "The connection to the server localhost:8080 was refused -
+        // did you specify the right host or port?" (no kubeconfig: client-go's default server), "Unable to connect to the server: ...".
+        var unreachable = text.Contains("The connection to the server", StringComparison.Ordinal) || text.Contains("Unable to connect to the server", StringComparison.Ordinal);
+        return new KubectlFailedException(code, text, unreachable);
     }
+
+    /// <summary>
+    /// The last line of kubectl's stderr that is its own message. Before it, client-go logs each failed
+    /// API discovery in klog's format ("E1206 12:00:00.000000   123 memcache.go:265] ...", five times when no
+    /// server answers), which says the same in Go's terms; only when nothing else was said is a klog line's text used.
+    /// </summary>
+    public static string OwnMessage(string stderr)
+    {
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var own = lines.LastOrDefault(l => !KlogLine().IsMatch(l));
+        if (own is not null) return own;
+        return lines.Length == 0 ? "" : KlogLine().Replace(lines[^1], "");
+    }
+
+    /// <summary>klog's header: severity, MMDD, time, thread id, file:line and "]".</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^\s\]]+:\d+\] ")]
+    private static partial System.Text.RegularExpressions.Regex KlogLine();
 }
