@@ -20,6 +20,8 @@ public static class ExitCodes
     public const int PortInUse = 13;
     /// <summary>kubectl failed for a reason other than not found or forbidden (its stderr is shown).</summary>
     public const int KubectlFailed = 14;
+    /// <summary><c>wand stacks</c> found the target's interpreter state unreadable (corrupt, or changing too fast).</summary>
+    public const int StacksUnreadable = 15;
     /// <summary>A bug in wand: anything that is not a <see cref="WandException"/>.</summary>
     public const int InternalError = 70;
     public const int Cancelled = 130;
