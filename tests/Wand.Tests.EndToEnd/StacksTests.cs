@@ -213,6 +213,28 @@ public class StacksTests
         Assert.Contains(outcomes, c => c != ExitCodes.Ok); // at least one run saw the process go
     }
 
+    /// <summary>
+    /// exec withdraws its request from a main thread blocked in C and shows where it is blocked: the
+    /// thread's Python stack read from memory, in place of a pointer to py-spy. On 3.15 this also needs
+    /// the attacher to know the thread's real TID (3.15 moved native_thread_id in the offsets table).
+    /// </summary>
+    [Theory(Timeout = 120_000)]
+    [InlineData("3.14")]
+    [InlineData("3.15")]
+    public async Task ExecOnADeadlockedMainThreadShowsItsStack(string version)
+    {
+        await using var target = TargetProcess.StartPython(version, [App, "deadlock"]);
+        await target.WaitForOutputAsync("ready");
+        await StacksWhenAsync(target.Pid, s => InSyscall(ThreadIn(s, "deadlock"), "futex"), "the main thread in the lock");
+        var r = await WandCli.RunAsync(["exec", "--pid", target.Pid.ToString(), "-c", "print(1)", "--timeout", "1"]);
+        Assert.True(r.ExitCode == ExitCodes.SafePointTimeout, r.ToString());
+        Assert.Contains("withdrawn", r.Stderr);
+        Assert.Contains($"      {App}:{Line("module")} <module>\n      {App}:{Line("main-deadlock")} main\n      {App}:{Line("acquire")} deadlock\n", r.Stderr);
+        Assert.Contains($"wand stacks --pid {target.Pid}", r.Stderr);
+        Assert.DoesNotContain("py-spy", r.Stderr);
+        Assert.Empty(Testbed.WandLeftovers());
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task NotAPythonProcess()
     {

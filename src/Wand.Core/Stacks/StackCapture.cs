@@ -47,6 +47,26 @@ public static class StackCapture
         return stacks;
     }
 
+    /// <summary>
+    /// The Python frames of one thread (by kernel TID as the target sees it), read through an already
+    /// open memory handle; null when they cannot be read. For error messages: it never throws.
+    /// </summary>
+    public static IReadOnlyList<StackFrame>? TryReadThread(IProcessMemory memory, ulong runtimeAddress, int nativeThreadId)
+    {
+        try
+        {
+            var table = new byte[StackOffsets.MaxTableSize];
+            memory.Read(runtimeAddress, table);
+            var offsets = StackOffsets.Parse(table);
+            return new PythonStackReader(memory, offsets).Read(runtimeAddress, withLocals: false)
+                .FirstOrDefault(t => t.NativeId == nativeThreadId)?.Frames;
+        }
+        catch (Exception e) when (e is WandException or MemoryAccessException)
+        {
+            return null;
+        }
+    }
+
     private static TargetExitedException Exited(int pid) => new(pid, "while wand was reading its stacks");
 
     /// <summary>Joins the Python threads with the OS threads of /proc/PID/task.</summary>
