@@ -70,7 +70,7 @@ public static class StackCapture
     private static TargetExitedException Exited(int pid) => new(pid, "while wand was reading its stacks");
 
     /// <summary>Joins the Python threads with the OS threads of /proc/PID/task.</summary>
-    private static ProcessStacks Combine(int pid, PythonVersion version, IReadOnlyList<PythonThread> python, ProcFs procfs)
+    internal static ProcessStacks Combine(int pid, PythonVersion version, IReadOnlyList<PythonThread> python, ProcFs procfs)
     {
         var tids = procfs.ThreadIds(pid);
         var hostTid = NamespaceToHostTids(pid, tids, procfs);
