@@ -21,7 +21,7 @@ public class StacksTests
     private static int Line(string name)
     {
         var lines = File.ReadAllLines(Testbed.HostPath(App));
-        var index = Array.FindIndex(lines, l => l.Contains($"# STACK: {name}", StringComparison.Ordinal));
+        var index = Array.FindIndex(lines, l => l.TrimEnd().EndsWith($"# STACK: {name}", StringComparison.Ordinal));
         return index >= 0 ? index + 1 : throw new InvalidOperationException($"no '# STACK: {name}' in {App}");
     }
 
@@ -146,6 +146,44 @@ public class StacksTests
         Assert.Equal(65, locals["text"].GetProperty("length").GetInt32());
         Assert.StartsWith("'aaaa", locals["text"].GetProperty("value").GetString());
         Assert.Single(stacks.GetProperty("threads").EnumerateArray(), t => t.GetProperty("holdsGil").GetBoolean());
+    }
+
+    /// <summary>
+    /// A thread running Python flat out changes its frames under every read: each read still succeeds
+    /// and shows frames that really are the program's (right function, a line of that function), or
+    /// says the chain changed while reading; never garbage.
+    /// </summary>
+    [Theory(Timeout = 180_000)]
+    [InlineData("3.13")]
+    [InlineData("3.14")]
+    [InlineData("3.15")]
+    public async Task FramesChangingUnderTheReadAreNeverGarbage(string version)
+    {
+        await using var target = TargetProcess.StartPython(version, [App, "busy"]);
+        await target.WaitForOutputAsync("ready");
+        var expected = new Dictionary<string, int[]>
+        {
+            ["<module>"] = [Line("module")],
+            ["main"] = [Line("main-busy")],
+            ["busy"] = [Line("while"), Line("busy")],
+            ["spin"] = [Line("spin-def"), Line("spin")],
+        };
+        for (var i = 0; i < 15; i++)
+        {
+            var stacks = await StacksJsonAsync(target.Pid);
+            var main = stacks.GetProperty("threads").EnumerateArray().Single(t => t.GetProperty("tid").GetInt32() == target.Pid);
+            var frames = Frames(main).Select(Frame).ToList();
+            var problem = main.GetProperty("problem").GetString();
+            if (problem is not null) Assert.StartsWith("changed while reading", problem);
+            else Assert.Equal(["<module>", "main", "busy"], frames.Take(3).Select(f => f.Function));
+            foreach (var (file, line, function) in frames)
+            {
+                Assert.Equal(App, file);
+                Assert.True(expected.TryGetValue(function, out var lines) && lines.Contains(line), $"{function}:{line} is not a line of the program\n{stacks}");
+            }
+            Assert.True(frames.Count <= 4, stacks.ToString());
+        }
+        Assert.False(target.HasExited);
     }
 
     /// <summary>
