@@ -274,6 +274,18 @@ public class StacksTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task PermissionDeniedGivesTheSameFixAsExec()
+    {
+        await using var target = TargetProcess.StartPython("3.14", [App, "deadlock"]);
+        await target.WaitForOutputAsync("ready");
+        var r = await WandCli.RunAsync(["stacks", "--pid", target.Pid.ToString()], user: "65534");
+        Assert.Equal(ExitCodes.PermissionDenied, r.ExitCode);
+        Assert.Contains("CAP_SYS_PTRACE", r.Stderr);
+        Assert.Contains("sudo", r.Stderr);
+        Assert.Equal(2, r.Stderr.Trim().Split('\n').Length);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task NotAPythonProcess()
     {
         using var sleep = Process.Start("sleep", "60");
