@@ -131,7 +131,7 @@ public sealed class PythonStackReader
                     var ip = Field(block, _offsets.FrameInstrPtr);
                     var bytecode = executable + _offsets.CodeAdaptive;
                     int? line = ip >= bytecode ? LineTable.LineOf(code.LineTable, code.FirstLine, (long)((ip - bytecode) / 2)) : null;
-                    frames.Add(new StackFrame(code.File, line, code.Function, withLocals ? Locals(frame, code) : null));
+                    frames.Add(new StackFrame(code.File, line, code.Function, withLocals ? LocalsOrNote(frame, code) : null));
                 }
                 frame = previous;
             }
@@ -161,6 +161,19 @@ public sealed class PythonStackReader
         }
         _codes[address] = info;
         return info;
+    }
+
+    /// <summary>A frame whose locals cannot be read is still a frame: say so in its locals instead of ending the walk.</summary>
+    private List<LocalVariable> LocalsOrNote(ulong frame, CodeInfo code)
+    {
+        try
+        {
+            return Locals(frame, code);
+        }
+        catch (Exception e) when (e is MemoryAccessException or StackReadException)
+        {
+            return [new LocalVariable("(locals)", "?", "unreadable (changed while reading)", null)];
+        }
     }
 
     private List<LocalVariable> Locals(ulong frame, CodeInfo code)
