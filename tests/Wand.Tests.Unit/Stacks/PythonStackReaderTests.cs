@@ -44,6 +44,27 @@ public class PythonStackReaderTests
     }
 
     [Fact]
+    public void UnreadableLocalsKeepTheFrame()
+    {
+        var r = new SyntheticRuntime();
+        // main's code object, through its frame: break the pointer to its names tuple.
+        var executable = BinaryPrimitives.ReadUInt64LittleEndian(Bytes(r, r.MainFrame + r.Offsets.FrameExecutable));
+        r.U64(executable + r.Offsets.CodeLocalsPlusNames, 0xdead0000);
+        var main = Read(r)[0];
+        Assert.Null(main.Problem);
+        var frame = Assert.Single(main.Frames);
+        Assert.Equal("main", frame.Function);
+        Assert.Equal(new LocalVariable("(locals)", "?", "unreadable (changed while reading)", null), Assert.Single(frame.Locals!));
+    }
+
+    private static byte[] Bytes(SyntheticRuntime r, ulong address)
+    {
+        var b = new byte[8];
+        r.Memory.Read(address, b);
+        return b;
+    }
+
+    [Fact]
     public void ALoopingThreadListIsATypedError()
     {
         var r = new SyntheticRuntime();
