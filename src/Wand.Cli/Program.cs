@@ -8,4 +8,5 @@ root.Subcommands.Add(PsCommand.Create(ui));
 root.Subcommands.Add(ExecCommand.Create(ui));
 root.Subcommands.Add(DebugCommand.Create(ui));
 root.Subcommands.Add(PodsCommand.Create(ui));
+root.Subcommands.Add(StacksCommand.Create(ui));
 return await CommandRunner.InvokeAsync(root, args, ui);

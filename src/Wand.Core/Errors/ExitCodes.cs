@@ -27,6 +27,8 @@ public static class ExitCodes
     public const int ExecTimeout = 15;
     /// <summary>The kernel refused to let wand ptrace a 3.9-3.13 target (permissions, Yama, no CAP_SYS_PTRACE, already traced).</summary>
     public const int PtraceRefused = 16;
+    /// <summary><c>wand stacks</c> found the target's interpreter state unreadable (corrupt, or changing too fast).</summary>
+    public const int StacksUnreadable = 17;
 
     // The tools wand and rdg drive, each its own code (a script can tell "the cluster did not answer"
     // from "no such process"); a block of their own, apart from the codes numbered before them.

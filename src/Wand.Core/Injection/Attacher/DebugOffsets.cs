@@ -36,6 +36,16 @@ public sealed record DebugOffsets(
         [(3, 15)] = 840,
     };
 
+    /// <summary>
+    /// Table offset of thread_state.native_thread_id per (major, minor): 3.15 inserts base_frame,
+    /// last_profiled_frame and last_profiled_frame_seq before thread_id (pycore_debug_offsets.h).
+    /// </summary>
+    public static IReadOnlyDictionary<(int, int), int> ThreadNativeIdAt { get; } = new Dictionary<(int, int), int>
+    {
+        [(3, 14)] = 224,
+        [(3, 15)] = 248,
+    };
+
     /// <summary>Bytes to read to be sure the whole table of any known layout is covered.</summary>
     public const int MaxTableSize = 840 + 48;
 
@@ -65,7 +75,7 @@ public sealed record DebugOffsets(
         var t = table.ToArray();
         ulong U(int offset) => BinaryPrimitives.ReadUInt64LittleEndian(t.AsSpan(offset));
         var offsets = new DebugOffsets(version, U(16) != 0,
-            U(40), U(56), U(64), U(72), U(80), U(192), U(200), U(224),
+            U(40), U(56), U(64), U(72), U(80), U(192), U(200), U(ThreadNativeIdAt[(version.Major, version.Minor)]),
             U(start), U(start + 8), U(start + 16), U(start + 24), U(start + 32), U(start + 40));
         offsets.Validate();
         return offsets;

@@ -119,7 +119,8 @@ public sealed class Pep768Target : IScriptInjector
                 if (_time.GetElapsedTime(flagSet) > timeout)
                 {
                     Withdraw();
-                    throw new SafePointTimeoutException(Pid, ThreadId, timeout, _procfs.WaitChannel(Pid, ThreadId));
+                    throw new SafePointTimeoutException(Pid, ThreadId, timeout, _procfs.WaitChannel(Pid, ThreadId),
+                        Stacks.StackCapture.TryReadThread(_memory, Binary.RuntimeAddress, ThreadId));
                 }
                 await Task.Delay(1, cancellationToken);
             }

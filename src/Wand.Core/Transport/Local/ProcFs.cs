@@ -88,6 +88,20 @@ public sealed class ProcFs(string root = "/proc")
             .SelectMany(path => ListeningSocket.ParseAll(File.ReadAllText(path)))
             .ToList();
 
+    /// <summary>The kernel thread ids of <paramref name="pid"/> (/proc/PID/task), ascending; empty when it is gone.</summary>
+    public IReadOnlyList<int> ThreadIds(int pid)
+    {
+        try
+        {
+            return Directory.EnumerateDirectories(PathOf(pid, "task"))
+                .Select(d => int.TryParse(Path.GetFileName(d), out var tid) ? tid : -1).Where(t => t > 0).Order().ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
     /// <summary>Kernel wait channel of a thread ("hrtimer_nanosleep", "do_epoll_wait"), or null.</summary>
     public string? WaitChannel(int pid, int tid) =>
         TryReadText(pid, $"task/{tid}/wchan") is { Length: > 0 } w && w != "0" ? w.Trim() : null;

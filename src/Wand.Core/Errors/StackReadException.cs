@@ -1,0 +1,8 @@
+namespace Wand.Errors;
+
+/// <summary>
+/// Thrown when the interpreter state read from the target's memory makes no sense (corrupt, or
+/// changed under the read in a way that cannot be reported per thread). Nothing ran in the target.
+/// </summary>
+public sealed class StackReadException(string message, Exception? inner = null)
+    : WandException(ExitCodes.StacksUnreadable, message, "retry; if it keeps failing, report it with the output of `wand ps --pid PID -o json`", inner);

@@ -1,0 +1,115 @@
+using System.Runtime.InteropServices;
+using Wand.Errors;
+using Wand.Injection.Attacher;
+using Wand.Transport.Local;
+
+namespace Wand.Stacks;
+
+/// <summary>
+/// <c>wand stacks</c> for a local PID: finds the runtime (as the PEP 768 attacher does), reads the
+/// Python stacks from memory and adds each thread's name and native state from /proc. Nothing runs in
+/// the target and nothing pauses it; the only access is reading its memory and /proc files.
+/// </summary>
+public static class StackCapture
+{
+    public static ProcessStacks Capture(int pid, bool withLocals, ProcFs? procfs = null)
+    {
+        procfs ??= ProcFs.Default;
+        var binary = PythonBinaryLocator.FindOrThrow(pid, procfs);
+        if (binary.Version is { } fileVersion) StackOffsets.EnsureSupported(fileVersion);
+        IReadOnlyList<PythonThread> threads;
+        PythonVersion version;
+        using (var memory = ProcessMemory.Open(pid))
+        {
+            try
+            {
+                var table = new byte[StackOffsets.MaxTableSize];
+                memory.Read(binary.RuntimeAddress, table);
+                if (!DebugOffsets.HasCookie(table)) throw StackOffsets.Unsupported(binary.VersionFromName);
+                var offsets = StackOffsets.Parse(table);
+                version = offsets.Version;
+                threads = new PythonStackReader(memory, offsets).Read(binary.RuntimeAddress, withLocals);
+            }
+            catch (MemoryAccessException e)
+            {
+                throw procfs.Exists(pid)
+                    ? new StackReadException($"reading the interpreter state of PID {pid} failed: {e.Message}", e)
+                    : Exited(pid);
+            }
+            catch (StackReadException) when (!procfs.Exists(pid))
+            {
+                throw Exited(pid);
+            }
+        }
+        var stacks = Combine(pid, version, threads, procfs);
+        // Frames of a process that died under the read are "changed while reading" noise: say it exited.
+        if (!procfs.Exists(pid)) throw Exited(pid);
+        return stacks;
+    }
+
+    /// <summary>
+    /// The Python frames of one thread (by kernel TID as the target sees it), read through an already
+    /// open memory handle; null when they cannot be read. For error messages: it never throws.
+    /// </summary>
+    public static IReadOnlyList<StackFrame>? TryReadThread(IProcessMemory memory, ulong runtimeAddress, int nativeThreadId)
+    {
+        try
+        {
+            var table = new byte[StackOffsets.MaxTableSize];
+            memory.Read(runtimeAddress, table);
+            var offsets = StackOffsets.Parse(table);
+            return new PythonStackReader(memory, offsets).Read(runtimeAddress, withLocals: false)
+                .FirstOrDefault(t => t.NativeId == nativeThreadId)?.Frames;
+        }
+        catch (Exception e) when (e is WandException or MemoryAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static TargetExitedException Exited(int pid) => new(pid, "while wand was reading its stacks");
+
+    /// <summary>Joins the Python threads with the OS threads of /proc/PID/task.</summary>
+    internal static ProcessStacks Combine(int pid, PythonVersion version, IReadOnlyList<PythonThread> python, ProcFs procfs)
+    {
+        var tids = procfs.ThreadIds(pid);
+        var hostTid = NamespaceToHostTids(pid, tids, procfs);
+        var processName = procfs.TryReadText(pid, "comm")?.TrimEnd('\n');
+        var result = new List<ThreadStack>();
+        var covered = new HashSet<int>();
+        foreach (var thread in python)
+        {
+            var tid = hostTid.TryGetValue(thread.NativeId, out var host) ? host : thread.NativeId;
+            covered.Add(tid);
+            result.Add(Describe(pid, tid, processName, thread, procfs));
+        }
+        foreach (var tid in tids.Where(t => !covered.Contains(t)))
+            result.Add(Describe(pid, tid, processName, null, procfs));
+        return new ProcessStacks(pid, version.ToString(), result);
+    }
+
+    private static ThreadStack Describe(int pid, int tid, string? processName, PythonThread? python, ProcFs procfs)
+    {
+        var name = procfs.TryReadText(pid, $"task/{tid}/comm")?.TrimEnd('\n');
+        var source = name is null ? ThreadNameSource.None
+            : tid == pid || name == processName ? ThreadNameSource.Process
+            : ThreadNameSource.Thread;
+        var native = NativeActivity.Parse(procfs.TryReadText(pid, $"task/{tid}/syscall"), procfs.TryReadText(pid, $"task/{tid}/wchan"),
+            RuntimeInformation.OSArchitecture);
+        return new ThreadStack(tid, name, source, native, python);
+    }
+
+    /// <summary>
+    /// native_thread_id is the TID in the target's own PID namespace (a container's); /proc/PID/task on
+    /// the host is keyed by host TIDs. Each task's status NSpid lists its TID outermost first.
+    /// </summary>
+    private static Dictionary<int, int> NamespaceToHostTids(int pid, IReadOnlyList<int> tids, ProcFs procfs)
+    {
+        var map = new Dictionary<int, int>();
+        if (procfs.Status(pid) is not { NamespacePids.Count: > 1 }) return map;
+        foreach (var tid in tids)
+            if (procfs.TryReadText(pid, $"task/{tid}/status") is { } text && ProcStatus.Parse(text) is { NamespacePids.Count: > 1 } status)
+                map[status.NamespacePids[^1]] = tid;
+        return map;
+    }
+}
