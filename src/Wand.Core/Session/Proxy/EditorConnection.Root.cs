@@ -8,21 +8,16 @@ internal sealed partial class EditorConnection
 {
     private readonly Dictionary<int, string> _announcing = [];
     private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
-    private bool _rootConfigured;
 
     private async Task BecomeRootAsync(int attachSeq)
     {
         _mode = Mode.Root;
-        if (_link is { } link)
-        {
-            // It only served initialize; the children connect on their own. debugpy serves one client at a
-            // time: this one says goodbye and is gone before any child can connect to the same process.
-            _link = null;
-            await link.CloseAsync(detach: true, _options.Time);
-        }
+        // It only served initialize; the children connect on their own. debugpy serves one client at a
+        // time: this one says goodbye and is gone before any child can connect to the same process.
+        if (_links.Drop() is { } link) await link.CloseAsync(detach: true, _options.Time);
         _progress.Step($"wand proxy: {Name} is a parent session; each process becomes a child session");
-        await SendAsync(ProxyMessages.Response(attachSeq, "attach"));
-        await SendAsync(ProxyMessages.Event("initialized"));
+        await _editor.SendAsync(ProxyMessages.Response(attachSeq, "attach"));
+        await _editor.SendAsync(ProxyMessages.Event("initialized"));
     }
 
     /// <summary>
@@ -35,32 +30,32 @@ internal sealed partial class EditorConnection
         switch (command)
         {
             case "setBreakpoints" or "setFunctionBreakpoints":
-                Record(command, arguments);
-                await SendAsync(ProxyMessages.Response(seq, command, Unverified(arguments, "set in each process's own session", null)));
+                _configuration.Record(command, arguments);
+                await _editor.SendAsync(ProxyMessages.Response(seq, command, ProxyMessages.Unverified(arguments, "set in each process's own session", null)));
                 break;
             case "setExceptionBreakpoints":
-                Record(command, arguments);
-                await SendAsync(ProxyMessages.Response(seq, command));
+                _configuration.Record(command, arguments);
+                await _editor.SendAsync(ProxyMessages.Response(seq, command));
                 break;
             case "configurationDone":
-                Record(command, arguments);
-                await SendAsync(ProxyMessages.Response(seq, command));
-                _rootConfigured = true;
+                _configuration.Record(command, arguments);
+                await _editor.SendAsync(ProxyMessages.Response(seq, command));
+                _mode = Mode.RootConfigured;
                 foreach (var backend in _proxy.BackendSnapshot()) await AnnounceAsync(backend);
                 break;
             case "threads":
-                await SendAsync(ProxyMessages.Response(seq, command, new JsonObject { ["threads"] = new JsonArray() }));
+                await _editor.SendAsync(ProxyMessages.Response(seq, command, new JsonObject { ["threads"] = new JsonArray() }));
                 break;
             case "terminate":
-                await SendAsync(ProxyMessages.Response(seq, command));
-                await SendTerminatedAsync();
+                await _editor.SendAsync(ProxyMessages.Response(seq, command));
+                await _editor.SendTerminatedAsync();
                 break;
             case "disconnect":
-                await SendAsync(ProxyMessages.Response(seq, command));
+                await _editor.SendAsync(ProxyMessages.Response(seq, command));
                 await CloseAsync("the editor disconnected its parent session");
                 break;
             default:
-                await SendAsync(ProxyMessages.Error(seq, command,
+                await _editor.SendAsync(ProxyMessages.Error(seq, command,
                     "this is wand's parent session, which has no threads of its own: use the session of one of its processes"));
                 break;
         }
@@ -69,12 +64,12 @@ internal sealed partial class EditorConnection
     /// <summary>Asks the editor to open a child session for <paramref name="backend"/> (once per backend).</summary>
     private async Task AnnounceAsync(ProxyBackend backend)
     {
-        if (!_rootConfigured || !_announced.Add(backend.Key)) return;
-        var configuration = _attachArgs?.DeepClone().AsObject() ?? [];
+        if (_mode != Mode.RootConfigured || !_announced.Add(backend.Key)) return;
+        var configuration = _configuration.Attach?.DeepClone().AsObject() ?? [];
         configuration["name"] = backend.Description;
         configuration["request"] = "attach";
         configuration[BackendMarker] = backend.Key;
-        var seq = await SendAsync(ProxyMessages.Request("startDebugging", new JsonObject { ["request"] = "attach", ["configuration"] = configuration }));
+        var seq = await _editor.SendAsync(ProxyMessages.Request("startDebugging", new JsonObject { ["request"] = "attach", ["configuration"] = configuration }));
         _announcing[seq] = backend.Key;
     }
 
@@ -87,6 +82,6 @@ internal sealed partial class EditorConnection
         var why = DapJson.String(response, "message") ?? "no reason given";
         _announced.Remove(key);
         _progress.Step($"wand proxy: the editor did not open a session for {key}: {why}");
-        await SendAsync(ProxyMessages.Output($"wand: the editor did not open a session for {key}: {why}"));
+        await _editor.SendAsync(ProxyMessages.Output($"wand: the editor did not open a session for {key}: {why}"));
     }
 }

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
+using Wand.Session.Dap;
 
 namespace Wand.Session.Proxy;
 
@@ -42,4 +44,27 @@ internal static class ProxyMessages
         if (arguments is not null) request["arguments"] = arguments;
         return request;
     }
+
+    /// <summary>
+    /// The body of a setBreakpoints/setFunctionBreakpoints answer given here: every requested breakpoint
+    /// unverified with <paramref name="why"/>, each with an id from <paramref name="newId"/> if given (so the
+    /// replay can tell the editor when it is verified).
+    /// </summary>
+    public static JsonObject Unverified(JsonObject? arguments, string why, Func<int>? newId)
+    {
+        var result = new JsonArray();
+        var requested = arguments?["breakpoints"] as JsonArray ?? arguments?["lines"] as JsonArray ?? [];
+        foreach (var item in requested)
+        {
+            var breakpoint = new JsonObject { ["verified"] = false, ["message"] = why };
+            if (newId is not null) breakpoint["id"] = newId();
+            if (item is JsonObject b && DapJson.Int(b, "line") is { } line) breakpoint["line"] = line;
+            else if (item is JsonValue v && v.TryGetValue<int>(out var bare)) breakpoint["line"] = bare;
+            result.Add(breakpoint);
+        }
+        return new JsonObject { ["breakpoints"] = result };
+    }
+
+    /// <summary>A duration in seconds as the user reads it ("1.5").</summary>
+    public static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 }
