@@ -363,7 +363,7 @@ public sealed class RdgDebugTests : IDisposable
             Assert.Equal("70", await editor.EvaluateAsync("scaled", stack[0].Id));
             Assert.Equal("ZeroDivisionError('division by zero')", await editor.EvaluateAsync("__exception__[1]", stack[0].Id));
             await editor.ContinueAsync(stopped.ThreadId);
-            Assert.Equal(1, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal(1, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         }
         // The job's output holds the program's own traceback once, and nothing from the debugger.
         var output = rdg.Stdout + rdg.Stderr;
@@ -371,6 +371,31 @@ public sealed class RdgDebugTests : IDisposable
         Assert.DoesNotContain("Error getting exception type", output);
         Assert.DoesNotContain("pydevd", output);
         Assert.DoesNotContain("debugpy", output);
+    }
+
+    /// <summary>
+    /// Without post-mortem too, a crash ends the job once the editor continued: the launcher's own
+    /// sys.exit(1) after the program's traceback is no "uncaught SystemExit: 1" stop (with settrace and
+    /// justMyCode off, pydevd reported it from the launcher's top frame and the process waited on it).
+    /// </summary>
+    [Theory(Timeout = 180_000)]
+    [InlineData("settrace")]
+    [InlineData("sys.monitoring")]
+    public async Task ACrashEndsTheJobWithoutAStopOnTheLaunchersOwnExit(string tracer)
+    {
+        Write("crash.py", Crash);
+        var port = TestNet.FreePort();
+        var env = Env(tracer == "settrace" ? new Dictionary<string, string> { ["PYDEVD_USE_SYS_MONITORING"] = "0" } : null);
+        await using var rdg = RdgProcess.Start(["debug", "--port", port.ToString(), RdgProcess.HostPython("3.13"), "crash.py"], env, _dir);
+        await rdg.WaitForLineAsync("waiting for the debugger to attach");
+        await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
+        {
+            await editor.AttachAsync(new Dictionary<string, IReadOnlyList<int>>(), new JsonObject { ["justMyCode"] = false });
+            var entry = await editor.WaitForStoppedAsync(Stop); // the first-line stop
+            await editor.ContinueAsync(entry.ThreadId);
+            Assert.Equal(1, await rdg.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        }
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(rdg.Stdout + rdg.Stderr, "Traceback"));
     }
 
     [Fact]

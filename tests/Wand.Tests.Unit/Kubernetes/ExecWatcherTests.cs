@@ -32,10 +32,13 @@ public class ExecWatcherTests
         watcher.Start();
         await WaitAsync(() => watcher.Latest is not null);
 
-        using var child = Process.Start(Python, ["-c", "import time; time.sleep(30)"]);
-        var changed = watcher.ChangedAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        // The waiter is registered before the process starts: ChangedAsync waits for the NEXT listing,
+        // and the watcher (polling every 50 ms) may report the birth before a call made after the start.
+        // Its own timeout is far longer than the wait below, so only a change can complete it in time.
+        var changed = watcher.ChangedAsync(TimeSpan.FromMinutes(10), CancellationToken.None);
+        using var child = Process.Start(Python, ["-c", "import time; time.sleep(120)"]);
+        await changed.WaitAsync(TimeSpan.FromSeconds(60)); // throws TimeoutException when no change woke the waiter
         await WaitAsync(() => Pids(watcher).Contains(child.Id));
-        Assert.True(changed.IsCompleted); // the change woke the waiter before its timeout
 
         var first = watcher.ProcessId!.Value;
         Process.GetProcessById(first).Kill();
@@ -50,11 +53,13 @@ public class ExecWatcherTests
 
     private static async Task WaitAsync(Func<bool> condition)
     {
-        for (var i = 0; i < 300; i++)
+        // Generous: the watcher is a real python3 started through a real process, on a machine that may be loaded.
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
             if (condition()) return;
             await Task.Delay(50);
         }
-        Assert.Fail("the watcher did not get there within 15 s");
+        Assert.Fail("the watcher did not get there within 60 s");
     }
 }

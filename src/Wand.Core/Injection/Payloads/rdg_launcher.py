@@ -402,6 +402,27 @@ def show_crash(exc_type, exc, tb):
         debugpy.breakpoint()
 
 
+def untrace_this_thread():
+    """No debugger events on this thread from here on: the program is over and what follows is the
+    launcher's own exit with status 1. With settrace (PYDEVD_USE_SYS_MONITORING=0, or Python < 3.12),
+    pydevd puts its TopLevelThreadTracerNoBackFrame on the thread's top frame (this file's <module>,
+    f_back None) and reports an exception leaving it as uncaught; debugpy's default "uncaught" filter
+    includes SystemExit with a non-zero code, and with justMyCode off nothing filters this file's
+    frames (the dont-trace patterns are not consulted there). So the launcher's sys.exit(1) after a
+    crash became a second stop, "SystemExit: 1", that the editor had to continue before the process
+    could end. PyDB.disable_tracing: settrace(None) here (CPython calls no frame's f_trace on a
+    thread without a trace function), or sys.monitoring's per-thread switch."""
+    pydevd = sys.modules.get("pydevd")  # never imported here: only a debugger already loaded matters
+    if pydevd is None:
+        return
+    try:
+        py_db = pydevd.get_global_debugger()
+        if py_db is not None:
+            py_db.disable_tracing()
+    except Exception:
+        pass
+
+
 # ---- the flow ---------------------------------------------------------------------------------
 def _rdg_main():
     config_path = sys.argv[1]
@@ -458,6 +479,7 @@ def _rdg_main():
         if config.get("post_mortem"):
             post_mortem(run, exc_type, exc, tb)
         event(run, "finished", status=1)
+        untrace_this_thread()
         sys.exit(1)
     event(run, "finished", status=0)
 
