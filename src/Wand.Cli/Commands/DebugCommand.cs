@@ -82,11 +82,11 @@ public static class DebugCommand
                     ui.Info(stopped ? "debugpy stopped" : "wand's debugpy was not running there");
                     return ExitCodes.Ok;
                 }
-                var session = new ContainerDebugSession(new ContainerLocator([found.Runtime]), containerRoute, DebugpyLocator.Default, ui, TimeProvider.System);
-                var options = new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port), ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true),
+                var session = new DebugSession(containerRoute, DebugpyLocator.Default, ui, TimeProvider.System);
+                var options = new DebugSession.Options(result.GetValue(host)!, result.GetValue(port), ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true),
                     result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal };
                 var observer = new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json");
-                return await RunSessionAsync(ui, session, found, Pick, options, observer, "the container", cancellationToken);
+                return await RunSessionAsync(ui, session, new FollowedContainer(new ContainerLocator([found.Runtime]), found, containerRoute), Pick, options, observer, "the container", cancellationToken);
             }
 
             var target = result.GetValue(pid) ?? Choose(ui, await ScanAsync(ui, cancellationToken), result.GetValue(yes), "this machine").Pid;
@@ -107,7 +107,7 @@ public static class DebugCommand
                 else Describe(ui, endpoint);
                 return ExitCodes.Ok;
             }
-            return await RunLocalSessionAsync(ui, target, new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port),
+            return await RunLocalSessionAsync(ui, target, new DebugSession.Options(result.GetValue(host)!, result.GetValue(port),
                 ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal },
                 result.GetValue(output) == "json", cancellationToken);
         });
@@ -118,18 +118,18 @@ public static class DebugCommand
     /// The local session: wand's DAP proxy on the user's port, debugpy on the next free port in the
     /// target, and the app's other processes (a reloader's next worker, gunicorn's respawned one) followed.
     /// </summary>
-    private static async Task<int> RunLocalSessionAsync(IUserInterface ui, int pid, ContainerDebugSession.Options options, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunLocalSessionAsync(IUserInterface ui, int pid, DebugSession.Options options, bool json, CancellationToken cancellationToken)
     {
         var route = new LocalRoute(pid, ProcFs.Default, TimeProvider.System, ui);
-        var session = new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System);
+        var session = new DebugSession(route, DebugpyLocator.Default, ui, TimeProvider.System);
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => processes.FirstOrDefault(p => p.Pid == pid)
             ?? throw new WandException(ExitCodes.ProcessNotFound, $"PID {pid} is not a Python process this user can see", "list them with `wand ps`");
         return await RunSessionAsync(ui, session, null, Pick, options, new SessionObserver(ui, route, () => ([], "this machine"), json), "the app", cancellationToken);
     }
 
     /// <summary>Runs a debug session (its own proxy) until Ctrl+C, the only way it ends, and says what stays behind in <paramref name="where"/>.</summary>
-    internal static async Task<int> RunSessionAsync(IUserInterface ui, ContainerDebugSession session, ContainerInfo? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose,
-        ContainerDebugSession.Options options, ContainerDebugSession.IObserver observer, string where, CancellationToken cancellationToken)
+    internal static async Task<int> RunSessionAsync(IUserInterface ui, DebugSession session, FollowedContainer? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose,
+        DebugSession.Options options, DebugSession.IObserver observer, string where, CancellationToken cancellationToken)
     {
         try
         {

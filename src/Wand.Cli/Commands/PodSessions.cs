@@ -20,7 +20,7 @@ namespace Wand.Cli.Commands;
 /// </summary>
 public static class PodSessions
 {
-    /// <summary>The debug options that matter for a pod, as the debug command parsed them (<paramref name="All"/>, <paramref name="One"/>: see <see cref="ContainerDebugSession.Options"/>).</summary>
+    /// <summary>The debug options that matter for a pod, as the debug command parsed them (<paramref name="All"/>, <paramref name="One"/>: see <see cref="DebugSession.Options"/>).</summary>
     public sealed record DebugRequest(int? Pid, bool Stop, bool Yes, string Host, int Port, string? Debugpy, TimeSpan SafePoint, bool Keep, bool? All, bool One, bool Json);
 
     public static async Task<int> DebugAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
@@ -39,8 +39,8 @@ public static class PodSessions
             return ExitCodes.Ok;
         }
         route.WarnAboutLivenessProbe();
-        var session = new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System);
-        var options = new ContainerDebugSession.Options(request.Host, request.Port, DebugCommand.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true),
+        var session = new DebugSession(route, DebugpyLocator.Default, ui, TimeProvider.System);
+        var options = new DebugSession.Options(request.Host, request.Port, DebugCommand.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true),
             request.Debugpy, request.SafePoint, request.Keep, request.All) { One = request.One };
         return await DebugCommand.RunSessionAsync(ui, session, null, Pick, options, Observer(ui, route, request.Json), "the pod", cancellationToken);
     }
@@ -95,8 +95,8 @@ public static class PodSessions
             await using var route = kube.PinnedRoute(ui, result, target, pod);
             var exec = route.Target;
             route.WarnAboutLivenessProbe();
-            var options = new ContainerDebugSession.Options(request.Host, request.Port, proxy.LocalPort, request.Debugpy, request.SafePoint, request.Keep, All: true) { Place = pod.Name };
-            await new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System)
+            var options = new DebugSession.Options(request.Host, request.Port, proxy.LocalPort, request.Debugpy, request.SafePoint, request.Keep, All: true) { Place = pod.Name };
+            await new DebugSession(route, DebugpyLocator.Default, ui, TimeProvider.System)
                 .RunAsync(null, ps => DebugCommand.Choose(ui, Attachable(ps, exec), true, exec.Description), options, Observer(ui, route, request.Json), proxy, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
