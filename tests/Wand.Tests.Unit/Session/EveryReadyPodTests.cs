@@ -58,6 +58,7 @@ public class EveryReadyPodTests
         await run.AnswerAsync(Pod("a", ready: true));
         await run.WaitForAsync("join a");
         run.End("a"); // e.g. its Python is too old: the session said why and ended
+        await run.WaitForAsync("end a");
 
         await run.AnswerAfterIntervalAsync(Pod("a", ready: true));
         await run.AnswerAfterIntervalAsync(Pod("a", ready: true));
@@ -105,8 +106,9 @@ public class EveryReadyPodTests
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
-            Interlocked.Increment(ref _waits);
-            return base.CreateTimer(callback, state, dueTime, period);
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _waits); // counted once it is due (counted first, a test could move the clock before the timer is there)
+            return timer;
         }
     }
 
