@@ -28,8 +28,8 @@ public static class PodSessions
         var exec = await kube.ResolveAsync(ui, result, target, request.Yes, cancellationToken);
         await using var route = kube.FollowingRoute(ui, result, target, exec);
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => request.Pid is { } p
-            ? PodProcesses.ByPid(processes, p, exec)
-            : Prompts.Choose(ui, PodProcesses.Attachable(processes, exec), request.Yes, exec.Description);
+            ? PodProcessChoice.ByPid(processes, p, exec)
+            : Prompts.Choose(ui, PodProcessChoice.Attachable(processes, exec), request.Yes, exec.Description);
         if (request.Stop)
         {
             var stopIn = Pick(await route.ScanAsync(cancellationToken)).Pid;
@@ -68,7 +68,7 @@ public static class PodSessions
         var exec = await kube.ResolveAsync(ui, result, null, yes: true, cancellationToken);
         var route = KubeOptions.Route(ui, exec);
         var processes = await route.ScanAsync(cancellationToken);
-        var target = pid is { } p ? PodProcesses.ByPid(processes, p, exec) : Prompts.Choose(ui, PodProcesses.Attachable(processes, exec), true, exec.Description);
+        var target = pid is { } p ? PodProcessChoice.ByPid(processes, p, exec) : Prompts.Choose(ui, PodProcessChoice.Attachable(processes, exec), true, exec.Description);
         return await new CodeRunner(route.Runner).RunAsync(target.Pid, source, name, safePoint, cancellationToken);
     }
 
@@ -82,22 +82,9 @@ public static class PodSessions
         var ready = pods.Where(p => p.Ready).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         if (ready.Count == 0) PodFinder.ChooseNewestReady(pods, what); // throws the "no Ready pod" error
         ui.Info($"running the code in {ready.Count} Ready pod(s) behind {what}");
-        var outcomes = await Task.WhenAll(ready.Select(async pod =>
-        {
-            try
-            {
-                var exec = kube.Target(result, pod);
-                var route = KubeOptions.Route(Wand.Progress.NullProgress.Instance, exec);
-                var processes = await route.ScanAsync(cancellationToken);
-                var target = RoleClassifier.Recommend(processes.Where(p => p.Attach.CanAttach).ToList())
-                    ?? Prompts.Choose(ui, processes, true, exec.Description); // no single recommendation: its error says why
-                return (Pod: pod.Name, Result: await new CodeRunner(route.Runner).RunAsync(target.Pid, source, name, safePoint, cancellationToken), Error: (string?)null);
-            }
-            catch (WandException e)
-            {
-                return (Pod: pod.Name, Result: (ExecResult?)null, Error: e.Message);
-            }
-        }));
+        var outcomes = await AllPodsExec.RunAsync(ready, pod => kube.Target(result, pod),
+            choice => choice.Recommended ?? Prompts.Take(ui, choice, yes: true), // no single recommendation: its error says why
+            source, name, safePoint, cancellationToken);
         var failed = false;
         foreach (var (pod, exec, error) in outcomes)
         {

@@ -41,7 +41,7 @@ public sealed class AllPodsSession(IProgressReporter progress, TimeProvider time
             var exec = route.Target;
             route.WarnAboutLivenessProbe();
             await new DebugSession(route, DebugpyLocator.Default, progress, time)
-                .RunAsync(null, ps => take(ProcessChoice.Among(PodProcesses.Attachable(ps, exec), exec.Description)), options, observe(route), proxy, cancellationToken);
+                .RunAsync(null, ps => take(ProcessChoice.Among(PodProcessChoice.Attachable(ps, exec), exec.Description)), options, observe(route), proxy, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
