@@ -282,7 +282,7 @@ public static class ProxyBench
     private static string Text(JsonObject outputEvent) => (string?)outputEvent["body"]?["output"] ?? "";
 
     /// <summary>The proxy's progress lines; reads its own "breakpoints armed N ms after it was added" figure.</summary>
-    private sealed class Lines : IProgress
+    private sealed class Lines : IProgressReporter
     {
         private readonly ConcurrentQueue<string> _lines = new();
 

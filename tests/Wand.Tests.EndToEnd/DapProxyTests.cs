@@ -25,7 +25,7 @@ public class DapProxyTests
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan SafePoint = TimeSpan.FromSeconds(10);
 
-    private static DebugpyInjector Injector(IProgress progress) =>
+    private static DebugpyInjector Injector(IProgressReporter progress) =>
         new(new PayloadRunner(ProcFs.Default, TimeProvider.System, progress), DebugpyLocator.Default, progress);
 
     /// <summary>Starts loop.py, starts debugpy in it and returns it with the port debugpy listens on.</summary>
@@ -341,7 +341,7 @@ public class DapProxyTests
         }
     }
 
-    private sealed class ListProgress : IProgress
+    private sealed class ListProgress : IProgressReporter
     {
         private readonly ConcurrentQueue<string> _lines = new();
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using Wand.Discovery;
 using Wand.Errors;
@@ -74,7 +73,7 @@ public static class DebugCommand
                 var insidePid = result.GetValue(pid);
                 PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => insidePid is { } p
                     ? ContainerOptions.ByPidInside(containerRoute, processes, p, found)
-                    : Choose(ui, processes, result.GetValue(yes), $"container {found.Name}");
+                    : Prompts.Choose(ui, processes, result.GetValue(yes), $"container {found.Name}");
                 if (result.GetValue(stop))
                 {
                     var stopIn = Pick(await containerRoute.ScanAsync(cancellationToken)).Pid;
@@ -82,14 +81,15 @@ public static class DebugCommand
                     ui.Info(stopped ? "debugpy stopped" : "wand's debugpy was not running there");
                     return ExitCodes.Ok;
                 }
-                var session = new ContainerDebugSession(new ContainerLocator([found.Runtime]), containerRoute, DebugpyLocator.Default, ui, TimeProvider.System);
-                var options = new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port), ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true),
+                var session = new DebugSession(containerRoute, DebugpyLocator.Default, ui, TimeProvider.System);
+                var options = new DebugSession.Options(result.GetValue(host)!, result.GetValue(port), Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true),
                     result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal };
                 var observer = new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json");
-                return await RunSessionAsync(ui, session, found, Pick, options, observer, "the container", cancellationToken);
+                var followed = new FollowedContainer(new ContainerLocator([found.Runtime]), found, containerRoute);
+                return await SessionEnd.AfterCtrlCAsync(ui, ct => session.RunAsync(followed, Pick, options, observer, null, ct), options.Keep, "the container", cancellationToken);
             }
 
-            var target = result.GetValue(pid) ?? Choose(ui, await ScanAsync(ui, cancellationToken), result.GetValue(yes), "this machine").Pid;
+            var target = result.GetValue(pid) ?? Prompts.Choose(ui, await ScanAsync(ui, cancellationToken), result.GetValue(yes), "this machine").Pid;
 
             // A supervisor runs no app code (see SupervisedWorkers): --stop and --detach act on its workers unless --one.
             var supervised = literal || !(result.GetValue(stop) || result.GetValue(detach)) ? null : await SupervisedAsync(ui, target, cancellationToken);
@@ -105,15 +105,15 @@ public static class DebugCommand
             if (result.GetValue(detach))
             {
                 if (supervised is not null) target = DetachedTarget(ui, supervised);
-                var listenPort = ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes));
+                var listenPort = Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes));
                 ui.Step($"starting debugpy in PID {target} on {result.GetValue(host)}:{listenPort} (the app keeps running)");
                 var endpoint = await injector.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
                 if (result.GetValue(output) == "json") await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, CliJson.Default.DebugpyEndpoint));
                 else Describe(ui, endpoint);
                 return ExitCodes.Ok;
             }
-            return await RunLocalSessionAsync(ui, target, new ContainerDebugSession.Options(result.GetValue(host)!, result.GetValue(port),
-                ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal },
+            return await RunLocalSessionAsync(ui, target, new DebugSession.Options(result.GetValue(host)!, result.GetValue(port),
+                Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal },
                 result.GetValue(output) == "json", cancellationToken);
         });
         return command;
@@ -123,13 +123,14 @@ public static class DebugCommand
     /// The local session: wand's DAP proxy on the user's port, debugpy on the next free port in the
     /// target, and the app's other processes (a reloader's next worker, gunicorn's respawned one) followed.
     /// </summary>
-    private static async Task<int> RunLocalSessionAsync(IUserInterface ui, int pid, ContainerDebugSession.Options options, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunLocalSessionAsync(IUserInterface ui, int pid, DebugSession.Options options, bool json, CancellationToken cancellationToken)
     {
         var route = new LocalRoute(pid, ProcFs.Default, TimeProvider.System, ui);
-        var session = new ContainerDebugSession(null, route, DebugpyLocator.Default, ui, TimeProvider.System);
+        var session = new DebugSession(route, DebugpyLocator.Default, ui, TimeProvider.System);
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => processes.FirstOrDefault(p => p.Pid == pid)
             ?? throw new WandException(ExitCodes.ProcessNotFound, $"PID {pid} is not a Python process this user can see", "list them with `wand ps`");
-        return await RunSessionAsync(ui, session, null, Pick, options, new SessionObserver(ui, route, () => ([], "this machine"), json), "the app", cancellationToken);
+        var observer = new SessionObserver(ui, route, () => ([], "this machine"), json);
+        return await SessionEnd.AfterCtrlCAsync(ui, ct => session.RunAsync(null, Pick, options, observer, null, ct), options.Keep, "the app", cancellationToken);
     }
 
     /// <summary>The workers of <paramref name="pid"/> when it is a supervisor (gunicorn master, uvicorn --reload parent); else null.</summary>
@@ -173,78 +174,8 @@ public static class DebugCommand
         return ExitCodes.Ok;
     }
 
-    /// <summary>Runs a debug session (its own proxy) until Ctrl+C, the only way it ends, and says what stays behind in <paramref name="where"/>.</summary>
-    internal static async Task<int> RunSessionAsync(IUserInterface ui, ContainerDebugSession session, ContainerInfo? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose,
-        ContainerDebugSession.Options options, ContainerDebugSession.IObserver observer, string where, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await session.RunAsync(container, choose, options, observer, null, cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            ui.Info($"session ended; debugpy {(options.Keep ? "keeps running" : "was stopped")} in {where}");
-        }
-        return ExitCodes.Cancelled;
-    }
-
-    /// <summary>
-    /// For --detach, a busy port is fine when debugpy's own adapter holds it (the target may already be listening
-    /// there: the bootstrap then reuses it). Anything else is never killed: offer the next free port.
-    /// </summary>
-    /// <param name="forProxy">wand's own proxy will listen there: any owner makes it busy.</param>
-    internal static int ChooseLocalPort(IUserInterface ui, ProcFs procfs, int port, bool yes, bool forProxy = false)
-    {
-        if (PortOwner.Find(port, procfs) is not { } owner || (owner.IsDebugpyAdapter && !forProxy)) return port;
-        var next = PortOwner.NextFree(port + 1, procfs);
-        var message = $"port {port} is in use by {owner.Describe()}";
-        if (yes)
-        {
-            ui.Warn($"{message}; using {next} instead");
-            return next;
-        }
-        if (ui.CanPrompt && ui.Confirm($"{message}. Use port {next} instead?", true)) return next;
-        throw new WandException(ExitCodes.PortInUse, message, $"pass --port {next} (free), or stop that process");
-    }
-
     private static Task<IReadOnlyList<PythonProcess>> ScanAsync(IUserInterface ui, CancellationToken cancellationToken) =>
         new PythonProcessScanner(progress: ui).ScanAsync(null, cancellationToken);
-
-    /// <summary>
-    /// The process to debug among <paramref name="all"/>: the recommended one (a reload worker over its
-    /// parent) without a prompt when --yes or no terminal, else the user's choice with it preselected.
-    /// </summary>
-    internal static PythonProcess Choose(IUserInterface ui, IReadOnlyList<PythonProcess> all, bool yes, string where)
-    {
-        var candidates = all.Where(p => p.Attach.CanAttach).ToList();
-        if (candidates.Count == 0 && all.Count > 0 && all.All(p => p.Attach.State == AttachState.UnsupportedVersion))
-            throw new UnsupportedPythonException($"the Python processes in {where} cannot be attached: {string.Join("; ", all.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
-                "run the app on Python 3.14+, or start it under `rdg debug python ...` (works with Python 3.8+)");
-        if (candidates.Count == 0)
-            throw new WandException(ExitCodes.ProcessNotFound,
-                all.Count == 0 ? $"no Python processes found in {where}" : $"none of the {all.Count} Python processes in {where} can be attached: {string.Join("; ", all.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
-                "start your app with Python 3.14+, or run `wand ps` to see why");
-        var recommended = RoleClassifier.Recommend(candidates);
-        var ordered = recommended is null ? candidates : [recommended, .. candidates.Where(p => p != recommended)];
-        if (yes || !ui.CanPrompt)
-        {
-            if (recommended is not null || candidates.Count == 1)
-            {
-                var chosen = ordered[0];
-                ui.Info($"chose PID {chosen.Pid} ({Summary(chosen)})");
-                return chosen;
-            }
-            throw new WandException(ExitCodes.Usage,
-                $"several Python processes could be meant: {string.Join("; ", candidates.Select(p => $"PID {p.Pid} {Summary(p)}"))}",
-                "pass --pid PID");
-        }
-        return ui.Choose("Which process should wand debug?", ordered,
-            p => $"{p.Pid,7}  {Summary(p)}{(p == recommended ? "  (recommended)" : "")}");
-    }
-
-    private static string Summary(PythonProcess p) =>
-        $"{p.RoleDetail ?? p.Role.ToString().ToLowerInvariant()}, Python {p.Version}, CPU {p.CpuPercent.ToString("0.0", CultureInfo.InvariantCulture)}%, " +
-        $"RSS {p.RssBytes / (1024 * 1024)} MiB, {string.Join(' ', p.CommandLine)}";
 
     internal static void Describe(IUserInterface ui, DebugpyEndpoint e, int? localPort = null)
     {

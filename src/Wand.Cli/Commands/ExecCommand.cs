@@ -70,7 +70,7 @@ public static class ExecCommand
                     var processes = await containerRoute.ScanAsync(cancellationToken);
                     var target = result.GetValue(pid) is { } inside
                         ? ContainerOptions.ByPidInside(containerRoute, processes, inside, found)
-                        : DebugCommand.Choose(ui, processes, true, $"container {found.Name}");
+                        : Prompts.Choose(ui, processes, true, $"container {found.Name}");
                     return await new CodeRunner(containerRoute.Runner).RunAsync(target.Pid, source, name, timeLimit, cancellationToken);
                 }
                 var local = result.GetValue(pid) ?? throw new WandException(ExitCodes.Usage, "give --pid PID (or --container NAME)", "run `wand ps` to find the PID");

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wand.Injection.Debugpy;
 using Wand.Session;
-using Wand.Transport.Containers;
+using Wand.Transport;
 
 namespace Wand.Cli.Commands;
 
@@ -12,8 +12,8 @@ namespace Wand.Cli.Commands;
 /// replaced pod), so it is asked for at every event.
 /// </summary>
 /// <param name="place">JSON fields that name the place ({"container": ...} or {"namespace", "pod", "container"}) and its description for people.</param>
-internal sealed class SessionObserver(IUserInterface ui, IContainerRoute route, Func<(JsonObject Fields, string Description)> place, bool json)
-    : ContainerDebugSession.IObserver
+internal sealed class SessionObserver(IUserInterface ui, ITargetRoute route, Func<(JsonObject Fields, string Description)> place, bool json)
+    : DebugSession.IObserver
 {
     public void Attached(DebugpyEndpoint endpoint, int pid, int localPort, bool first)
     {

@@ -4,7 +4,7 @@ namespace Wand.Cli;
 /// Everything the commands say to the user and ask of them goes through here, so tests can record it.
 /// Human text goes to stderr; stdout carries only results (tables, JSON, the exec output).
 /// </summary>
-public interface IUserInterface : Wand.Progress.IProgress
+public interface IUserInterface : Wand.Progress.IProgressReporter
 {
     /// <summary>Plain output: not a terminal, or DEBUGWAND_SIMPLE_UI=1.</summary>
     bool Simple { get; }

@@ -20,10 +20,10 @@ public sealed class PythonProcessScanner
 
     private readonly ProcFs _procfs;
     private readonly TimeProvider _time;
-    private readonly IProgress _progress;
+    private readonly IProgressReporter _progress;
     private readonly Lazy<IReadOnlyDictionary<int, string>> _users;
 
-    public PythonProcessScanner(ProcFs? procfs = null, TimeProvider? time = null, IProgress? progress = null, string passwdPath = "/etc/passwd")
+    public PythonProcessScanner(ProcFs? procfs = null, TimeProvider? time = null, IProgressReporter? progress = null, string passwdPath = "/etc/passwd")
     {
         _procfs = procfs ?? ProcFs.Default;
         _time = time ?? TimeProvider.System;

@@ -15,7 +15,7 @@ namespace Wand.Hpc;
 /// writing "activate" into the FIFO of a lite-armed launcher, or, for an unprepared Python 3.14+
 /// process, by the same PEP 768 injection as <c>wand debug --pid</c>.
 /// </summary>
-public sealed partial class NodeAgent(ProcFs procfs, IProgress progress)
+public sealed partial class NodeAgent(ProcFs procfs, IProgressReporter progress)
 {
     /// <summary>debugpy's import and listen() take about half a second; an uncompiled install several.</summary>
     public static readonly TimeSpan ActivationTimeout = TimeSpan.FromSeconds(60);

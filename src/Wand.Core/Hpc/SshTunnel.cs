@@ -14,7 +14,7 @@ namespace Wand.Hpc;
 /// client, ssh 9.2 at least, ignores -N and starts a login shell, and its end says nothing about the
 /// connection's).
 /// </summary>
-public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IProgress progress)
+public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IProgressReporter progress)
 {
     /// <summary>The read-only remote command that prints the session records (constant text: no user data in it).</summary>
     public const string ReadSessionsScript =

@@ -12,7 +12,7 @@ namespace Wand.Injection;
 /// The route from this machine (PEP 768 through /proc and process memory, or ptrace for 3.9-3.13): the request and the result
 /// travel as JSON files in a private folder inside the target's root, removed afterwards whatever happens.
 /// </summary>
-public sealed class PayloadRunner(ProcFs procfs, TimeProvider time, IProgress progress) : PayloadRunnerBase(time, progress)
+public sealed class PayloadRunner(ProcFs procfs, TimeProvider time, IProgressReporter progress) : PayloadRunnerBase(time, progress)
 {
     public ProcFs ProcFs => procfs;
 

@@ -10,12 +10,12 @@ namespace Wand.Injection;
 /// (from this machine through /proc, or from inside a container through its runtime's exec). The
 /// rules every route shares live here; a route only knows how to deliver one request.
 /// </summary>
-public abstract class PayloadRunnerBase(TimeProvider time, IProgress progress)
+public abstract class PayloadRunnerBase(TimeProvider time, IProgressReporter progress)
 {
     private static readonly TimeSpan BusyRetryDelay = TimeSpan.FromMilliseconds(50);
 
     protected TimeProvider Time => time;
-    protected IProgress Progress => progress;
+    protected IProgressReporter Progress => progress;
 
     /// <param name="safePointTimeout">How long the target may take to reach a safe point and accept the request.</param>
     /// <param name="resultTimeout">How long the payload may take to answer once accepted (then <see cref="NoAnswerException"/>); null waits as long as the target lives.</param>

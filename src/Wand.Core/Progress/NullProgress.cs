@@ -1,7 +1,7 @@
 namespace Wand.Progress;
 
 /// <summary>Discards progress reports.</summary>
-public sealed class NullProgress : IProgress
+public sealed class NullProgress : IProgressReporter
 {
     public static NullProgress Instance { get; } = new();
 

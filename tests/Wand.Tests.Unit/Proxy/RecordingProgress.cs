@@ -4,7 +4,7 @@ using Wand.Progress;
 namespace Wand.Tests.Unit.Proxy;
 
 /// <summary>Keeps every progress line, for asserting what was logged.</summary>
-internal sealed class RecordingProgress : IProgress
+internal sealed class RecordingProgress : IProgressReporter
 {
     private readonly ConcurrentQueue<string> _lines = new();
 

@@ -11,7 +11,7 @@ namespace Wand.Injection.Debugpy;
 /// (debugpy_bootstrap.py). Returns only once debugpy.listen() has returned in the target, which is
 /// when its adapter accepts editor connections.
 /// </summary>
-public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator locator, IProgress progress)
+public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator locator, IProgressReporter progress)
 {
     /// <summary>debugpy's import and listen() take about 0.5 s; a cold, uncompiled install several seconds.</summary>
     private static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(60);

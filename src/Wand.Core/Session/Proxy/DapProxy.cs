@@ -78,12 +78,12 @@ namespace Wand.Session.Proxy;
 /// <para><b>Bad input.</b> A malformed frame from an editor (bad <c>Content-Length</c>, invalid JSON, a body
 /// over <see cref="DapProxyOptions.MaxMessageBytes"/>) closes that editor's connection; one from a backend
 /// closes that backend's connection, which the editor sees as the process going away. Both are
-/// reported through <see cref="IProgress"/>; the proxy and other connections go on.</para>
+/// reported through <see cref="IProgressReporter"/>; the proxy and other connections go on.</para>
 /// </remarks>
 public sealed class DapProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener;
-    private readonly IProgress _progress;
+    private readonly IProgressReporter _progress;
     private readonly DapProxyOptions _options;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
@@ -96,7 +96,7 @@ public sealed class DapProxy : IAsyncDisposable
     private int _nextEditor;
     private int _disposed;
 
-    private DapProxy(TcpListener listener, IProgress progress, DapProxyOptions options)
+    private DapProxy(TcpListener listener, IProgressReporter progress, DapProxyOptions options)
     {
         _listener = listener;
         _progress = progress;
@@ -106,7 +106,7 @@ public sealed class DapProxy : IAsyncDisposable
 
     /// <summary>Starts listening on 127.0.0.1:<paramref name="localPort"/> (0 picks a free port).</summary>
     /// <exception cref="SocketException">The port is taken.</exception>
-    public static DapProxy Start(int localPort, IProgress progress, DapProxyOptions? options = null)
+    public static DapProxy Start(int localPort, IProgressReporter progress, DapProxyOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(progress);
         var listener = new TcpListener(IPAddress.Loopback, localPort);

@@ -77,7 +77,7 @@ internal sealed partial class EditorConnection
     private readonly Stream _stream;
     private readonly Socket? _socket;
     private readonly DapProxyOptions _options;
-    private readonly IProgress _progress;
+    private readonly IProgressReporter _progress;
     private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _closed = new();
     private readonly EditorWriter _editor;
@@ -92,7 +92,7 @@ internal sealed partial class EditorConnection
     private string? _refusal;
     private volatile bool _left;
 
-    public EditorConnection(DapProxy proxy, Stream stream, int id, DapProxyOptions options, IProgress progress, Socket? socket = null)
+    public EditorConnection(DapProxy proxy, Stream stream, int id, DapProxyOptions options, IProgressReporter progress, Socket? socket = null)
     {
         _proxy = proxy;
         _stream = stream;

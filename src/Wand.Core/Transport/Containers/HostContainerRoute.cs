@@ -12,7 +12,7 @@ namespace Wand.Transport.Containers;
 /// native attacher works through /proc/PID/root and debugpy is reached by entering the container's
 /// network namespace. PIDs are this machine's.
 /// </summary>
-public sealed class HostContainerRoute(ContainerInfo container, ProcFs procfs, TimeProvider time, IProgress progress) : IContainerRoute
+public sealed class HostContainerRoute(ContainerInfo container, ProcFs procfs, TimeProvider time, IProgressReporter progress) : IContainerRoute
 {
     private int _initPid = container.HostPid;
 

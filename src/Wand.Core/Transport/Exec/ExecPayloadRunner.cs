@@ -14,7 +14,7 @@ namespace Wand.Transport.Exec;
 /// scripts travel on stdin, so the image needs no shell, ps or tar. PIDs are the container's own.
 /// </summary>
 /// <param name="permissionHint">What to tell the user when the kernel refuses access to the target (null: the general advice).</param>
-public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IProgress progress, string? permissionHint = null) : PayloadRunnerBase(time, progress)
+public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IProgressReporter progress, string? permissionHint = null) : PayloadRunnerBase(time, progress)
 {
     private static readonly TimeSpan AgentTimeout = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan WithdrawTimeout = TimeSpan.FromSeconds(15);

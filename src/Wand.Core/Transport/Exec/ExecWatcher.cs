@@ -14,7 +14,7 @@ namespace Wand.Transport.Exec;
 /// watcher is started again when it ends or falls silent; while it is not running, <see cref="Latest"/>
 /// is null and the route polls through exec as before.
 /// </summary>
-public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, IProgress progress, TimeProvider time) : IAsyncDisposable
+public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, IProgressReporter progress, TimeProvider time) : IAsyncDisposable
 {
     private static readonly TimeSpan Silence = TimeSpan.FromSeconds(3);
 

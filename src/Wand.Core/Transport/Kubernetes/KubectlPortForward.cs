@@ -14,7 +14,7 @@ namespace Wand.Transport.Kubernetes;
 /// its pod). It always points at the pod the <see cref="PodExecTarget"/> names now, so after a pod
 /// replacement the next start reaches the new pod. wand's own listener on the user's port relays to it.
 /// </summary>
-public sealed class KubectlPortForward(PodExecTarget target, IProgress progress, TimeProvider time) : IAsyncDisposable
+public sealed class KubectlPortForward(PodExecTarget target, IProgressReporter progress, TimeProvider time) : IAsyncDisposable
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);

@@ -2,7 +2,6 @@ using Wand.Discovery;
 using Wand.Errors;
 using Wand.Injection;
 using Wand.Progress;
-using Wand.Transport.Containers;
 using Wand.Transport.Exec;
 
 namespace Wand.Transport.Kubernetes;
@@ -13,12 +12,12 @@ namespace Wand.Transport.Kubernetes;
 /// moves to the newest Ready pod of the same query (service, selector), latest revision first. The
 /// debug session then injects there as it does for a new reload worker; the local forward stays.
 /// </summary>
-public sealed class PodRoute : IContainerRoute, IAsyncDisposable
+public sealed class PodRoute : ITargetRoute, IAsyncDisposable
 {
     private readonly PodExecTarget _target;
     private readonly Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> _findPods;
     private readonly string? _requestedContainer;
-    private readonly IProgress _progress;
+    private readonly IProgressReporter _progress;
     private readonly ExecRoute _inner;
     private readonly KubectlPortForward _forward;
     private readonly ExecWatcher _watcher;
@@ -26,7 +25,7 @@ public sealed class PodRoute : IContainerRoute, IAsyncDisposable
 
     /// <param name="findPods">The user's query again (the pods behind the service now).</param>
     /// <param name="requestedContainer">The container the user named, else null (the one running Python).</param>
-    public PodRoute(PodExecTarget target, Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> findPods, string? requestedContainer, TimeProvider time, IProgress progress)
+    public PodRoute(PodExecTarget target, Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> findPods, string? requestedContainer, TimeProvider time, IProgressReporter progress)
     {
         _target = target;
         _findPods = findPods;
@@ -107,8 +106,6 @@ public sealed class PodRoute : IContainerRoute, IAsyncDisposable
     }
 
     public int PidInside(int pid) => pid;
-
-    public void Restarted(ContainerInfo container) => _inner.Restarted(container);
 
     /// <summary>True (and remembered) when the pod no longer exists or is no longer Ready.</summary>
     private async Task<bool> GoneAsync(CancellationToken cancellationToken)

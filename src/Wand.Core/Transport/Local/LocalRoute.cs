@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using Wand.Discovery;
 using Wand.Injection;
 using Wand.Progress;
-using Wand.Transport.Containers;
 
 namespace Wand.Transport.Local;
 
@@ -13,14 +12,14 @@ namespace Wand.Transport.Local;
 /// under it, so a reload worker that replaces the chosen one is found. debugpy listens on this
 /// machine's loopback: no forward is needed, the session's proxy connects straight to it.
 /// </summary>
-public sealed class LocalRoute : IContainerRoute
+public sealed class LocalRoute : ITargetRoute
 {
     private readonly ProcFs _procfs;
     private readonly TimeProvider _time;
-    private readonly IProgress _progress;
+    private readonly IProgressReporter _progress;
 
     /// <param name="chosen">The process the user chose; its family is what the session follows.</param>
-    public LocalRoute(int chosen, ProcFs procfs, TimeProvider time, IProgress progress)
+    public LocalRoute(int chosen, ProcFs procfs, TimeProvider time, IProgressReporter progress)
     {
         _procfs = procfs;
         _time = time;
@@ -68,10 +67,6 @@ public sealed class LocalRoute : IContainerRoute
     }
 
     public int PidInside(int pid) => pid;
-
-    public void Restarted(ContainerInfo container)
-    {
-    }
 
     private bool InFamily(int pid)
     {

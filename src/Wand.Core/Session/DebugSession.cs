@@ -3,12 +3,13 @@ using Wand.Errors;
 using Wand.Injection.Debugpy;
 using Wand.Progress;
 using Wand.Session.Proxy;
+using Wand.Transport;
 using Wand.Transport.Containers;
 
 namespace Wand.Session;
 
 /// <summary>
-/// Keeps a `wand debug` session working while things change, on any route (<see cref="IContainerRoute"/>:
+/// Keeps a `wand debug` session working while things change, on any route (<see cref="ITargetRoute"/>:
 /// this machine, a container from the host or through its runtime's exec, a pod through kubectl).
 /// debugpy stays bound to loopback inside the target; the editor talks to a <see cref="DapProxy"/> on
 /// 127.0.0.1:LOCAL. When the debugged process goes away (reload worker replaced, container restarted,
@@ -16,7 +17,7 @@ namespace Wand.Session;
 /// editor's session goes on without a new attach. With <see cref="Options.All"/> every worker is
 /// debugged at once, each a child session of the editor's.
 /// </summary>
-public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerRoute route, DebugpyLocator debugpyLocator, IProgress progress, TimeProvider time)
+public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocator, IProgressReporter progress, TimeProvider time)
 {
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ReloaderGrace = TimeSpan.FromSeconds(15);
@@ -57,7 +58,7 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
     private readonly Dictionary<int, DebugpyEndpoint> _attached = [];
     private readonly HashSet<int> _refused = [];
     private readonly HashSet<int> _appParents = [];
-    private ContainerInfo? _container;
+    private FollowedContainer? _container;
     private bool _all;
     private int _remotePort;
     private int _current;
@@ -69,12 +70,12 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
 
     /// <summary>
     /// Runs until cancelled; on the way out stops debugpy (unless Keep) and the proxy.
-    /// <paramref name="container"/> (with a locator) is followed through restarts; null for places the
-    /// route alone reaches (a pod's container through kubectl exec, this machine).
+    /// <paramref name="container"/> is followed through restarts; null for places the route alone
+    /// reaches (a pod's container through kubectl exec, this machine).
     /// <paramref name="sharedProxy"/>: the editor's proxy when several sessions feed one (every pod of a
     /// service); the session then leaves it running and only takes its own processes out of it.
     /// </summary>
-    public async Task RunAsync(ContainerInfo? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose, Options options, IObserver observer,
+    public async Task RunAsync(FollowedContainer? container, Func<IReadOnlyList<PythonProcess>, PythonProcess> choose, Options options, IObserver observer,
         DapProxy? sharedProxy, CancellationToken cancellationToken)
     {
         _remotePort = options.RemotePort;
@@ -284,25 +285,8 @@ public sealed class ContainerDebugSession(ContainerLocator? locator, IContainerR
 
     /// <summary>
     /// Waits until the container (if the session follows one) runs again; returns whether it restarted
-    /// meanwhile (and tells the route).
+    /// meanwhile (and told the route).
     /// </summary>
-    private async Task<bool> WaitForContainerAsync(CancellationToken cancellationToken)
-    {
-        if (_container is not { } container || locator is null) return false;
-        var said = false;
-        while (true)
-        {
-            var info = await locator.FindAsync(container.Id, cancellationToken);
-            if (info.Running && info.HostPid > 0)
-            {
-                if (info.HostPid == container.HostPid) return false;
-                _container = info;
-                route.Restarted(info);
-                return true;
-            }
-            if (!said) progress.Step($"container {container.Name} is {info.Status}; waiting for it to run again");
-            said = true;
-            await Task.Delay(TimeSpan.FromMilliseconds(250), time, cancellationToken);
-        }
-    }
+    private Task<bool> WaitForContainerAsync(CancellationToken cancellationToken) =>
+        _container?.WaitUntilRunningAsync(progress, time, cancellationToken) ?? Task.FromResult(false);
 }

@@ -1,0 +1,37 @@
+using Wand.Discovery;
+using Wand.Errors;
+using Wand.Injection;
+using Wand.Transport.Kubernetes;
+
+namespace Wand.Session;
+
+/// <summary>Which of a pod's Python processes a session or an exec is about.</summary>
+public static class PodProcessChoice
+{
+    /// <summary>
+    /// The pod's processes (the app's: not a `kubectl exec` beside it) when some can be attached; else the reason, with what to do about it in a
+    /// pod: the SYS_PTRACE capability when the kernel refuses access, a 3.14 image (or rdg) when the
+    /// Python is older.
+    /// </summary>
+    public static IReadOnlyList<PythonProcess> Attachable(IReadOnlyList<PythonProcess> all, PodExecTarget exec)
+    {
+        // The app is the container's PID 1 and what it started. A `kubectl exec` (a probe, someone's
+        // python -c) runs beside it with parent 0: never the process meant (--pid still reaches it).
+        var processes = all.Where(p => p.ParentPid != 0 || p.Pid == 1).ToList() is { Count: > 0 } app ? app : all;
+        if (processes.Count == 0 || processes.Any(p => p.Attach.CanAttach)) return processes;
+        if (processes.FirstOrDefault(p => p.Attach.State == AttachState.PermissionDenied) is { } denied)
+            throw new WandException(ExitCodes.PermissionDenied,
+                $"the kernel in {exec.Description} refuses wand access to PID {denied.Pid} ({denied.Attach.Reason})", PodRoute.PodPermissionHint);
+        if (processes.All(p => p.Attach.State == AttachState.UnsupportedVersion))
+            throw new UnsupportedPythonException(
+                $"the Python processes in {exec.Description} cannot be attached: {string.Join("; ", processes.Select(p => $"PID {p.Pid}: Python {p.Version}"))}; wand needs CPython 3.14+ (PEP 768)",
+                "build the image on Python 3.14 (e.g. FROM python:3.14-slim), or start the app under `rdg debug python ...` in the image (Python 3.8+)");
+        return processes;
+    }
+
+    /// <summary>The process with <paramref name="pid"/> among the pod's processes.</summary>
+    public static PythonProcess ByPid(IReadOnlyList<PythonProcess> processes, int pid, PodExecTarget exec) =>
+        processes.FirstOrDefault(x => x.Pid == pid)
+            ?? throw new WandException(ExitCodes.ProcessNotFound, $"no Python process with PID {pid} in {exec.Description}",
+                $"list them: wand pods -n {exec.Pod.Namespace} --pod {exec.Pod.Name} --with-pids");
+}
