@@ -102,6 +102,17 @@ def _wand_debugpy():
     # the lent copy's folder on sys.path; sys.breakpointhook; pydevd's patches of thread start and
     # process spawn. os.environ and sys.path are compared here, in the main thread, so that nothing the
     # app does meanwhile is taken for ours; pydevd patches functions during listen(), in its thread.
+    # uWSGI without --enable-threads (or --threads) keeps the GIL between requests (its python
+    # plugin releases it only when threads are enabled: uwsgi_python_enable_threads), so debugpy's
+    # threads would run only during requests and the editor would hang. uwsgi.opt is the option
+    # table uWSGI itself parsed, from the command line, environment and config files alike.
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is not None:
+        opt = getattr(uwsgi, "opt", None) or {}
+        if not opt.get("enable-threads") and not opt.get("threads"):
+            _wand_result({"ok": False, "error": "uwsgi-no-threads", "detail": "uWSGI runs without --enable-threads"})
+            return
+
     before = _wand_state()
     copy = request.get("debugpy_path")
     if copy and copy not in sys.path:
@@ -131,8 +142,12 @@ def _wand_debugpy():
     info = describe()
     worker = _wand_gunicorn_worker()
 
+    python = _wand_adapter_python()
+
     def listen():
         try:
+            if python is not None:
+                debugpy.configure(python=python)
             host, port = debugpy.listen((request["host"], request["port"]))
         except BaseException:
             undo["functions"] = changes_since(before)["functions"]
@@ -155,6 +170,23 @@ def _wand_debugpy():
             _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
 
     threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True).start()
+
+
+def _wand_adapter_python():
+    """The interpreter for debugpy's adapter when sys.executable is not one. debugpy.listen() starts
+    the adapter as `sys.executable -m debugpy.adapter` (debugpy/server/api.py, _config["python"]);
+    in a program that embeds Python (uWSGI: sys.executable is uwsgi-core) that runs the program, and
+    listen() times out waiting for an adapter that never starts. None: sys.executable will do."""
+    import os
+    import sys
+
+    if os.path.basename(sys.executable or "").startswith("python"):
+        return None
+    for name in ("python%d.%d" % sys.version_info[:2], "python%d" % sys.version_info[0]):
+        candidate = os.path.join(sys.base_exec_prefix, "bin", name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 def _wand_undo_process_patches():
@@ -322,5 +354,5 @@ def _wand_stop_adapter(token):
 
 
 _wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+del _wand_debugpy, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
 del _wand_state, _wand_changes, _WAND_PATCHED_MODULES
