@@ -254,11 +254,13 @@ public class PtraceTests
     /// <summary>
     /// <c>wand debug</c> through the same route: a breakpoint hit and the app going on. 3.11 has no
     /// debugpy of its own and is lent sid's 1.8.20 (before 3.12 pydevd traces the main thread from
-    /// its own thread through its attach.so, which needs libstdc++). Bullseye's 3.9 cannot import
+    /// its own thread through its attach.so, which needs libstdc++; "3.11-slim" has none, so the
+    /// bootstrap has the main thread enable pydevd's tracing itself). Bullseye's 3.9 cannot import
     /// that debugpy (it needs typing_extensions): debug on 3.9 is left for the next slice.
     /// </summary>
     [Theory(Timeout = 120_000)]
     [InlineData("3.11")]
+    [InlineData("3.11-slim")]
     [InlineData("3.13")]
     public async Task DebugHitsABreakpoint(string version)
     {

@@ -6,7 +6,8 @@
 #
 # Usage: tests/testbed/oldpythons.sh [--force]
 # Environment: WAND_TESTBED, WAND_TESTBED_MIRROR, WAND_TESTBED_KEYRING as for provision.sh.
-# Outputs: $WAND_TESTBED/rootfs-3.9, $WAND_TESTBED/rootfs-3.11 (chroot into them, /usr/bin/python3.X;
+# Outputs: $WAND_TESTBED/rootfs-3.9, $WAND_TESTBED/rootfs-3.11, rootfs-3.11-slim (the same without
+#   libstdc++) (chroot into them, /usr/bin/python3.X;
 #   /srv/apps is a copy of tests/testbed/apps); stdout: one line "old pythons ready: ...".
 set -euo pipefail
 
@@ -112,4 +113,18 @@ for target in "${TARGETS[@]}"; do
   log "python$v $version ready in $rootfs"
   summary+=("python$v $version")
 done
+# A slim image: bookworm's 3.11 without libstdc++, where pydevd's attach.so cannot load (it traces
+# the threads other than its own with it before 3.12). Hard links: a copy in a second, no space.
+slim="$TB/rootfs-3.11-slim"
+if [[ $(cat "$slim/.stamp" 2>/dev/null) != "$(cat "$TB/stamp-3.11")" ]]; then
+  log "making $slim (rootfs-3.11 without libstdc++)"
+  if [[ -d $slim/proc ]] && mountpoint -q "$slim/proc"; then umount "$slim/proc" || umount -l "$slim/proc"; fi
+  rm -rf --one-file-system "$slim"
+  cp -al --one-file-system "$TB/rootfs-3.11" "$slim"
+  rm -f "$slim"/usr/lib/x86_64-linux-gnu/libstdc++.so.6*
+  cp "$TB/stamp-3.11" "$slim/.stamp"
+fi
+ensure_mounts "$slim"
+copy_apps "$slim"
+summary+=("python3.11 without libstdc++")
 echo "old pythons ready: ${summary[*]}"

@@ -28,7 +28,7 @@ public sealed class TargetProcess : IAsyncDisposable
     /// interpreter, so <see cref="Pid"/> is the Python process itself.
     /// </summary>
     public static TargetProcess StartPython(string version, IEnumerable<string> args, IDictionary<string, string>? env = null, string? user = null) =>
-        StartProgram(version, $"/usr/bin/python{version}", args, env, user);
+        StartProgram(version, $"/usr/bin/{Testbed.PythonName(version)}", args, env, user);
 
     /// <summary>Starts <paramref name="program"/> (a path in the rootfs of python<paramref name="version"/>, e.g. uWSGI) the same way.</summary>
     public static TargetProcess StartProgram(string version, string program, IEnumerable<string> args, IDictionary<string, string>? env = null, string? user = null)

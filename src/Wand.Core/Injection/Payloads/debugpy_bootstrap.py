@@ -82,7 +82,7 @@ def _wand_debugpy():
         except Exception:
             pass
         copy = getattr(debugpy, "_wand_copy", None)
-        for attr in ("_wand_endpoint", "_wand_copy", "_wand_adapter_token", "_wand_undo", "_wand_heartbeat"):
+        for attr in ("_wand_endpoint", "_wand_copy", "_wand_adapter_token", "_wand_undo", "_wand_heartbeat", "_wand_trace_main"):
             if hasattr(debugpy, attr):
                 delattr(debugpy, attr)
         _wand_result({"ok": True, "was_listening": True, "port": endpoint[1], "adapter_pids": stopped, "debugpy_copy": copy})
@@ -143,12 +143,14 @@ def _wand_debugpy():
     worker = _wand_gunicorn_worker()
 
     python = _wand_adapter_python()
+    trace_main_thread = _wand_trace_main_thread
 
     def listen():
         try:
             if python is not None:
                 debugpy.configure(python=python)
             host, port = debugpy.listen((request["host"], request["port"]))
+            trace_main_thread(debugpy)
         except BaseException:
             undo["functions"] = changes_since(before)["functions"]
             undo_changes(undo)
@@ -170,6 +172,36 @@ def _wand_debugpy():
             _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
 
     threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True).start()
+
+
+def _wand_trace_main_thread(debugpy):
+    """Before 3.12 pydevd traces with sys.settrace, which acts on the calling thread only: listen()
+    runs in wand's thread, and pydevd reaches the other threads (the main one, where the app runs)
+    through its attach.so (pydevd_tracing.set_trace_to_threads), which needs libstdc++ and fails
+    quietly without it (a slim image): breakpoints would then never hit. So the main thread enables
+    pydevd's tracing itself (PyDB.enable_tracing, pydevd's call for the current thread) at its next
+    safe point, queued with Py_AddPendingCall, as wand queued this bootstrap. Harmless when attach.so
+    did it already; 3.12+ uses sys.monitoring, which covers every thread."""
+    import sys
+
+    if sys.version_info >= (3, 12):
+        return
+
+    def enable(_):
+        try:
+            sys.modules["pydevd"].get_global_debugger().enable_tracing()
+        except BaseException:
+            pass
+        return 0
+
+    try:
+        import ctypes
+
+        # Kept until --stop: the callback must outlive the queued call, which runs later.
+        debugpy._wand_trace_main = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)(enable)
+        ctypes.pythonapi.Py_AddPendingCall(debugpy._wand_trace_main, None)
+    except BaseException:
+        pass  # no ctypes: only attach.so traces the main thread
 
 
 def _wand_adapter_python():
@@ -354,5 +386,5 @@ def _wand_stop_adapter(token):
 
 
 _wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+del _wand_debugpy, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
 del _wand_state, _wand_changes, _WAND_PATCHED_MODULES
