@@ -33,6 +33,11 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
         {
             null => Endpoint(pid, result, copiedFrom),
             "missing" => throw new DebugpyMissingException(pid, [copiedFrom!]),
+            "missing-dependency" => throw new InjectionFailedException(
+                copiedFrom is null
+                    ? $"the debugpy of PID {pid} cannot import {Detail(result)}, which its Python lacks"
+                    : $"the debugpy wand lent to PID {pid} ({copiedFrom}) needs {Detail(result)}, which the target's Python lacks",
+                $"install {Detail(result)} in the app's environment (pip install {Detail(result).Replace('_', '-')}), or install debugpy there with pip so that its dependencies come along"),
             "import-failed" => throw new InjectionFailedException(
                 $"debugpy failed to import in PID {pid}: {LastLine(result)}", "repair the target's debugpy (pip install --force-reinstall debugpy) or uninstall it so wand can lend one"),
             "uwsgi-no-threads" => throw new UnsupportedPythonException(
@@ -59,6 +64,8 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
 
     private static string? Error(JsonElement result) =>
         result.GetProperty("ok").GetBoolean() ? null : result.GetProperty("error").GetString();
+
+    private static string Detail(JsonElement result) => result.GetProperty("detail").GetString() ?? "";
 
     private static string LastLine(JsonElement result) =>
         (result.GetProperty("detail").GetString() ?? "").Trim().Split('\n')[^1];

@@ -129,7 +129,9 @@ def _wand_debugpy():
     except ModuleNotFoundError as e:
         _wand_undo(_wand_changes(before))
         if e.name != "debugpy":
-            _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
+            # A module debugpy needs and this Python lacks: on 3.9 pydevd's vendored bytecode imports
+            # typing_extensions for TypeGuard (typing has it from 3.10 on).
+            _wand_result({"ok": False, "error": "missing-dependency", "detail": str(e.name or e)})
         else:
             _wand_result({"ok": False, "error": "missing", "detail": str(e), "sys_path": list(sys.path)})
         return
