@@ -15,11 +15,14 @@ public class UwsgiTests
 {
     private const string App = "/srv/apps/uwsgi_app/app.py";
 
-    /// <summary>A uWSGI master with one worker; returns it and the worker's PID once the app answers.</summary>
-    private static async Task<(TargetProcess Master, int Worker, HttpClient Http)> StartAsync(int port, params string[] options)
+    /// <summary>A uWSGI master with one worker serving <see cref="App"/>; returns it and the worker's PID once the app answers.</summary>
+    private static Task<(TargetProcess Master, int Worker, HttpClient Http)> StartAsync(int port, params string[] options) =>
+        StartAsync(port, "/", ["--wsgi-file", App, .. options]);
+
+    private static async Task<(TargetProcess Master, int Worker, HttpClient Http)> StartAsync(int port, string readyPath, string[] options)
     {
         var master = TargetProcess.StartProgram("3.11", "/usr/bin/uwsgi-core",
-            ["--plugin", "python311", "--http-socket", $"127.0.0.1:{port}", "--wsgi-file", App, "--master", "--processes", "1", .. options]);
+            ["--plugin", "python311", "--http-socket", $"127.0.0.1:{port}", "--master", "--processes", "1", .. options]);
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
         // uWSGI's --http-socket closes the connection after each response without saying so: a
         // pooled connection would now and then be reused just as it closes.
@@ -30,7 +33,7 @@ public class UwsgiTests
             Assert.False(master.HasExited, $"uWSGI exited: {master.Stderr}");
             try
             {
-                if ((await http.GetAsync("/")).IsSuccessStatusCode) break;
+                if ((await http.GetAsync(readyPath)).IsSuccessStatusCode) break;
             }
             catch (HttpRequestException)
             {
@@ -150,5 +153,36 @@ public class UwsgiTests
             Assert.Contains("uWSGI runs Python only while a worker handles a request", r.Stderr);
             Assert.Contains("--single-interpreter", r.Stderr);
         }
+    }
+
+    /// <summary>
+    /// Without --single-interpreter uWSGI loads every app but the first in a sub-interpreter of its
+    /// own; pending calls run only in the main interpreter, so requests to /b alone never run wand's code.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task ExecIntoAnAppInASubInterpreterTimesOutNamingSingleInterpreter()
+    {
+        var port = TestNet.FreePort();
+        var (master, worker, http) = await StartAsync(port, "/b/",
+            ["--mount", $"/a={App}", "--mount", $"/b={App}", "--manage-script-name", "--enable-threads"]);
+        await using (master)
+        using (http)
+        {
+            Assert.Contains("multiple interpreter mode", master.Stdout + master.Stderr);
+            await using (var load = new HttpLoad(http, "/b/"))
+            {
+                var r = await WandCli.RunAsync(["exec", "--pid", worker.ToString(), "--timeout", "3", "-c", "print('ran')"]);
+                Assert.True(r.ExitCode == ExitCodes.SafePointTimeout, r.ToString());
+                Assert.Contains("wand reaches only the main interpreter, which runs the first app (every app with --single-interpreter)", r.Stderr);
+                Assert.True((await load.StopAsync()).Served > 0, "no request to /b was served");
+            }
+            // The same worker's first app runs in the main interpreter: reached at its next request.
+            await using (new HttpLoad(http, "/a/"))
+            {
+                var r = await WandCli.RunAsync(["exec", "--pid", worker.ToString(), "--timeout", "30", "-c", "print('ran')"]);
+                Assert.True(r.ExitCode == 0 && r.Stdout == "ran\n", r.ToString());
+            }
+        }
+        Assert.Empty(Testbed.WandLeftovers("3.11"));
     }
 }
