@@ -33,11 +33,9 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
         {
             null => Endpoint(pid, result, copiedFrom),
             "missing" => throw new DebugpyMissingException(pid, [copiedFrom!]),
-            "missing-dependency" => throw new InjectionFailedException(
-                copiedFrom is null
-                    ? $"the debugpy of PID {pid} cannot import {Detail(result)}, which its Python lacks"
-                    : $"the debugpy wand lent to PID {pid} ({copiedFrom}) needs {Detail(result)}, which the target's Python lacks",
-                $"install {Detail(result)} in the app's environment (pip install {Detail(result).Replace('_', '-')}), or install debugpy there with pip so that its dependencies come along"),
+            "import-failed" when copiedFrom is not null && MissingModule(result) is { } module => throw new InjectionFailedException(
+                $"the debugpy wand lent to PID {pid} ({copiedFrom}) needs {module}, which the target's Python lacks",
+                $"install {module} in the app's environment (pip install {module.Replace('_', '-')}), or install debugpy there with pip so that its dependencies come along"),
             "import-failed" => throw new InjectionFailedException(
                 $"debugpy failed to import in PID {pid}: {LastLine(result)}", "repair the target's debugpy (pip install --force-reinstall debugpy) or uninstall it so wand can lend one"),
             "uwsgi-no-threads" => throw new UnsupportedPythonException(
@@ -65,7 +63,9 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
     private static string? Error(JsonElement result) =>
         result.GetProperty("ok").GetBoolean() ? null : result.GetProperty("error").GetString();
 
-    private static string Detail(JsonElement result) => result.GetProperty("detail").GetString() ?? "";
+    /// <summary>The module whose absence made debugpy's import fail (ModuleNotFoundError.name), if that was the cause.</summary>
+    private static string? MissingModule(JsonElement result) =>
+        result.TryGetProperty("module", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
 
     private static string LastLine(JsonElement result) =>
         (result.GetProperty("detail").GetString() ?? "").Trim().Split('\n')[^1];

@@ -131,7 +131,7 @@ def _wand_debugpy():
         if e.name != "debugpy":
             # A module debugpy needs and this Python lacks: on 3.9 pydevd's vendored bytecode imports
             # typing_extensions for TypeGuard (typing has it from 3.10 on).
-            _wand_result({"ok": False, "error": "missing-dependency", "detail": str(e.name or e)})
+            _wand_result({"ok": False, "error": "import-failed", "module": e.name, "detail": traceback.format_exc()})
         else:
             _wand_result({"ok": False, "error": "missing", "detail": str(e), "sys_path": list(sys.path)})
         return
