@@ -254,11 +254,13 @@ public class PtraceTests
     /// <summary>
     /// <c>wand debug</c> through the same route: a breakpoint hit and the app going on. 3.11 has no
     /// debugpy of its own and is lent sid's 1.8.20 (before 3.12 pydevd traces the main thread from
-    /// its own thread through its attach.so, which needs libstdc++). Bullseye's 3.9 cannot import
-    /// that debugpy (it needs typing_extensions): debug on 3.9 is left for the next slice.
+    /// its own thread through its attach.so, which needs libstdc++; "3.11-slim" has none, so the
+    /// bootstrap has the main thread enable pydevd's tracing itself). Bullseye's 3.9 cannot import
+    /// that debugpy (it needs typing_extensions): <see cref="DebugOn39WithoutTypingExtensionsSaysWhatIsMissing"/>.
     /// </summary>
     [Theory(Timeout = 120_000)]
     [InlineData("3.11")]
+    [InlineData("3.11-slim")]
     [InlineData("3.13")]
     public async Task DebugHitsABreakpoint(string version)
     {
@@ -289,5 +291,24 @@ public class PtraceTests
         Assert.True(stop.ExitCode == 0, stop.ToString());
         Assert.False(target.HasExited);
         AssertNothingLeftBehind(version);
+    }
+
+    /// <summary>
+    /// The debugpy lent to bullseye's 3.9 imports typing_extensions (pydevd's vendored bytecode, for
+    /// TypeGuard, which typing has from 3.10 on) and that Python has none: one line naming the module.
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task DebugOn39WithoutTypingExtensionsSaysWhatIsMissing()
+    {
+        await using var target = TargetProcess.StartPython("3.9", ["/srv/apps/loop.py"]);
+        var r = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", TestNet.FreePort().ToString(),
+            "--debugpy", Testbed.HostPath("/usr/lib/python3/dist-packages/debugpy"), "--timeout", "20"]);
+        Assert.True(r.ExitCode == ExitCodes.InjectionFailed, r.ToString());
+        Assert.Contains($"the debugpy wand lent to PID {target.Pid} (", r.Stderr);
+        Assert.Contains("needs typing_extensions, which the target's Python lacks", r.Stderr);
+        Assert.Contains("pip install typing-extensions", r.Stderr);
+        Assert.DoesNotContain("Traceback", r.Stderr);
+        Assert.False(target.HasExited);
+        AssertNothingLeftBehind("3.9");
     }
 }

@@ -6,13 +6,15 @@
 #
 # Usage: tests/testbed/oldpythons.sh [--force]
 # Environment: WAND_TESTBED, WAND_TESTBED_MIRROR, WAND_TESTBED_KEYRING as for provision.sh.
-# Outputs: $WAND_TESTBED/rootfs-3.9, $WAND_TESTBED/rootfs-3.11 (chroot into them, /usr/bin/python3.X;
+# Outputs: $WAND_TESTBED/rootfs-3.9, $WAND_TESTBED/rootfs-3.11, rootfs-3.11-slim (the same without
+#   libstdc++) (chroot into them, /usr/bin/python3.X;
 #   /srv/apps is a copy of tests/testbed/apps); stdout: one line "old pythons ready: ...".
 set -euo pipefail
 
 SCRIPT_VERSION=1
-# version:suite, resolved to the suite's current package at provisioning time.
-TARGETS=(3.9:bullseye 3.11:bookworm)
+# version:suite[:extra,packages], resolved to the suite's current packages at provisioning time.
+# bookworm's uWSGI runs Python from libpython3.11.so (embedded Python, reached through that library).
+TARGETS=(3.9:bullseye 3.11:bookworm:uwsgi-core,uwsgi-plugin-python3)
 # Besides python3.X: dash for /bin/sh, and libstdc++6 for debugpy's attach.so (pydevd loads it to set
 # the trace function of threads other than its own before 3.12), as on any ordinary Debian system.
 EXTRA=(dash libstdc++6)
@@ -65,9 +67,11 @@ ensure_mounts() { # rootfs
 
 summary=()
 for target in "${TARGETS[@]}"; do
-  v=${target%%:*} suite=${target#*:}
+  IFS=: read -r v suite more <<<"$target"
+  IFS=, read -r -a packages <<<"$more"
+  packages=("python$v" "${EXTRA[@]}" "${packages[@]}")
   rootfs="$TB/rootfs-$v" stamp="$TB/stamp-$v"
-  key="$SCRIPT_VERSION $suite python$v ${EXTRA[*]}"
+  key="$SCRIPT_VERSION $suite ${packages[*]}"
   if [[ -z $FORCE && -f $stamp && $(cat "$stamp") == "$key" ]] && chroot "$rootfs" "/usr/bin/python$v" -S -c pass 2>/dev/null; then
     ensure_mounts "$rootfs"
     copy_apps "$rootfs"
@@ -77,7 +81,7 @@ for target in "${TARGETS[@]}"; do
   aptdir="$TB/apt-$suite"
   log "provisioning $rootfs from $suite"
   private_apt "$aptdir" "$suite"
-  apt-get -q install --download-only "python$v" "${EXTRA[@]}" >"$aptdir/log/download.log" 2>&1 \
+  apt-get -q install --download-only "${packages[@]}" >"$aptdir/log/download.log" 2>&1 \
     || { tail -n 30 "$aptdir/log/download.log" >&2; die "download for $suite failed"; }
   rm -f "$stamp"
   if [[ -d $rootfs/proc ]] && mountpoint -q "$rootfs/proc"; then umount "$rootfs/proc" || umount -l "$rootfs/proc"; fi
@@ -85,7 +89,7 @@ for target in "${TARGETS[@]}"; do
   mkdir -p "$rootfs"/usr/{bin,sbin,lib,lib64}
   for d in bin sbin lib lib64; do ln -sfn "usr/$d" "$rootfs/$d"; done
   # The suite's packages only: the cache holds what apt just chose (older suites are not merged-/usr).
-  apt-get -s install "python$v" "${EXTRA[@]}" 2>/dev/null | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([^]]*\)\]).*/\1_\2_\3.deb/p' \
+  apt-get -s install "${packages[@]}" 2>/dev/null | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([^]]*\)\]).*/\1_\2_\3.deb/p' \
     | sed 's/:/%3a/' | while IFS= read -r deb; do
       dpkg-deb -x "$aptdir/cache/archives/$deb" "$rootfs"
     done
@@ -109,4 +113,18 @@ for target in "${TARGETS[@]}"; do
   log "python$v $version ready in $rootfs"
   summary+=("python$v $version")
 done
+# A slim image: bookworm's 3.11 without libstdc++, where pydevd's attach.so cannot load (it traces
+# the threads other than its own with it before 3.12). Hard links: a copy in a second, no space.
+slim="$TB/rootfs-3.11-slim"
+if [[ $(cat "$slim/.stamp" 2>/dev/null) != "$(cat "$TB/stamp-3.11")" ]]; then
+  log "making $slim (rootfs-3.11 without libstdc++)"
+  if [[ -d $slim/proc ]] && mountpoint -q "$slim/proc"; then umount "$slim/proc" || umount -l "$slim/proc"; fi
+  rm -rf --one-file-system "$slim"
+  cp -al --one-file-system "$TB/rootfs-3.11" "$slim"
+  rm -f "$slim"/usr/lib/x86_64-linux-gnu/libstdc++.so.6*
+  cp "$TB/stamp-3.11" "$slim/.stamp"
+fi
+ensure_mounts "$slim"
+copy_apps "$slim"
+summary+=("python3.11 without libstdc++")
 echo "old pythons ready: ${summary[*]}"

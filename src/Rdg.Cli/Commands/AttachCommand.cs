@@ -10,7 +10,7 @@ namespace Rdg.Cli.Commands;
 /// <summary>
 /// <c>rdg attach [JOB_ID] [PID]</c>: on a login node, picks one of the user's RUNNING jobs, lists its
 /// Python processes on every node of the job (through <c>srun --jobid=J --overlap -w NODE rdg node list</c>),
-/// and starts the debugger in the chosen one (a lite-armed launcher, or an unprepared Python 3.14+
+/// and starts the debugger in the chosen one (a lite-armed launcher, or an unprepared Python 3.9+
 /// process with zero preparation). Without Slurm, the same on this machine's processes.
 /// Non-interactive when both arguments are given.
 /// </summary>
@@ -24,7 +24,7 @@ public static class AttachCommand
         var host = new Option<string?>("--listen-host") { Description = "address to bind on the node (default: its address towards the login node)" };
         var login = new Option<string?>("--login") { Description = "user@login-host for the printed ssh command" };
         var localPort = new Option<int>("--local-port") { CustomParser = NumberOptions.PortWithDefault, DefaultValueFactory = _ => RdgDefaults.LocalPort, Description = "the laptop side of the tunnel" };
-        var command = new Command("attach", "Start the debugger in a running job's Python process (lite-armed, or any Python 3.14+) and print how to connect")
+        var command = new Command("attach", "Start the debugger in a running job's Python process (lite-armed, or any Python 3.9+) and print how to connect")
         {
             jobArg, pidArg, port, host, login, localPort,
         };
@@ -140,7 +140,7 @@ public static class AttachCommand
         if (attachable.Count == 0)
             throw new WandException(ExitCodes.ProcessNotFound,
                 processes.Count == 0 ? $"no Python processes of yours {where}" : $"none of your Python processes {where} can be attached: {string.Join("; ", processes.Select(p => p.Describe()))}",
-                "start the program with `rdg debug --lite python ...` (any Python 3.8+), or use Python 3.14+");
+                "start the program with `rdg debug --lite python ...` (any Python 3.8+), or use Python 3.9+");
         if (attachable.Count == 1) return attachable[0];
         var armed = attachable.Where(p => p.Armed).ToList();
         if (armed.Count == 1 && !ui.CanPrompt) return armed[0];

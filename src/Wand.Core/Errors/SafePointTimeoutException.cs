@@ -4,14 +4,14 @@ namespace Wand.Errors;
 
 /// <summary>
 /// Thrown when the target's thread did not reach a safe point (bytecode) in time; the request has been
-/// withdrawn. <paramref name="stack"/> is that thread's Python stack read from memory, when it could be read.
+/// withdrawn. <paramref name="hint"/> replaces the generic advice where the route knows better (uWSGI). <paramref name="stack"/> is that thread's Python stack read from memory, when it could be read.
 /// </summary>
-public sealed class SafePointTimeoutException(int pid, int tid, TimeSpan timeout, string? blockedIn, IReadOnlyList<StackFrame>? stack = null)
+public sealed class SafePointTimeoutException(int pid, int tid, TimeSpan timeout, string? blockedIn, IReadOnlyList<StackFrame>? stack = null, string? hint = null)
     : WandException(ExitCodes.SafePointTimeout,
         $"the main thread of PID {pid} did not run Python code within {timeout.TotalSeconds:0.#} s" +
         (blockedIn is null ? "" : $" (it is blocked in the kernel: {blockedIn})") +
         "; the request was withdrawn and will not run later",
-        HintFor(pid, tid, stack))
+        hint ?? HintFor(pid, tid, stack))
 {
     public int Pid { get; } = pid;
 

@@ -12,8 +12,8 @@ namespace Wand.Hpc;
 /// <summary>
 /// What <c>rdg attach</c> does on the node (in a <c>srun --overlap</c> step of the job, or locally without
 /// Slurm): list the user's Python processes of a job, and start the debugger in one of them: by
-/// writing "activate" into the FIFO of a lite-armed launcher, or, for an unprepared Python 3.14+
-/// process, by the same PEP 768 injection as <c>wand debug --pid</c>.
+/// writing "activate" into the FIFO of a lite-armed launcher, or, for an unprepared Python 3.9+
+/// process, by the same injection (PEP 768, or ptrace before 3.14) as <c>wand debug --pid</c>.
 /// </summary>
 public sealed partial class NodeAgent(ProcFs procfs, IProgressReporter progress)
 {
@@ -41,9 +41,9 @@ public sealed partial class NodeAgent(ProcFs procfs, IProgressReporter progress)
         if (process.Armed && FindFifo(process.Pid) is { } fifo) return await ActivateLiteAsync(process, fifo, cancellationToken);
         if (!process.ZeroPrep)
             throw new WandException(ExitCodes.UnsupportedPython, $"PID {process.Pid} was not started by `rdg debug --lite` and cannot be attached without preparation: {process.Reason}",
-                "restart it under `rdg debug --lite python ...` (any Python 3.8+), or run it with Python 3.14+");
+                "restart it under `rdg debug --lite python ...` (any Python 3.8+), or run it with Python 3.9+");
         var listenPort = port ?? ChoosePort();
-        progress.Step($"PID {process.Pid} is not prepared: starting debugpy in it through PEP 768 (Python {process.Version})");
+        progress.Step($"PID {process.Pid} is not prepared: starting debugpy in it (Python {process.Version}, no preparation needed)");
         var injector = new DebugpyInjector(new PayloadRunner(procfs, TimeProvider.System, progress), DebugpyLocator.Default, progress);
         var endpoint = await injector.StartAsync(process.Pid, host, listenPort, debugpyPath, TimeSpan.FromSeconds(5), cancellationToken);
         return new NodeEndpoint(process.Pid, endpoint.Host, endpoint.Port, "zero-prep", endpoint.Target.Cwd, endpoint.Target.Python);

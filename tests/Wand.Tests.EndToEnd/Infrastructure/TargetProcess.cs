@@ -27,13 +27,17 @@ public sealed class TargetProcess : IAsyncDisposable
     /// that version: <see cref="Testbed.RootFor"/>). chroot execs the
     /// interpreter, so <see cref="Pid"/> is the Python process itself.
     /// </summary>
-    public static TargetProcess StartPython(string version, IEnumerable<string> args, IDictionary<string, string>? env = null, string? user = null)
+    public static TargetProcess StartPython(string version, IEnumerable<string> args, IDictionary<string, string>? env = null, string? user = null) =>
+        StartProgram(version, $"/usr/bin/{Testbed.PythonName(version)}", args, env, user);
+
+    /// <summary>Starts <paramref name="program"/> (a path in the rootfs of python<paramref name="version"/>, e.g. uWSGI) the same way.</summary>
+    public static TargetProcess StartProgram(string version, string program, IEnumerable<string> args, IDictionary<string, string>? env = null, string? user = null)
     {
         Testbed.EnsureReady();
         var psi = new ProcessStartInfo("chroot") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         if (user is not null) psi.ArgumentList.Add($"--userspec={user}");
         psi.ArgumentList.Add(Testbed.RootFor(version));
-        psi.ArgumentList.Add($"/usr/bin/python{version}");
+        psi.ArgumentList.Add(program);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PYTHONUNBUFFERED"] = "1";
         psi.Environment.Remove("PYTHONDONTWRITEBYTECODE");

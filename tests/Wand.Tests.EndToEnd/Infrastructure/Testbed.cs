@@ -20,15 +20,19 @@ public static class Testbed
     /// <summary>
     /// The rootfs that holds python<paramref name="version"/>: bullseye's 3.9 and bookworm's 3.11 have
     /// rootfs of their own (tests/testbed/oldpythons.sh), the others are in <see cref="Root"/>.
+    /// "3.11-slim" is bookworm's 3.11 without libstdc++, as in a slim image.
     /// </summary>
     public static string RootFor(string version)
     {
-        if (version is not ("3.9" or "3.11")) return Root;
+        if (version is not ("3.9" or "3.11" or "3.11-slim")) return Root;
         var root = Path.Combine(Path.GetDirectoryName(Root)!, $"rootfs-{version}");
-        if (!File.Exists(Path.Combine(root, $"usr/bin/python{version}")) || !File.Exists(Path.Combine(root, "proc/self/stat")))
+        if (!File.Exists(Path.Combine(root, $"usr/bin/{PythonName(version)}")) || !File.Exists(Path.Combine(root, "proc/self/stat")))
             throw new InvalidOperationException($"python{version} is not provisioned at {root} (or /proc is not mounted there): run tests/testbed/oldpythons.sh");
         return root;
     }
+
+    /// <summary>The interpreter's file name for a version as <see cref="RootFor"/> takes it: python3.11 for "3.11-slim".</summary>
+    public static string PythonName(string version) => "python" + version.Split('-')[0];
 
     /// <summary>What wand wrote into the /tmp of the rootfs of python<paramref name="version"/> and did not remove.</summary>
     public static string[] WandLeftovers(string version) => Directory.GetDirectories(RootFor(version) + "/tmp", "wand-*");

@@ -67,7 +67,7 @@ public sealed record DebugOffsets(
     {
         var version = ReadVersion(table)
             ?? throw new UnsupportedPythonException("no _Py_DebugOffsets cookie: the runtime is older than CPython 3.13 or not CPython",
-                "attaching without preparation needs CPython 3.14+; for older Pythons start the program under `rdg debug`");
+                "PEP 768 needs CPython 3.14+; on this machine wand reaches Python 3.9-3.13 through ptrace instead (`wand ps` says which); or start the program under `rdg debug`");
         EnsureSupported(version);
         var start = DebuggerSupportStart[(version.Major, version.Minor)];
         if (table.Length < start + 48) throw new InjectionFailedException($"debug offsets table truncated ({table.Length} bytes)");
@@ -86,8 +86,8 @@ public sealed record DebugOffsets(
     {
         if (version.Major < 3 || (version.Major == 3 && version.Minor < 14))
             throw new UnsupportedPythonException(
-                $"the target runs Python {version}; attaching without preparation needs CPython 3.14 or newer (PEP 768)",
-                "run the app on Python 3.14+, or start it under `rdg debug python ...` (works with Python 3.8+)");
+                $"the target runs Python {version}; attaching through PEP 768 needs CPython 3.14 or newer",
+                "on this machine wand reaches Python 3.9-3.13 through ptrace instead (`wand ps` says which); or run the app on Python 3.14+, or start it under `rdg debug python ...` (works with Python 3.8+)");
         if (!version.IsFinal)
             throw new UnsupportedPythonException(
                 $"the target runs pre-release Python {version}, whose debug-offsets layout is not stable",

@@ -33,8 +33,14 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
         {
             null => Endpoint(pid, result, copiedFrom),
             "missing" => throw new DebugpyMissingException(pid, [copiedFrom!]),
+            "import-failed" when copiedFrom is not null && MissingModule(result) is { } module => throw new InjectionFailedException(
+                $"the debugpy wand lent to PID {pid} ({copiedFrom}) needs {module}, which the target's Python lacks",
+                $"install {module} in the app's environment (pip install {module.Replace('_', '-')}), or install debugpy there with pip so that its dependencies come along"),
             "import-failed" => throw new InjectionFailedException(
                 $"debugpy failed to import in PID {pid}: {LastLine(result)}", "repair the target's debugpy (pip install --force-reinstall debugpy) or uninstall it so wand can lend one"),
+            "uwsgi-no-threads" => throw new UnsupportedPythonException(
+                $"uWSGI in PID {pid} runs without --enable-threads: it holds the GIL between requests, so debugpy's threads could not serve the editor",
+                "restart uWSGI with --enable-threads (or --threads N); `wand exec` works as it is"),
             "foreign-listener" => throw new InjectionFailedException(
                 $"the application in PID {pid} already started debugpy itself; connect your editor to the port it chose", "look for debugpy.listen in the application's code or logs"),
             _ => throw new InjectionFailedException($"debugpy could not listen on {host}:{port} in PID {pid}: {LastLine(result)}",
@@ -56,6 +62,10 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
 
     private static string? Error(JsonElement result) =>
         result.GetProperty("ok").GetBoolean() ? null : result.GetProperty("error").GetString();
+
+    /// <summary>The module whose absence made debugpy's import fail (ModuleNotFoundError.name), if that was the cause.</summary>
+    private static string? MissingModule(JsonElement result) =>
+        result.TryGetProperty("module", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
 
     private static string LastLine(JsonElement result) =>
         (result.GetProperty("detail").GetString() ?? "").Trim().Split('\n')[^1];

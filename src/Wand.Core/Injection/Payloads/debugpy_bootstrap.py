@@ -82,7 +82,7 @@ def _wand_debugpy():
         except Exception:
             pass
         copy = getattr(debugpy, "_wand_copy", None)
-        for attr in ("_wand_endpoint", "_wand_copy", "_wand_adapter_token", "_wand_undo", "_wand_heartbeat"):
+        for attr in ("_wand_endpoint", "_wand_copy", "_wand_adapter_token", "_wand_undo", "_wand_heartbeat", "_wand_trace_main"):
             if hasattr(debugpy, attr):
                 delattr(debugpy, attr)
         _wand_result({"ok": True, "was_listening": True, "port": endpoint[1], "adapter_pids": stopped, "debugpy_copy": copy})
@@ -102,6 +102,17 @@ def _wand_debugpy():
     # the lent copy's folder on sys.path; sys.breakpointhook; pydevd's patches of thread start and
     # process spawn. os.environ and sys.path are compared here, in the main thread, so that nothing the
     # app does meanwhile is taken for ours; pydevd patches functions during listen(), in its thread.
+    # uWSGI without --enable-threads (or --threads) keeps the GIL between requests (its python
+    # plugin releases it only when threads are enabled: uwsgi_python_enable_threads), so debugpy's
+    # threads would run only during requests and the editor would hang. uwsgi.opt is the option
+    # table uWSGI itself parsed, from the command line, environment and config files alike.
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is not None:
+        opt = getattr(uwsgi, "opt", None) or {}
+        if not opt.get("enable-threads") and not opt.get("threads"):
+            _wand_result({"ok": False, "error": "uwsgi-no-threads", "detail": "uWSGI runs without --enable-threads"})
+            return
+
     before = _wand_state()
     copy = request.get("debugpy_path")
     if copy and copy not in sys.path:
@@ -118,7 +129,9 @@ def _wand_debugpy():
     except ModuleNotFoundError as e:
         _wand_undo(_wand_changes(before))
         if e.name != "debugpy":
-            _wand_result({"ok": False, "error": "import-failed", "detail": traceback.format_exc()})
+            # A module debugpy needs and this Python lacks: on 3.9 pydevd's vendored bytecode imports
+            # typing_extensions for TypeGuard (typing has it from 3.10 on).
+            _wand_result({"ok": False, "error": "import-failed", "module": e.name, "detail": traceback.format_exc()})
         else:
             _wand_result({"ok": False, "error": "missing", "detail": str(e), "sys_path": list(sys.path)})
         return
@@ -131,9 +144,15 @@ def _wand_debugpy():
     info = describe()
     worker = _wand_gunicorn_worker()
 
+    python = _wand_adapter_python()
+    trace_main_thread = _wand_trace_main_thread
+
     def listen():
         try:
+            if python is not None:
+                debugpy.configure(python=python)
             host, port = debugpy.listen((request["host"], request["port"]))
+            trace_main_thread(debugpy)
         except BaseException:
             undo["functions"] = changes_since(before)["functions"]
             undo_changes(undo)
@@ -155,6 +174,53 @@ def _wand_debugpy():
             _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
 
     threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True).start()
+
+
+def _wand_trace_main_thread(debugpy):
+    """Before 3.12 pydevd traces with sys.settrace, which acts on the calling thread only: listen()
+    runs in wand's thread, and pydevd reaches the other threads (the main one, where the app runs)
+    through its attach.so (pydevd_tracing.set_trace_to_threads), which needs libstdc++ and fails
+    quietly without it (a slim image): breakpoints would then never hit. So the main thread enables
+    pydevd's tracing itself (PyDB.enable_tracing, pydevd's call for the current thread) at its next
+    safe point, queued with Py_AddPendingCall, as wand queued this bootstrap. Harmless when attach.so
+    did it already; 3.12+ uses sys.monitoring, which covers every thread."""
+    import sys
+
+    if sys.version_info >= (3, 12):
+        return
+
+    def enable(_):
+        try:
+            sys.modules["pydevd"].get_global_debugger().enable_tracing()
+        except BaseException:
+            pass
+        return 0
+
+    try:
+        import ctypes
+
+        # Kept until --stop: the callback must outlive the queued call, which runs later.
+        debugpy._wand_trace_main = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)(enable)
+        ctypes.pythonapi.Py_AddPendingCall(debugpy._wand_trace_main, None)
+    except BaseException:
+        pass  # no ctypes: only attach.so traces the main thread
+
+
+def _wand_adapter_python():
+    """The interpreter for debugpy's adapter when sys.executable is not one. debugpy.listen() starts
+    the adapter as `sys.executable -m debugpy.adapter` (debugpy/server/api.py, _config["python"]);
+    in a program that embeds Python (uWSGI: sys.executable is uwsgi-core) that runs the program, and
+    listen() times out waiting for an adapter that never starts. None: sys.executable will do."""
+    import os
+    import sys
+
+    if os.path.basename(sys.executable or "").startswith("python"):
+        return None
+    for name in ("python%d.%d" % sys.version_info[:2], "python%d" % sys.version_info[0]):
+        candidate = os.path.join(sys.base_exec_prefix, "bin", name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 def _wand_undo_process_patches():
@@ -322,5 +388,5 @@ def _wand_stop_adapter(token):
 
 
 _wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+del _wand_debugpy, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
 del _wand_state, _wand_changes, _WAND_PATCHED_MODULES
