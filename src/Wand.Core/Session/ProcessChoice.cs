@@ -19,11 +19,11 @@ public sealed record ProcessChoice(IReadOnlyList<PythonProcess> Candidates, Pyth
         var candidates = all.Where(p => p.Attach.CanAttach).ToList();
         if (candidates.Count == 0 && all.Count > 0 && all.All(p => p.Attach.State == AttachState.UnsupportedVersion))
             throw new UnsupportedPythonException($"the Python processes in {where} cannot be attached: {string.Join("; ", all.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
-                "run the app on Python 3.14+, or start it under `rdg debug python ...` (works with Python 3.8+)");
+                "wand reaches CPython 3.9+ on this machine and 3.14+ through a container's or pod's exec; or start the app under `rdg debug python ...` (Python 3.8+)");
         if (candidates.Count == 0)
             throw new WandException(ExitCodes.ProcessNotFound,
                 all.Count == 0 ? $"no Python processes found in {where}" : $"none of the {all.Count} Python processes in {where} can be attached: {string.Join("; ", all.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
-                "start your app with Python 3.14+, or run `wand ps` to see why");
+                "run `wand ps` to see why");
         var recommended = RoleClassifier.Recommend(candidates);
         return new ProcessChoice(recommended is null ? candidates : [recommended, .. candidates.Where(p => p != recommended)], recommended);
     }
