@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using Wand.Cli;
 using Wand.Errors;
 using Wand.Hpc;
+using Wand.Transport;
 
 namespace Rdg.Cli.Commands;
 
@@ -37,14 +37,23 @@ public static class ApiCommand
             var name = result.GetValue(python)!;
             var interpreter = name.Contains('/') ? name : ProgramCommand.Which(name, Environment.GetEnvironmentVariable("PATH"))
                 ?? throw new WandException(ExitCodes.Usage, $"'{name}' was not found on PATH", "pass --python /path/to/python");
-            var psi = new ProcessStartInfo(interpreter) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "-c", "import site, sys, sysconfig\nprint(sysconfig.get_paths()['purelib'] if sys.prefix != sys.base_prefix else site.getusersitepackages())" })
-                psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi) ?? throw new WandException(ExitCodes.Usage, $"could not run {interpreter}");
-            var folder = (await p.StandardOutput.ReadToEndAsync(ct)).Trim();
-            await p.WaitForExitAsync(ct);
-            if (p.ExitCode != 0 || folder.Length == 0)
-                throw new WandException(ExitCodes.NotPython, $"{interpreter} did not say where its packages go: {(await p.StandardError.ReadToEndAsync(ct)).Trim()}", "pass the interpreter of your venv with --python");
+            ProcessResult p;
+            try
+            {
+                p = await ProcessRunner.RunAsync(interpreter, ["-c", "import site, sys, sysconfig\nprint(sysconfig.get_paths()['purelib'] if sys.prefix != sys.base_prefix else site.getusersitepackages())"],
+                    null, TimeSpan.FromSeconds(60), ct);
+            }
+            catch (ProcessRunner.NotInstalledException)
+            {
+                throw new WandException(ExitCodes.Usage, $"could not run {interpreter}", "pass --python /path/to/python");
+            }
+            catch (TimeoutException e)
+            {
+                throw new WandException(ExitCodes.NotPython, e.Message, "pass the interpreter of your venv with --python");
+            }
+            var folder = p.Stdout.Trim();
+            if (!p.Ok || folder.Length == 0)
+                throw new WandException(ExitCodes.NotPython, $"{interpreter} did not say where its packages go: {p.Stderr.Trim()}", "pass the interpreter of your venv with --python");
             DebugLauncher.WriteApi(folder);
             ui.Info($"remote_debug installed in {folder} for {interpreter}");
             ui.Out.WriteLine(Path.Combine(folder, DebugLauncher.ApiFile));

@@ -88,7 +88,7 @@ public static class AttachCommand
                 return argv;
             }
 
-            SlurmClient.Result? run = null;
+            Wand.Transport.ProcessResult? run = null;
             string? chosenNode = null;
             int chosenPid = 0;
             if (pid is { } given && nodes.Count == 1)

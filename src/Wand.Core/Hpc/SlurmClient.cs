@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Wand.Errors;
+using Wand.Transport;
 
 namespace Wand.Hpc;
 
@@ -17,8 +17,6 @@ public sealed class SlurmClient(Func<string, string?> which)
     public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(120);
 
     public bool Available => which("squeue") is not null;
-
-    public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
     /// <summary>The user's RUNNING jobs only (pending ones have no process to attach to).</summary>
     public async Task<IReadOnlyList<SlurmJob>> RunningJobsAsync(CancellationToken cancellationToken)
@@ -54,31 +52,24 @@ public sealed class SlurmClient(Func<string, string?> which)
     /// shares the job's resources (an exclusive step would wait for the job's own), <c>-w</c> so it runs
     /// on that node of a multi-node job, one task.
     /// </summary>
-    public Task<Result> StepAsync(string jobId, string node, IReadOnlyList<string> argv, CancellationToken cancellationToken) =>
+    public Task<ProcessResult> StepAsync(string jobId, string node, IReadOnlyList<string> argv, CancellationToken cancellationToken) =>
         RunAsync("srun", ["--jobid=" + jobId, "--overlap", "-w", node, "-N", "1", "-n", "1", "--quiet", .. argv], cancellationToken, StepTimeout);
 
-    private async Task<Result> RunAsync(string program, IReadOnlyList<string> args, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    private async Task<ProcessResult> RunAsync(string program, IReadOnlyList<string> args, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var limit = timeout ?? CommandTimeout;
         var path = which(program) ?? throw new WandException(ExitCodes.SlurmFailed, $"{program} was not found on PATH (is this a Slurm login node?)",
             "run rdg attach on the cluster's login node, or load Slurm's module (module load slurm)");
-        var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         try
         {
-            // Slurm's clients retry for a minute when the controller or its configuration is missing.
-            await process.WaitForExitAsync(cancellationToken).WaitAsync(limit, cancellationToken);
+            // stdin is empty (not the terminal): srun would otherwise forward the user's keystrokes to the step.
+            // Slurm's clients retry for a minute when the controller or its configuration is missing: hence the limit.
+            return await ProcessRunner.RunAsync(path, args, "", limit, cancellationToken);
         }
         catch (TimeoutException)
         {
-            process.Kill(entireProcessTree: true);
             throw new WandException(ExitCodes.SlurmFailed, $"{program} did not answer within {limit.TotalSeconds:0} s", "check that Slurm answers (sinfo) and SLURM_CONF");
         }
-        return new Result(process.ExitCode, await stdout, await stderr);
     }
 
     private static string FirstLine(string text) => text.Trim().Split('\n')[0];

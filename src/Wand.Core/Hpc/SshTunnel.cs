@@ -34,20 +34,24 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
             .. Arguments("-v", "-N", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
                 "-L", $"127.0.0.1:{localPort}:{host}:{port}", via)];
 
+    /// <summary>How long reading the session records may take: one ssh connection and a few small files.</summary>
+    public static readonly TimeSpan ReadSessionsTimeout = TimeSpan.FromSeconds(60);
+
     /// <summary>The session records on the login node (its home is the cluster's).</summary>
     public async Task<IReadOnlyList<SessionRecord>> ReadSessionsAsync(CancellationToken cancellationToken)
     {
-        var psi = new ProcessStartInfo("ssh") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in Arguments(via, "sh", "-c", "'" + ReadSessionsScript + "'")) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start ssh");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
-        if (process.ExitCode != 0)
-            throw new Errors.WandException(Errors.ExitCodes.SshFailed, $"ssh {via} failed: {(await stderr).Trim().Split('\n')[^1]}",
-                "check that `ssh " + via + "` works in your terminal (keys, ~/.ssh/config)");
-        return SessionStore.ParseConcatenated(await stdout);
+        var fix = "check that `ssh " + via + "` works in your terminal (keys, ~/.ssh/config)";
+        Transport.ProcessResult r;
+        try
+        {
+            r = await Transport.ProcessRunner.RunAsync("ssh", Arguments(via, "sh", "-c", "'" + ReadSessionsScript + "'"), "", ReadSessionsTimeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new Errors.WandException(Errors.ExitCodes.SshFailed, $"ssh {via} did not answer within {ReadSessionsTimeout.TotalSeconds:0} s", fix);
+        }
+        if (!r.Ok) throw new Errors.WandException(Errors.ExitCodes.SshFailed, $"ssh {via} failed: {LastLine(r.Stderr)}", fix);
+        return SessionStore.ParseConcatenated(r.Stdout);
     }
 
     /// <summary>
@@ -195,25 +199,15 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
     /// <summary>A short ssh control command (-O check/forward/cancel): its exit code and what it printed; at most 30 s.</summary>
     private static async Task<(int ExitCode, string Output)> RunSshAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
     {
-        var psi = new ProcessStartInfo("ssh") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start ssh");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        using var both = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
         try
         {
-            await process.WaitForExitAsync(both.Token);
+            var r = await Transport.ProcessRunner.RunAsync("ssh", args, "", TimeSpan.FromSeconds(30), cancellationToken);
+            return (r.ExitCode, r.Stdout + r.Stderr);
         }
-        catch (OperationCanceledException)
+        catch (TimeoutException)
         {
-            process.Kill(entireProcessTree: true);
-            cancellationToken.ThrowIfCancellationRequested();
             return (-1, "ssh did not answer within 30 s");
         }
-        return (process.ExitCode, await stdout + await stderr);
     }
 
     /// <summary>

@@ -44,19 +44,20 @@ public static class ProcessRunner
         {
             var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
             var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-            if (stdin is not null)
-            {
-                await process.StandardInput.WriteAsync(stdin.AsMemory(), cancellationToken);
-                process.StandardInput.Close();
-            }
             using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timer.CancelAfter(timeout);
             try
             {
+                if (stdin is not null)
+                {
+                    await process.StandardInput.WriteAsync(stdin.AsMemory(), timer.Token);
+                    process.StandardInput.Close();
+                }
                 await process.WaitForExitAsync(timer.Token);
             }
             catch (OperationCanceledException)
             {
+                // The whole tree: a wrapper (sh, srun, kubectl plugins) must not leave its children running.
                 process.Kill(entireProcessTree: true);
                 if (cancellationToken.IsCancellationRequested) throw;
                 throw new TimeoutException($"{program} {string.Join(' ', psi.ArgumentList)} did not finish within {timeout.TotalSeconds:0} s");

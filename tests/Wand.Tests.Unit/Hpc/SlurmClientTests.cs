@@ -23,4 +23,28 @@ public class SlurmClientTests
         Assert.Equal(ExitCodes.SlurmFailed, e.ExitCode);
         Assert.StartsWith("squeue failed", e.Message);
     }
+
+    [Fact(Timeout = 30_000)]
+    public async Task CancellingAStepKillsIt()
+    {
+        // A stand-in srun that hangs (as srun does while the step waits for the job's resources).
+        var seconds = Transport.ChildProcesses.UniqueSleep();
+        var dir = Directory.CreateTempSubdirectory("wand-srun-");
+        try
+        {
+            var srun = Path.Combine(dir.FullName, "srun");
+            await File.WriteAllTextAsync(srun, $"#!/bin/sh\nexec sleep {seconds}\n", TestContext.Current.CancellationToken);
+            File.SetUnixFileMode(srun, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            var step = new SlurmClient(_ => srun).StepAsync("1", "node1", ["true"], cts.Token);
+            await Transport.ChildProcesses.WaitUntilAsync(() => Transport.ChildProcesses.Sleeping(seconds).Count == 1, $"sleep {seconds} to start", TestContext.Current.CancellationToken);
+            await cts.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => step);
+            await Transport.ChildProcesses.WaitUntilAsync(() => Transport.ChildProcesses.Sleeping(seconds).Count == 0, $"sleep {seconds} to be gone", TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 }

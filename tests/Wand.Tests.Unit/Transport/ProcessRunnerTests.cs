@@ -1,0 +1,39 @@
+using Wand.Transport;
+using Xunit;
+
+namespace Wand.Tests.Unit.Transport;
+
+/// <summary>Every run has a limit, and neither the limit nor a cancel leaves the child (or its children) running.</summary>
+public class ProcessRunnerTests
+{
+    [Fact(Timeout = 30_000)]
+    public async Task ARunPastItsTimeoutIsKilledAndReported()
+    {
+        var seconds = ChildProcesses.UniqueSleep();
+        var e = await Assert.ThrowsAsync<TimeoutException>(() =>
+            ProcessRunner.RunAsync("sleep", [seconds], null, TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken));
+        Assert.Contains($"sleep {seconds} did not finish within", e.Message);
+        await ChildProcesses.WaitUntilAsync(() => ChildProcesses.Sleeping(seconds).Count == 0, $"sleep {seconds} to be gone", TestContext.Current.CancellationToken);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task CancelKillsTheChildAndItsChildren()
+    {
+        // sh starts the sleep as its own child: the kill must reach the whole tree, not only sh.
+        var seconds = ChildProcesses.UniqueSleep();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var run = ProcessRunner.RunAsync("sh", ["-c", "sleep \"$0\" & wait", seconds], null, TimeSpan.FromMinutes(5), cts.Token);
+        await ChildProcesses.WaitUntilAsync(() => ChildProcesses.Sleeping(seconds).Count == 1, $"sleep {seconds} to start", TestContext.Current.CancellationToken);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        await ChildProcesses.WaitUntilAsync(() => ChildProcesses.Sleeping(seconds).Count == 0, $"sleep {seconds} to be gone", TestContext.Current.CancellationToken);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task StdinIsGivenAndOutputCollected()
+    {
+        var r = await ProcessRunner.RunAsync("cat", [], "hello", TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        Assert.True(r.Ok);
+        Assert.Equal("hello", r.Stdout);
+    }
+}
