@@ -102,12 +102,7 @@ public sealed class RdgProcess : IAsyncDisposable
     /// </summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!_process.HasExited)
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"rdg did not exit within {timeout}.\n{this}");
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(() => _process.HasExited, timeout, "rdg to exit", ToString);
         await Task.Delay(100); // the last lines already written
         return _process.ExitCode;
     }
