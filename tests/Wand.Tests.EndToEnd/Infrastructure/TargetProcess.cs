@@ -71,20 +71,21 @@ public sealed class TargetProcess : IAsyncDisposable
             {
                 if (_process.HasExited)
                     throw new InvalidOperationException($"target exited ({_process.ExitCode}) before it ran. stdout:\n{Stdout}\nstderr:\n{Stderr}");
-                return IsPythonSleeping();
+                return IsPythonSleeping(Pid);
             },
             timeout ?? TimeSpan.FromSeconds(30),
             $"PID {Pid} to run its script (the python binary, its main thread sleeping)",
             () => $"stdout:\n{Stdout}\nstderr:\n{Stderr}");
 
-    private bool IsPythonSleeping()
+    /// <summary>Whether <paramref name="pid"/> is a Python binary whose main thread sleeps (see <see cref="WaitUntilRunningAsync"/>).</summary>
+    public static bool IsPythonSleeping(int pid)
     {
         try
         {
-            if (!Path.GetFileName(File.ResolveLinkTarget($"/proc/{Pid}/exe", returnFinalTarget: false)?.FullName ?? "").StartsWith("python", StringComparison.Ordinal))
+            if (!Path.GetFileName(File.ResolveLinkTarget($"/proc/{pid}/exe", returnFinalTarget: false)?.FullName ?? "").StartsWith("python", StringComparison.Ordinal))
                 return false;
             // /proc/PID/stat: "pid (comm) state ..."; comm may hold spaces or parentheses, so split after the last ')'.
-            var stat = File.ReadAllText($"/proc/{Pid}/stat");
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
             return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('S');
         }
         catch (IOException)
