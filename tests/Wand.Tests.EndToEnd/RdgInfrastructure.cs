@@ -68,21 +68,17 @@ public sealed class RdgProcess : IAsyncDisposable
     /// <summary>Waits until a line of stderr (rdg's messages) or stdout (the program's) contains <paramref name="text"/>; returns that line.</summary>
     public async Task<string> WaitForLineAsync(string text, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (DateTime.UtcNow < deadline)
-        {
-            var line = _output.StderrLines.Concat(_output.StdoutLines).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
-            if (line is not null) return line;
-            if (_process.HasExited)
+        string? Find() => _output.StderrLines.Concat(_output.StdoutLines).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+        string? line = null;
+        await Eventually.TrueAsync(
+            () =>
             {
-                _process.WaitForExit();
-                line = _output.StderrLines.Concat(_output.StdoutLines).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
-                if (line is not null) return line;
-                throw new InvalidOperationException($"rdg exited ({_process.ExitCode}) before printing '{text}'.\n{this}");
-            }
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"rdg did not print '{text}'.\n{this}");
+                if ((line = Find()) is not null || !_process.HasExited) return line is not null;
+                _process.WaitForExit(); // the rest of its output
+                return (line = Find()) is not null ? true : throw new InvalidOperationException($"rdg exited ({_process.ExitCode}) before printing '{text}'.\n{this}");
+            },
+            timeout ?? TimeSpan.FromSeconds(60), $"rdg to print '{text}'", ToString);
+        return line!;
     }
 
     /// <summary>Sends a line to rdg's stdin (which the program inherits).</summary>
