@@ -114,7 +114,14 @@ public sealed class RdgProcess : IAsyncDisposable
                 term.ArgumentList.Add("-TERM");
                 term.ArgumentList.Add(_process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 using (var k = Process.Start(term)) k?.WaitForExit();
-                for (var i = 0; i < 100 && !_process.HasExited; i++) await Task.Delay(50);
+                try
+                {
+                    await Eventually.TrueAsync(() => _process.HasExited, TimeSpan.FromSeconds(5), "rdg to end on SIGTERM");
+                }
+                catch (TimeoutException)
+                {
+                    // killed below
+                }
             }
             if (!_process.HasExited) _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
