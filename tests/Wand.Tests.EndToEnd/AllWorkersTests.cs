@@ -18,7 +18,7 @@ public class AllWorkersTests
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(120);
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task GunicornWithThreeWorkersStopsInEveryWorkerByDefaultAndARespawnedOneJoins()
     {
         await using var c = await TestContainer.StartAsync(ContainerApp.Gunicorn(workers: 3));
@@ -73,7 +73,7 @@ public class AllWorkersTests
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AfterAContainerRestartTheNewWorkersJoin()
     {
         await using var c = await TestContainer.StartAsync(ContainerApp.Gunicorn(workers: 2));
@@ -107,7 +107,7 @@ public class AllWorkersTests
         Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AKnativeServiceScaledToTwoPodsStopsInBothAndAPodLeaving()
     {
         await using var cluster = KubeCluster.Create();
@@ -158,7 +158,7 @@ public class AllWorkersTests
         Assert.False(TestNet.IsListening(localPort));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AllAndOneTogetherAreAUsageError()
     {
         var r = await WandCli.RunAsync(["debug", "--container", "whatever", "--all", "--one"]);
@@ -190,12 +190,9 @@ public class AllWorkersTests
 
     private static async Task<List<int>> WaitForWorkersAsync(TestContainer c, int count)
     {
-        for (var i = 0; i < 100; i++)
-        {
-            var workers = await ContainerApp.GunicornWorkersAsync(c);
-            if (workers.Count == count) return workers;
-            await Task.Delay(200);
-        }
-        throw new TimeoutException($"gunicorn in {c.Name} did not start {count} workers");
+        List<int> workers = [];
+        await Eventually.TrueAsync(async () => (workers = [.. await ContainerApp.GunicornWorkersAsync(c)]).Count == count,
+            TimeSpan.FromSeconds(60), $"gunicorn in {c.Name} to start {count} workers", () => $"it has {workers.Count}");
+        return workers;
     }
 }

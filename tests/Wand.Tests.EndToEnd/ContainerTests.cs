@@ -16,7 +16,7 @@ public class ContainerTests
 {
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(60);
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ReloadAppBreakpointThroughTheForwardFollowsTheNewWorkerAndCtrlCCleansUp()
     {
         await using var c = await TestContainer.StartAsync(ContainerApp.Uvicorn(reload: true));
@@ -53,7 +53,7 @@ public class ContainerTests
         Assert.Contains("ok", await ContainerApp.GetInsideAsync(c, "/health"));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ContainerRestartIsFollowed()
     {
         await using var c = await TestContainer.StartAsync(ContainerApp.Uvicorn(reload: false));
@@ -75,7 +75,7 @@ public class ContainerTests
         Assert.Equal("1", await ContainerApp.HitBreakpointAsync(c, localPort, "container"));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task PsAndExecInsideAContainer()
     {
         await using var c = await TestContainer.StartAsync(ContainerApp.Uvicorn(reload: true));
@@ -99,7 +99,7 @@ public class ContainerTests
         Assert.Empty(Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*"));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ShellLessContainerThroughTheRuntimesExecRoute()
     {
         var rootfs = TestContainer.ShellLessRootfs();
@@ -157,14 +157,14 @@ public class ContainerTests
         var marker = $"/proc/{hostPid}/root/tmp/exec-running";
         await using (var exec = WandSession.Start(Exec("open('/tmp/exec-running', 'w').close()\nwhile True: pass", "600")))
         {
-            await Poll.UntilAsync(() => File.Exists(marker), TimeSpan.FromSeconds(60), "the code to start running in the container");
+            await Eventually.TrueAsync(() => File.Exists(marker), TimeSpan.FromSeconds(60), "the code to start running in the container");
             Assert.Equal(ExitCodes.Cancelled, await exec.InterruptAsync(TimeSpan.FromSeconds(30)));
         }
         await ContainerApp.WaitUntilServingAsync(c); // its main thread left the loop
-        await Poll.UntilAsync(() => Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*").Length == 0, TimeSpan.FromSeconds(10), "wand's folders to leave the container's /tmp");
+        await Eventually.TrueAsync(() => Directory.GetDirectories($"/proc/{hostPid}/root/tmp", "wand-*").Length == 0, TimeSpan.FromSeconds(10), "wand's folders to leave the container's /tmp");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task UnknownContainerListsTheRunningOnes()
     {
         await using var c = await TestContainer.StartAsync(["/usr/bin/python3.14", "-c", "import time; time.sleep(300)"]);
@@ -174,18 +174,19 @@ public class ContainerTests
         Assert.Contains(c.Name, r.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task StoppedContainerSaysHowToStartIt()
     {
         await using var c = await TestContainer.StartAsync(["/usr/bin/python3.14", "-c", "pass"]);
-        for (var i = 0; i < 50 && (await TestContainer.PodmanAsync(["inspect", "--format", "{{.State.Running}}", c.Name])).Stdout.Trim() == "true"; i++) await Task.Delay(100);
+        await Eventually.TrueAsync(async () => (await TestContainer.PodmanAsync(["inspect", "--format", "{{.State.Running}}", c.Name])).Stdout.Trim() != "true",
+            TimeSpan.FromSeconds(30), $"container {c.Name} to stop");
         var r = await WandCli.RunAsync(["debug", "--container", c.Name, "--yes"]);
         Assert.Equal(ExitCodes.ProcessNotFound, r.ExitCode);
         Assert.Contains("is not running", r.Stderr);
         Assert.Contains($"podman start {c.Name}", r.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ContainerWithoutPython()
     {
         await using var c = await TestContainer.StartAsync(["/bin/sh", "-c", "read line"], interactive: true);
@@ -194,11 +195,11 @@ public class ContainerTests
         Assert.Contains("no Python processes found in container " + c.Name, r.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task OldPythonInsideIsReachedOnTheHostRouteOnly()
     {
         await using var c = await TestContainer.StartAsync(["/usr/bin/python3.13", "-c", "import time\nwhile True: time.sleep(0.05)"]);
-        await Task.Delay(500);
+        await Eventually.TrueAsync(async () => TargetProcess.IsPythonSleeping(await c.HostPidAsync()), TimeSpan.FromSeconds(30), $"the interpreter in {c.Name} to run its loop");
         var host = await WandCli.RunAsync(["exec", "--container", c.Name, "--route", "host", "-c", "import sys; print(sys.version_info[:2])"]);
         Assert.True(host.ExitCode == 0 && host.Stdout == "(3, 13)\n", host.ToString()); // ptrace from this machine
         var exec = await WandCli.RunAsync(["exec", "--container", c.Name, "--route", "exec", "-c", "print(1)"]);
@@ -206,7 +207,7 @@ public class ContainerTests
         Assert.Contains("3.13", exec.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task NoRuntimeInstalled()
     {
         var emptyPath = Directory.CreateTempSubdirectory("wand-nopath-").FullName;

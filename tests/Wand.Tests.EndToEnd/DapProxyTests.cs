@@ -34,7 +34,7 @@ public class DapProxyTests
         var target = TargetProcess.StartPython("3.14", [LoopPath]);
         try
         {
-            await Task.Delay(300); // past its imports, as DebugTests do
+            await target.WaitUntilRunningAsync();
             var endpoint = await injector.StartAsync(target.Pid, "127.0.0.1", TestNet.FreePort(), null, SafePoint, CancellationToken.None);
             return (target, endpoint.Port);
         }
@@ -105,7 +105,7 @@ public class DapProxyTests
         return root;
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task TheSameEditorSessionStopsInTheNextProcessWithoutANewAttach()
     {
         var progress = new ListProgress();
@@ -147,9 +147,7 @@ public class DapProxyTests
             await editor.Completion.WaitAsync(StopTimeout);
 
             // The app outlived the editor: loop.py prints a line every 100 ticks.
-            var lines = b.Stdout.Split('\n').Length;
-            for (var i = 0; i < 300 && b.Stdout.Split('\n').Length <= lines; i++) await Task.Delay(100);
-            Assert.True(b.Stdout.Split('\n').Length > lines, "the target stopped running after the editor left:\n" + b.Stdout);
+            await b.RunsOnAsync("the editor left");
             await injector.StopAsync(b.Pid, SafePoint, CancellationToken.None);
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
@@ -163,7 +161,7 @@ public class DapProxyTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public Task TwoProcessesAreTwoChildSessionsAndBothStop() => WithTwoDebuggedLoopsAsync(async loops =>
     {
         var (proxy, injector, a, b, children) = loops;
@@ -182,9 +180,8 @@ public class DapProxyTests
             }
         }, () => enough.IsCancellationRequested);
 
-        var deadline = DateTime.UtcNow + StopTimeout;
-        while (DateTime.UtcNow < deadline && problems.IsEmpty && !(stops.GetValueOrDefault(a.Pid) >= 3 && stops.GetValueOrDefault(b.Pid) >= 3))
-            await Task.Delay(100);
+        await Eventually.TrueAsync(() => !problems.IsEmpty || (stops.GetValueOrDefault(a.Pid) >= 3 && stops.GetValueOrDefault(b.Pid) >= 3), StopTimeout,
+            "three stops in each process (or a problem)", () => $"stops per PID: {string.Join(", ", stops.Select(s => $"{s.Key}: {s.Value}"))} (A is {a.Pid}, B is {b.Pid})");
         await enough.CancelAsync();
         Assert.True(problems.IsEmpty, string.Join("\n", problems));
         Assert.True(stops.GetValueOrDefault(a.Pid) >= 3 && stops.GetValueOrDefault(b.Pid) >= 3,
@@ -204,15 +201,15 @@ public class DapProxyTests
                 // stopped or closed meanwhile: disconnecting below is what matters
             }
         }
+        var aRuns = a.RunsOnAsync("the sessions left");
+        var bRuns = b.RunsOnAsync("the sessions left");
         await root.DisconnectAsync();
-        await Task.Delay(500);
-        Assert.False(a.HasExited);
-        Assert.False(b.HasExited);
+        await Task.WhenAll(aRuns, bRuns);
         await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
         await injector.StopAsync(b.Pid, SafePoint, CancellationToken.None);
     });
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AnEditorAskingToTerminateOnlyDetachesAndTheNextEditorStopsAgain()
     {
         var progress = new ListProgress();
@@ -234,10 +231,7 @@ public class DapProxyTests
                 await editor.DisconnectAsync(terminateDebuggee: true);
                 await editor.Completion.WaitAsync(StopTimeout);
             }
-            var lines = a.Stdout.Split('\n').Length;
-            for (var i = 0; i < 300 && a.Stdout.Split('\n').Length <= lines; i++) await Task.Delay(100);
-            Assert.False(a.HasExited);
-            Assert.True(a.Stdout.Split('\n').Length > lines, "the target stopped running after the editors left:\n" + a.Stdout);
+            await a.RunsOnAsync("the editors left");
             await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
@@ -250,7 +244,7 @@ public class DapProxyTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AnEditorThatDisconnectsWhileStoppedLeavesTheAppRunning()
     {
         var progress = new ListProgress();
@@ -267,9 +261,7 @@ public class DapProxyTests
                 await editor.DisconnectAsync(); // no continue: debugpy resumes the app on disconnect
                 await editor.Completion.WaitAsync(StopTimeout);
             }
-            var lines = a.Stdout.Split('\n').Length;
-            for (var i = 0; i < 300 && a.Stdout.Split('\n').Length <= lines; i++) await Task.Delay(100);
-            Assert.True(a.Stdout.Split('\n').Length > lines, "the target stayed stopped after the editor left:\n" + a.Stdout + "\nproxy said:\n" + string.Join('\n', progress.Lines));
+            await a.RunsOnAsync("the editor left (proxy said:\n" + string.Join('\n', progress.Lines) + ")");
             await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
         }
         finally
@@ -278,7 +270,7 @@ public class DapProxyTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public Task ChildSessionsThatDisconnectWhileStoppedLeaveTheirProcessesRunning() => WithTwoDebuggedLoopsAsync(async loops =>
     {
         var (proxy, injector, a, b, children) = loops;
@@ -289,23 +281,20 @@ public class DapProxyTests
             var (pid, _) = await StoppedInAsync(child);
             stopped[pid] = child; // and left stopped there
         });
-        var deadline = DateTime.UtcNow + StopTimeout;
-        while (DateTime.UtcNow < deadline && problems.IsEmpty && stopped.Count < 2) await Task.Delay(100);
+        await Eventually.TrueAsync(() => !problems.IsEmpty || stopped.Count == 2, StopTimeout, "both children to stop (or a problem)", () => $"stopped: {string.Join(", ", stopped.Keys)}");
         Assert.True(problems.IsEmpty, string.Join("\n", problems));
         Assert.Equal([a.Pid, b.Pid], stopped.Keys.Order());
 
         // Both children go while stopped, without continuing or clearing their breakpoints, then the root.
-        var linesA = a.Stdout.Split('\n').Length;
-        var linesB = b.Stdout.Split('\n').Length;
+        var aRuns = a.RunsOnAsync("its child session left");
+        var bRuns = b.RunsOnAsync("its child session left");
         foreach (var child in stopped.Values)
         {
             await child.DisconnectAsync().WaitAsync(TimeSpan.FromSeconds(4)); // answered by debugpy, not by the proxy's 5 s fallback
             await child.Completion.WaitAsync(StopTimeout);
         }
         await root.DisconnectAsync();
-        for (var i = 0; i < 300 && (a.Stdout.Split('\n').Length <= linesA || b.Stdout.Split('\n').Length <= linesB); i++) await Task.Delay(100);
-        Assert.True(a.Stdout.Split('\n').Length > linesA && b.Stdout.Split('\n').Length > linesB,
-            $"a process stayed stopped after its child session left:\nA:\n{a.Stdout}\nB:\n{b.Stdout}");
+        await Task.WhenAll(aRuns, bRuns);
         Assert.Empty(proxy.ChildSessions);
         await injector.StopAsync(a.Pid, SafePoint, CancellationToken.None);
         await injector.StopAsync(b.Pid, SafePoint, CancellationToken.None);

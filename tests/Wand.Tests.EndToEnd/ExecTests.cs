@@ -29,7 +29,7 @@ public class ExecTests
         Assert.True(leftovers.Length == 0, "left behind in the target: " + string.Join(", ", leftovers));
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("3.14")]
     [InlineData("3.15")]
     public async Task RunsCodeAndReturnsItsOutput(string version)
@@ -45,7 +45,7 @@ public class ExecTests
         AssertNothingLeftBehind();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task RunsAFile()
     {
         await using var target = TargetProcess.StartScript(Loop);
@@ -65,7 +65,7 @@ public class ExecTests
         AssertNothingLeftBehind();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task CodeThatRaisesReturnsTracebackAndExitCode1()
     {
         await using var target = TargetProcess.StartScript(Loop);
@@ -79,12 +79,13 @@ public class ExecTests
         // SystemExit must not stop the application either.
         var exit = await WandCli.RunAsync(Exec(target.Pid, "raise SystemExit(3)"));
         Assert.Equal(ExitCodes.CodeRaised, exit.ExitCode);
-        await Task.Delay(200);
-        Assert.False(target.HasExited);
+        // The app runs on: a later exec needs its main thread to reach a safe point again.
+        var after = await WandCli.RunAsync(Exec(target.Pid, "import __main__; print(__main__.counter > 0)"));
+        Assert.True(after.ExitCode == 0 && after.Stdout == "True\n", after.ToString());
         AssertNothingLeftBehind();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task LargeOutputComesBackWhole()
     {
         await using var target = TargetProcess.StartScript(Loop);
@@ -96,7 +97,7 @@ public class ExecTests
         AssertNothingLeftBehind();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task NoSuchPid()
     {
         var r = await WandCli.RunAsync(Exec(4_000_000, "print(1)"));
@@ -105,7 +106,7 @@ public class ExecTests
         Assert.DoesNotContain("   at ", r.Stderr); // no stack trace
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task NotPython()
     {
         using var sleep = System.Diagnostics.Process.Start("sleep", "60");
@@ -121,7 +122,7 @@ public class ExecTests
         }
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("env")]
     [InlineData("xoption")]
     public async Task RemoteDebugDisabledIsReported(string how)
@@ -136,7 +137,7 @@ public class ExecTests
         AssertNothingLeftBehind();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AnotherUsersProcessNeedsPtracePermission()
     {
         await using var target = TargetProcess.StartScript(Loop);
@@ -150,7 +151,7 @@ public class ExecTests
         AssertNothingLeftBehind();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task BlockedMainThreadTimesOutAndTheRequestIsWithdrawn()
     {
         const string blocked = """
@@ -175,21 +176,22 @@ public class ExecTests
         Assert.False(File.Exists(Testbed.HostPath("/tmp/stale-marker")), "the withdrawn request ran later");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task TargetExitingDuringTheInjectionIsReported()
     {
         const string blocked = "import time\nprint('ready', flush=True)\ntime.sleep(60)\n";
         var target = TargetProcess.StartScript(blocked);
         await target.WaitForOutputAsync("ready");
         var run = WandCli.RunAsync(Exec(target.Pid, "print(1)", "--timeout", "30"));
-        await Task.Delay(1000);
+        // wand stages its payload in the target's /tmp before it asks for the safe point.
+        await Eventually.TrueAsync(() => Testbed.WandLeftovers().Length > 0, TimeSpan.FromSeconds(30), "wand to stage its payload in the target");
         await target.DisposeAsync(); // kill it while wand waits for the safe point
         var r = await run;
         Assert.Equal(ExitCodes.TargetExited, r.ExitCode);
         Assert.Contains("exited", r.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task TwoConcurrentExecsBothRunWithoutTearing()
     {
         await using var target = TargetProcess.StartScript(Loop);
@@ -204,7 +206,7 @@ public class ExecTests
         AssertNothingLeftBehind();
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task UvicornKeepsServingDuringAndAfterExec()
     {
         var port = TestNet.FreePort();
@@ -220,7 +222,7 @@ public class ExecTests
             Assert.True(r.ExitCode == 0, r.ToString());
             Assert.Equal("['uvicorn']\n", r.Stdout);
         }
-        await Task.Delay(300);
+        await load.ServesOnAsync("the execs");
         var (served, failed) = await load.StopAsync();
         Assert.Equal(0, failed);
         Assert.True(served > 0);
@@ -320,7 +322,7 @@ public class ExecTests
         try
         {
             await using var exec = WandSession.Start(Exec(target.Pid, $"open('{marker}', 'w').close()\nwhile True: pass", "--timeout", "600"));
-            await Poll.UntilAsync(() => File.Exists(Testbed.HostPath(marker)), TimeSpan.FromSeconds(30), "the code to start running in the target");
+            await Eventually.TrueAsync(() => File.Exists(Testbed.HostPath(marker)), TimeSpan.FromSeconds(30), "the code to start running in the target");
             Assert.Equal(ExitCodes.Cancelled, await exec.InterruptAsync(TimeSpan.FromSeconds(20)));
             Assert.Contains("cancelled", exec.Stderr);
         }

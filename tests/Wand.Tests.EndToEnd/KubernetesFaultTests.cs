@@ -13,7 +13,7 @@ public class KubernetesFaultTests
     private static readonly Dictionary<string, string> ApiLabels = new() { ["app"] = "api" };
     private static readonly string[] Loop = ["/usr/bin/python3.14", "-c", "import time\nwhile True: time.sleep(0.05)"];
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task APodWithoutPythonSaysSo()
     {
         await using var cluster = KubeCluster.Create();
@@ -30,7 +30,7 @@ public class KubernetesFaultTests
         Assert.Contains("found no Python interpreter to work with inside pod golang-0 (container app)", noInterpreter.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task Python313InThePodNamesTheAlternatives()
     {
         await using var cluster = KubeCluster.Create();
@@ -42,7 +42,7 @@ public class KubernetesFaultTests
         Assert.Contains("rdg debug", r.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task APodWithoutDebugpyIsLentTheUsersThroughKubectlExecAndItIsRemovedOnStop()
     {
         await using var cluster = KubeCluster.Create();
@@ -64,15 +64,16 @@ public class KubernetesFaultTests
         Assert.Equal("", (await pod.Main.PythonAsync("import glob; print('\\n'.join(glob.glob('/tmp/wand-*')))")).Trim()); // the lent copy is gone with debugpy
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task PtraceDeniedInThePodPrintsTheSecurityContextSnippet()
     {
         // The app drops to another user; kubectl exec runs as root without CAP_SYS_PTRACE (podman's
         // default capabilities), so the kernel refuses access to the app's memory, as in most clusters.
         await using var cluster = KubeCluster.Create();
-        await cluster.AddPodAsync("nobody-0", ApiLabels,
+        var pod = await cluster.AddPodAsync("nobody-0", ApiLabels,
             [("app", ["/usr/bin/python3.14", "-c", "import os, time\nos.setgid(65534)\nos.setuid(65534)\nwhile True: time.sleep(0.05)"])]);
-        await Task.Delay(500); // the setuid happens at once; give the interpreter a moment
+        // Sleeping in its loop means past the setuid.
+        await Eventually.TrueAsync(async () => TargetProcess.IsPythonSleeping(await pod.Main.HostPidAsync()), TimeSpan.FromSeconds(30), "the app in nobody-0 to run its loop");
 
         var r = await WandCli.RunAsync(["debug", "-n", cluster.Namespace, "pod/nobody-0", "--yes"]);
         Assert.Equal(ExitCodes.PermissionDenied, r.ExitCode);
@@ -84,7 +85,7 @@ public class KubernetesFaultTests
         Assert.Contains("SYS_PTRACE", exec.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AKubectlOlderThan123IsRefusedWithItsVersion()
     {
         await using var cluster = KubeCluster.Create();

@@ -14,7 +14,7 @@ public class KubernetesProxyTests
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(90);
     private static readonly Dictionary<string, string> ApiLabels = new() { ["app"] = "api" };
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ADeletedPodIsReplacedAndTheSameEditorSessionStopsInTheNewPod()
     {
         await using var cluster = KubeCluster.Create();

@@ -27,7 +27,7 @@ public class KubernetesTests
         Assert.DoesNotContain(inside, d => !Directory.Exists(c.Rootfs + d));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task PodsListsTheServicesPodsWithTheirPythonProcesses()
     {
         await using var cluster = KubeCluster.Create();
@@ -77,7 +77,7 @@ public class KubernetesTests
         Directory.Delete(Path.GetDirectoryName(script)!, recursive: true);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task DebugAServiceHitsABreakpointThroughTheForwardAndFollowsTheReloadWorker()
     {
         await using var cluster = KubeCluster.Create();
@@ -113,7 +113,7 @@ public class KubernetesTests
         Assert.Contains("\"exec\", \"-i\", \"api-7c9b-x2k4q\", \"-c\", \"app\", \"--\"", KubeCluster.Log); // wand went through kubectl exec
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ADeletedPodIsFollowedToItsReplacement()
     {
         await using var cluster = KubeCluster.Create();
@@ -142,7 +142,7 @@ public class KubernetesTests
         await AssertNothingLeftAsync(second.Main);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ASecondDebugOnTheSamePodReusesTheRunningDebugpy()
     {
         await using var cluster = KubeCluster.Create();
@@ -168,7 +168,7 @@ public class KubernetesTests
         static JsonElement session(WandSession s) => s.NextEvent(EventTimeout);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ServiceNotFoundShowsKubectlsErrorVerbatim()
     {
         await using var cluster = KubeCluster.Create();
@@ -181,7 +181,7 @@ public class KubernetesTests
         Assert.Contains("Error from server (NotFound): pods \"ghost\" not found", pod.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ServiceWithoutSelectorOrWithoutReadyPodsSaysSo()
     {
         await using var cluster = KubeCluster.Create();
@@ -197,7 +197,8 @@ public class KubernetesTests
 
         // A pod whose container has stopped is listed, but never chosen.
         var pod = await cluster.AddPodAsync("api-1", ApiLabels, [("app", ["/usr/bin/python3.14", "-c", "pass"])]);
-        for (var i = 0; i < 50 && (await TestContainer.PodmanAsync(["inspect", "--format", "{{.State.Running}}", pod.Main.Name])).Stdout.Trim() == "true"; i++) await Task.Delay(100);
+        await Eventually.TrueAsync(async () => (await TestContainer.PodmanAsync(["inspect", "--format", "{{.State.Running}}", pod.Main.Name])).Stdout.Trim() != "true",
+            TimeSpan.FromSeconds(30), $"pod api-1's container to stop");
         var pods = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api", "-o", "json"]);
         Assert.False(JsonDocument.Parse(pods.Stdout).RootElement[0].GetProperty("ready").GetBoolean());
         var notReady = await WandCli.RunAsync(["debug", "-n", cluster.Namespace, "-s", "api", "--yes"]);
@@ -205,7 +206,7 @@ public class KubernetesTests
         Assert.Contains("no Ready pod behind service api: api-1 (Running, not ready)", notReady.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task KubectlMissingSaysHowToGetIt()
     {
         var emptyPath = Directory.CreateTempSubdirectory("wand-nopath-").FullName;
@@ -252,7 +253,7 @@ public class KubernetesTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ShellLessPodWorksThroughKubectlExec()
     {
         await using var cluster = KubeCluster.Create();
@@ -275,7 +276,7 @@ public class KubernetesTests
         await AssertNothingLeftAsync(pod.Main);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task KnativePodUsesTheUserContainerNeverTheQueueProxy()
     {
         await using var cluster = KubeCluster.Create();

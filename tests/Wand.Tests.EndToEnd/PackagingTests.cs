@@ -7,7 +7,7 @@ namespace Wand.Tests.EndToEnd;
 /// <summary>`dotnet pack` then `dotnet tool install --add-source` gives working `wand` and `rdg` commands.</summary>
 public class PackagingTests
 {
-    [Fact]
+    [Fact(Timeout = TestTimeouts.Packaging)]
     public async Task PackedToolsInstallAndRun()
     {
         var work = Directory.CreateTempSubdirectory("wand-pack-").FullName;

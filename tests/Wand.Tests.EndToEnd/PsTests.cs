@@ -44,7 +44,7 @@ public class PsTests
 
     private static string State(JsonElement p) => p.GetProperty("attach").GetProperty("state").GetString()!;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task Python314ScriptIsAttachable()
     {
         await using var target = TargetProcess.StartScript(Loop, "3.14");
@@ -66,7 +66,7 @@ public class PsTests
         Assert.InRange(p.GetProperty("cpuPercent").GetDouble(), 0, 100);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task TableListsTheProcessWithItsVersionAndAttachability()
     {
         await using var target = TargetProcess.StartScript(Loop, "3.14");
@@ -83,7 +83,7 @@ public class PsTests
         Assert.DoesNotContain(lines, l => l.StartsWith(Environment.ProcessId + " ", StringComparison.Ordinal)); // the test host is not Python
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task Python313IsAttachableThroughPtrace()
     {
         await using var target = TargetProcess.StartScript(Loop, "3.13");
@@ -95,7 +95,7 @@ public class PsTests
         Assert.Contains("ptrace", p.GetProperty("attach").GetProperty("reason").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task RemoteDebugDisabledByEnvironment()
     {
         await using var target = TargetProcess.StartScript(Loop, "3.14", env: new Dictionary<string, string> { ["PYTHON_DISABLE_REMOTE_DEBUG"] = "1" });
@@ -107,7 +107,7 @@ public class PsTests
         Assert.Contains("PYTHON_DISABLE_REMOTE_DEBUG", p.GetProperty("attach").GetProperty("reason").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task OtherUserSeesPermissionDenied()
     {
         await using var target = TargetProcess.StartScript(Loop, "3.14");
@@ -121,7 +121,7 @@ public class PsTests
         Assert.Equal(JsonValueKind.Null, p.GetProperty("root").ValueKind);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task JsonOutputIsOnlyJsonAndContainsThePid()
     {
         await using var target = TargetProcess.StartScript(Loop, "3.14");
@@ -134,7 +134,7 @@ public class PsTests
         Assert.All(all, e => Assert.False(string.IsNullOrEmpty(e.GetProperty("attach").GetProperty("reason").GetString())));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task UvicornReloaderAndItsWorker()
     {
         var port = FreePort();
@@ -161,7 +161,7 @@ public class PsTests
         Assert.Equal("reloaderParent", (await PsOneAsync(target.Pid)).GetProperty("role").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task NotPythonAndMissingProcessAreErrors()
     {
         var notPython = await WandCli.RunAsync(["ps", "--pid", Environment.ProcessId.ToString(), "--output", "json"]);
@@ -183,20 +183,19 @@ public class PsTests
     private static async Task WaitForHttpAsync(TargetProcess target, string url)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (target.HasExited) throw new InvalidOperationException($"uvicorn exited. stderr:\n{target.Stderr}");
-            try
+        await Eventually.TrueAsync(
+            async () =>
             {
-                if ((await http.GetAsync(url)).IsSuccessStatusCode) return;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                // not listening yet
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"uvicorn did not answer {url}. stderr:\n{target.Stderr}");
+                if (target.HasExited) throw new InvalidOperationException($"uvicorn exited. stderr:\n{target.Stderr}");
+                try
+                {
+                    return (await http.GetAsync(url)).IsSuccessStatusCode;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    return false; // not listening yet
+                }
+            },
+            TimeSpan.FromSeconds(60), $"uvicorn to answer {url}", () => "stderr:\n" + target.Stderr);
     }
 }

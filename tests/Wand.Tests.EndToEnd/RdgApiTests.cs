@@ -44,7 +44,7 @@ public sealed class RdgApiTests : IDisposable
         await editor.ContinueAsync(stopped.ThreadId);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task UnderRdgDebugTheApiReusesRdgsServerAndPauseStopsInTheCaller()
     {
         var script = Path.Combine(_dir, "api.py");
@@ -57,7 +57,7 @@ public sealed class RdgApiTests : IDisposable
         await rdg.WaitForLineAsync("after pause 42");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task InPlainPythonAfterRdgApiPath()
     {
         var script = Path.Combine(_dir, "api.py");
@@ -79,7 +79,7 @@ public sealed class RdgApiTests : IDisposable
         {
             var stdout = python.StandardOutput.ReadToEndAsync();
             var stderr = python.StandardError.ReadToEndAsync();
-            for (var i = 0; i < 600 && !TestNet.IsListening(port) && !python.HasExited; i++) await Task.Delay(50); // the socket table, never a probe
+            await Eventually.TrueAsync(() => TestNet.IsListening(port) || python.HasExited, TimeSpan.FromSeconds(30), $"debugpy to listen on {port}"); // the socket table, never a probe
             await PauseStopsInTheCallerAsync("127.0.0.1", port, script);
             await python.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
             Assert.Equal(0, python.ExitCode);

@@ -42,7 +42,7 @@ public sealed class RdgAttachTests : IDisposable
     /// <summary>Without Slurm configured (no SLURM_CONF: squeue fails at once), attach looks at this machine.</summary>
     private Dictionary<string, string> Env() => RdgProcess.Env(_sessions);
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("3.13")]
     [InlineData("3.14")]
     public async Task LiteIsActivatedWhileTheMainThreadIsBlockedInACCall(string version)
@@ -83,13 +83,13 @@ public sealed class RdgAttachTests : IDisposable
         await rdg.WaitForLineAsync("got hello");
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("3.13")] // through ptrace (Injection/Ptrace)
     [InlineData("3.14")]
     public async Task AnUnpreparedPythonIsAttachedWithZeroPreparation(string version)
     {
         await using var target = TargetProcess.StartPython(version, ["/srv/apps/loop.py"]);
-        await Task.Delay(300);
+        await target.WaitUntilRunningAsync();
         var port = TestNet.FreePort();
         var attach = await RdgProcess.RunAsync(["attach", target.Pid.ToString(), "--port", port.ToString()], Env(), _dir);
         Assert.True(attach.ExitCode == 0, attach.ToString());
@@ -108,7 +108,7 @@ public sealed class RdgAttachTests : IDisposable
         Assert.True(stop.ExitCode == 0, stop.ToString());
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task APidThatIsNotAPythonOfTheUserIsRefused()
     {
         var result = await RdgProcess.RunAsync(["attach", "1"], Env(), _dir);

@@ -86,7 +86,7 @@ public sealed class RdgDebugTests : IDisposable
         return (frame, await editor.VariablesAsync(locals.VariablesReference));
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("3.13")]
     [InlineData("3.14")]
     public async Task NormalModeWaitsStopsFirstInTheScriptThenHitsBreakpoints(string version)
@@ -139,7 +139,7 @@ public sealed class RdgDebugTests : IDisposable
     /// The launcher runs the program in its own frames, but the editor never sees them: neither at the
     /// first stop nor at a breakpoint, and not with justMyCode off either (which shows library frames).
     /// </summary>
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("3.13", true)]
     [InlineData("3.14", false)]
     public async Task NormalModeStacksShowOnlyTheProgramsFrames(string version, bool justMyCode)
@@ -165,7 +165,7 @@ public sealed class RdgDebugTests : IDisposable
     }
 
     /// <summary>The editor's breakpoint on the program's first line and rdg's first stop are one stop, not two.</summary>
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ABreakpointOnTheFirstLineIsTheOnlyFirstStop()
     {
         var script = Write("first.py", "import sys\nvalue = sys.argv[1:]\nprint('argv', value)\n");
@@ -218,7 +218,7 @@ public sealed class RdgDebugTests : IDisposable
     /// An agent that spawns the ranks (torchrun as a console script, or python -m torch.distributed.run):
     /// only the chosen rank's child waits for the editor and stops in the program; the others run through.
     /// </summary>
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("3.13", "torchrun")]
     [InlineData("3.14", "module")]
     public async Task UnderTorchrunOnlyTheChosenChildRankListens(string version, string form)
@@ -273,7 +273,7 @@ public sealed class RdgDebugTests : IDisposable
         foreach (var who in new[] { "agent", "0", "1", "2" }) Assert.Contains($"user sitecustomize {who}", rdg.Stdout);
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("3.13", "module")]
     [InlineData("3.14", "module")]
     [InlineData("3.14", "code")]
@@ -299,7 +299,7 @@ public sealed class RdgDebugTests : IDisposable
         await rdg.WaitForLineAsync("argv ['a', '-p'] __main__");
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("3.13")]
     [InlineData("3.14")]
     public async Task PostMortemOpensInTheFrameThatRaisedWithItsLocals(string version)
@@ -398,7 +398,7 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(rdg.Stdout + rdg.Stderr, "Traceback"));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task PostMortemTimeoutEndsTheJobWithTheFailureStatus()
     {
         Write("crash.py", Crash);
@@ -407,7 +407,7 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Contains("no debugger attached in time", result.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task WithoutPostMortemACrashIsAPlainCrash()
     {
         Write("crash.py", Crash);
@@ -417,7 +417,7 @@ public sealed class RdgDebugTests : IDisposable
         Assert.DoesNotContain("rdg_launcher", result.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task OnlyTheChosenRankListensOthersRunNormally()
     {
         Write("train.py", Train);
@@ -433,7 +433,7 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Contains("Port:", chosen.Stderr); // RANK (torchrun) wins over SLURM_PROCID
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData(new string[0], "needs the Python command")]
     [InlineData(new[] { "ls", "-l" }, "'ls' is not a Python interpreter")]
     [InlineData(new[] { "PYTHON", "missing.py" }, "missing.py does not exist")]
@@ -448,7 +448,7 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Contains("hint:", result.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AnUnresolvableLoginHostGivesAPlaceholderAndHowToSetIt()
     {
         Write("train.py", Train);
@@ -462,7 +462,7 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Contains(" ada@hpc.example.org", configured.Stderr.Split('\n').Single(l => l.Contains("ssh -N -L", StringComparison.Ordinal)));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task APortInUseIsRefusedWithAHint()
     {
         Write("train.py", Train);
@@ -474,7 +474,7 @@ public sealed class RdgDebugTests : IDisposable
         Assert.Contains($"port {port} is already in use", result.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task DebugpyMissingInTheJobsPythonSaysWhereRdgLooked()
     {
         Write("train.py", Train);

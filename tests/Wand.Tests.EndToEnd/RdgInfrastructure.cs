@@ -68,21 +68,17 @@ public sealed class RdgProcess : IAsyncDisposable
     /// <summary>Waits until a line of stderr (rdg's messages) or stdout (the program's) contains <paramref name="text"/>; returns that line.</summary>
     public async Task<string> WaitForLineAsync(string text, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (DateTime.UtcNow < deadline)
-        {
-            var line = _output.StderrLines.Concat(_output.StdoutLines).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
-            if (line is not null) return line;
-            if (_process.HasExited)
+        string? Find() => _output.StderrLines.Concat(_output.StdoutLines).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
+        string? line = null;
+        await Eventually.TrueAsync(
+            () =>
             {
-                _process.WaitForExit();
-                line = _output.StderrLines.Concat(_output.StdoutLines).FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal));
-                if (line is not null) return line;
-                throw new InvalidOperationException($"rdg exited ({_process.ExitCode}) before printing '{text}'.\n{this}");
-            }
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"rdg did not print '{text}'.\n{this}");
+                if ((line = Find()) is not null || !_process.HasExited) return line is not null;
+                _process.WaitForExit(); // the rest of its output
+                return (line = Find()) is not null ? true : throw new InvalidOperationException($"rdg exited ({_process.ExitCode}) before printing '{text}'.\n{this}");
+            },
+            timeout ?? TimeSpan.FromSeconds(60), $"rdg to print '{text}'", ToString);
+        return line!;
     }
 
     /// <summary>Sends a line to rdg's stdin (which the program inherits).</summary>
@@ -102,12 +98,7 @@ public sealed class RdgProcess : IAsyncDisposable
     /// </summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!_process.HasExited)
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"rdg did not exit within {timeout}.\n{this}");
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(() => _process.HasExited, timeout, "rdg to exit", ToString);
         await Task.Delay(100); // the last lines already written
         return _process.ExitCode;
     }
@@ -123,7 +114,14 @@ public sealed class RdgProcess : IAsyncDisposable
                 term.ArgumentList.Add("-TERM");
                 term.ArgumentList.Add(_process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 using (var k = Process.Start(term)) k?.WaitForExit();
-                for (var i = 0; i < 100 && !_process.HasExited; i++) await Task.Delay(50);
+                try
+                {
+                    await Eventually.TrueAsync(() => _process.HasExited, TimeSpan.FromSeconds(5), "rdg to end on SIGTERM");
+                }
+                catch (TimeoutException)
+                {
+                    // killed below
+                }
             }
             if (!_process.HasExited) _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));

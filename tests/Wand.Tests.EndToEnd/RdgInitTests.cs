@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Wand.Hpc;
+using Wand.Tests.EndToEnd.Infrastructure;
 using Xunit;
 
 namespace Wand.Tests.EndToEnd;
@@ -19,7 +20,7 @@ public sealed class RdgInitTests : IDisposable
     private static JsonNode Parse(string text) =>
         JsonNode.Parse(text, null, new System.Text.Json.JsonDocumentOptions { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true })!;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task CommentsAndOtherConfigurationsSurviveAndASecondRunChangesNothing()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(LaunchJson)!);
@@ -38,7 +39,7 @@ public sealed class RdgInitTests : IDisposable
         Assert.False(File.Exists(LaunchJson + ".bak"));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AnUnparseableFileIsBackedUpWithAWarning()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(LaunchJson)!);
@@ -51,7 +52,7 @@ public sealed class RdgInitTests : IDisposable
         Assert.Equal(2, Parse(await File.ReadAllTextAsync(LaunchJson))["configurations"]!.AsArray().Count);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task FromSessionWritesTheRealNodePortAndRemoteRoot()
     {
         new SessionStore(Path.Combine(_dir, "sessions")).Write(new SessionRecord("77", 4321, "debug", "listening", "gpu017", "10.1.2.3", 5683, 5679, "/scratch/ada/run", "3.12.1", null, "ada@login", 0, DateTimeOffset.UtcNow));

@@ -98,23 +98,19 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         await File.WriteAllTextAsync(spawner, "#!/bin/bash\nfor _ in $(seq \"$1\"); do \"$2\" -u \"$3\" & done\nwait\n");
         File.SetUnixFileMode(spawner, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var (job, output) = await SubmitAsync([spawner, count.ToString(), RdgProcess.HostPython("3.14"), script]);
-        for (var i = 0; i < 600; i++)
-        {
-            var ready = File.Exists(output) ? (await File.ReadAllLinesAsync(output)).Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).ToArray() : [];
-            if (ready.Length == count) return (job, [.. ready.Select(l => int.Parse(l[6..]))]);
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"job {job} did not start {count} Pythons:\n{(File.Exists(output) ? File.ReadAllText(output) : "(no output file)")}");
+        string[] ready = [];
+        await Eventually.TrueAsync(
+            async () => (ready = File.Exists(output) ? (await File.ReadAllLinesAsync(output)).Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).ToArray() : []).Length == count,
+            TimeSpan.FromSeconds(60), $"job {job} to start {count} Pythons", () => File.Exists(output) ? File.ReadAllText(output) : "(no output file)");
+        return (job, [.. ready.Select(l => int.Parse(l[6..]))]);
     }
 
     private static async Task<string> WaitForOutputAsync(string file, string text)
     {
-        for (var i = 0; i < 600; i++)
-        {
-            if (File.Exists(file) && await File.ReadAllTextAsync(file) is var content && content.Contains(text, StringComparison.Ordinal)) return content;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"the job never printed '{text}':\n{(File.Exists(file) ? File.ReadAllText(file) : "(no output file)")}");
+        var content = "";
+        await Eventually.TrueAsync(async () => File.Exists(file) && (content = await File.ReadAllTextAsync(file)).Contains(text, StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), $"the job to print '{text}'", () => File.Exists(file) ? File.ReadAllText(file) : "(no output file)");
+        return content;
     }
 
     private static string[] Rdg(params string[] args) => ["dotnet", "exec", RdgProcess.Dll, .. args];
@@ -135,7 +131,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         await editor.DisconnectAsync();
     }
 
-    [Theory]
+    [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("3.13")]
     [InlineData("3.14")]
     public async Task LiteJobIsAttachedWithoutTypingAPid(string version)
@@ -160,7 +156,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         await WaitForOutputAsync(output, "[rdg] the debugger was activated");
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AnUnpreparedPython314JobIsAttachedWithZeroPreparation()
     {
         var script = Path.Combine(_dir, "train.py");
@@ -176,7 +172,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         await HitLoopBreakpointAsync(Value(attach.Stdout, "Address"), int.Parse(Value(attach.Stdout, "Port")), script);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task JobsThatAreNotRunningAndPidsNotInTheJobAreRefused()
     {
         var gone = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", "999999", "1"], Env());
@@ -202,13 +198,13 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         Assert.Contains("srun was not found on PATH", noSrun.Stderr);
 
         await RunAsync("scancel", [job]);
-        for (var i = 0; i < 100 && (await RunAsync("squeue", ["-h", "-j", job, "-t", "RUNNING"])).Stdout.Trim().Length > 0; i++) await Task.Delay(100);
+        await Eventually.TrueAsync(async () => (await RunAsync("squeue", ["-h", "-j", job, "-t", "RUNNING"])).Stdout.Trim().Length == 0, TimeSpan.FromSeconds(30), $"job {job} to stop running");
         var ended = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", job], Env());
         Assert.Equal(ExitCodes.ProcessNotFound, ended.ExitCode);
         Assert.Contains($"job {job}", ended.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task InAMultiRankStepOnlyRankZeroListens()
     {
         var script = Path.Combine(_dir, "ranks.py");
@@ -234,7 +230,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
 
     private async Task<string> JobStateAsync(string job) => (await RunAsync("squeue", ["-h", "-j", job, "-o", "%T"])).Stdout.Trim();
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AJobOfAnotherUserAndAFinishedJobAreRefused()
     {
         // Another user's job: submitted as nobody (root may run jobs as any uid); rdg runs as root.
@@ -248,8 +244,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         Assert.True(submitted.ExitCode == 0, submitted.Stderr);
         var theirs = submitted.Stdout.Trim().Split(';')[0];
         _jobs.Add(theirs);
-        for (var i = 0; i < 300 && await JobStateAsync(theirs) != "RUNNING"; i++) await Task.Delay(100);
-        Assert.Equal("RUNNING", await JobStateAsync(theirs));
+        await Eventually.TrueAsync(async () => await JobStateAsync(theirs) == "RUNNING", TimeSpan.FromSeconds(30), $"job {theirs} to run");
 
         foreach (var args in new[] { new[] { "attach", theirs }, ["attach", theirs, "12345"] })
         {
@@ -261,13 +256,13 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         // A job that ran to its end.
         var (done, output) = await SubmitAsync(["/bin/echo", "finished"]);
         await WaitForOutputAsync(output, "finished");
-        for (var i = 0; i < 300 && await JobStateAsync(done) is "RUNNING" or "COMPLETING" or "PENDING"; i++) await Task.Delay(100);
+        await Eventually.TrueAsync(async () => await JobStateAsync(done) is not ("RUNNING" or "COMPLETING" or "PENDING"), TimeSpan.FromSeconds(30), $"job {done} to end");
         var ended = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", done], Env());
         Assert.Equal(ExitCodes.ProcessNotFound, ended.ExitCode);
         Assert.Matches($"job {done} (is COMPLETED, not RUNNING|has ended \\(COMPLETED\\))", ended.Stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task InAMultiRankLiteStepOnlyTheChosenRankIsArmedAndAttachFindsIt()
     {
         var script = Path.Combine(_dir, "ranks.py");
@@ -316,7 +311,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         Assert.Single((await File.ReadAllTextAsync(output)).Split('\n'), l => l.Contains("the debugger was activated", StringComparison.Ordinal));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task WithoutATerminalSeveralJobsOrProcessesAreListedWithATerminalTheyAreChosen()
     {
         var script = Path.Combine(_dir, "idle.py");

@@ -55,7 +55,7 @@ public sealed class RdgTunnelTests : IDisposable
             time.sleep(0.05)
         """;
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task TunnelReadsTheSessionOverSshForwardsReconnectsAndADapClientHitsABreakpoint()
     {
         var (sshPort, key) = Sshd.Value;
@@ -90,7 +90,7 @@ public sealed class RdgTunnelTests : IDisposable
         await HitAsync(local, script);
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task TheSameEditorSessionSurvivesTheSshConnectionDroppingAndStopsAgainWithoutANewAttach()
     {
         var (sshPort, key) = Sshd.Value;
@@ -115,7 +115,7 @@ public sealed class RdgTunnelTests : IDisposable
         Assert.Equal([ForwardOf(again).SshPid], SshChildren(tunnel.Pid));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task WithTheUsersSshControlMasterTheForwardRidesOnItAndTheSessionSurvivesTheMasterDying()
     {
         var (sshPort, key) = Sshd.Value;
@@ -151,7 +151,7 @@ public sealed class RdgTunnelTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task WhenRdgTunnelStopsTheForwardItAddedToTheUsersControlMasterIsCancelled()
     {
         var (sshPort, key) = Sshd.Value;
@@ -165,8 +165,7 @@ public sealed class RdgTunnelTests : IDisposable
             var forward = ForwardOf(await tunnel.WaitForLineAsync("tunnel up")).ForwardPort;
             Assert.True(Listening(forward));
             await tunnel.DisposeAsync(); // SIGTERM, as Ctrl-C
-            for (var i = 0; i < 200 && Listening(forward); i++) await Task.Delay(50);
-            Assert.False(Listening(forward), $"the master still forwards 127.0.0.1:{forward}.\n{tunnel}");
+            await Eventually.TrueAsync(() => !Listening(forward), TimeSpan.FromSeconds(10), $"the master to stop forwarding 127.0.0.1:{forward}", () => tunnel.ToString()!);
             Assert.True(Process.GetProcessById(master) is { HasExited: false }); // the user's connection stays
         }
         finally
@@ -175,7 +174,7 @@ public sealed class RdgTunnelTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ALocalPortInUseIsRefusedWithHowToPickAnother()
     {
         var (sshPort, key) = Sshd.Value;
@@ -319,12 +318,8 @@ public sealed class RdgTunnelTests : IDisposable
 
     private static async Task WaitForCountAsync(RdgProcess p, string text, int count)
     {
-        for (var i = 0; i < 600; i++)
-        {
-            if (p.Stderr.Split('\n').Count(l => l.Contains(text, StringComparison.Ordinal)) >= count) return;
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"'{text}' not seen {count} times.\n{p}");
+        await Eventually.TrueAsync(() => p.Stderr.Split('\n').Count(l => l.Contains(text, StringComparison.Ordinal)) >= count, TimeSpan.FromSeconds(30),
+            $"'{text}' {count} times", () => p.ToString()!);
     }
 
     private static async Task HitAsync(int local, string script)

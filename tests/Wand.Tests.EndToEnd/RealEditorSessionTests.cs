@@ -101,7 +101,7 @@ public class RealEditorSessionTests
         try
         {
             await TestNet.WaitUntilServingAsync(http, app);
-            var worker = ChildOf(app.Pid);
+            var worker = await ChildOfAsync(app.Pid);
             var localPort = TestNet.FreePort();
             await using var session = WandSession.Start(["debug", "--pid", worker.ToString(), "--yes", "--port", localPort.ToString(), "--output", "json"]);
             Assert.Equal(worker, session.NextEvent("attached", EventTimeout).GetProperty("pid").GetInt32());
@@ -167,7 +167,7 @@ public class RealEditorSessionTests
         try
         {
             await TestNet.WaitUntilServingAsync(http, app);
-            var worker = ChildOf(app.Pid);
+            var worker = await ChildOfAsync(app.Pid);
             var localPort = TestNet.FreePort();
             await using var session = WandSession.Start(["debug", "--pid", worker.ToString(), "--all", "--yes", "--port", localPort.ToString(), "--output", "json"]);
             Assert.Equal(worker, session.NextEvent("attached", EventTimeout).GetProperty("pid").GetInt32());
@@ -220,28 +220,20 @@ public class RealEditorSessionTests
         return pid;
     }
 
-    private static async Task WaitUntilGoneAsync(int pid, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + EventTimeout;
-        while (Directory.Exists($"/proc/{pid}") && !IsZombie(pid))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the replaced worker {pid} never exited");
-            await Task.Delay(50, cancellationToken);
-        }
-    }
+    private static Task WaitUntilGoneAsync(int pid, CancellationToken cancellationToken) =>
+        Eventually.TrueAsync(() => !cancellationToken.IsCancellationRequested ? !Directory.Exists($"/proc/{pid}") || IsZombie(pid) : throw new OperationCanceledException(cancellationToken),
+            EventTimeout, $"the replaced worker {pid} to exit");
 
     private static bool IsZombie(int pid) => Wand.Transport.Local.ProcFs.Default.Stat(pid) is not { } stat || stat.State == 'Z';
 
     /// <summary>The werkzeug reloader's current worker (its only Python child).</summary>
-    private static int ChildOf(int parent)
+    private static async Task<int> ChildOfAsync(int parent)
     {
-        for (var i = 0; i < 100; i++)
-        {
-            foreach (var dir in Directory.GetDirectories("/proc"))
-                if (int.TryParse(Path.GetFileName(dir), out var pid) && Wand.Transport.Local.ProcFs.Default.Stat(pid)?.ParentPid == parent)
-                    return pid;
-            Thread.Sleep(100);
-        }
-        throw new InvalidOperationException($"the werkzeug reloader {parent} has no worker");
+        var child = 0;
+        await Eventually.TrueAsync(
+            () => (child = Directory.GetDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+                .FirstOrDefault(pid => pid > 0 && Wand.Transport.Local.ProcFs.Default.Stat(pid)?.ParentPid == parent)) > 0,
+            TimeSpan.FromSeconds(10), $"the werkzeug reloader {parent} to have a worker");
+        return child;
     }
 }

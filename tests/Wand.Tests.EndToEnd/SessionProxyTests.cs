@@ -15,7 +15,7 @@ public class SessionProxyTests
 {
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(60);
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task AContainerReloadKeepsTheEditorSessionAndTheNextRequestStopsInTheNewWorker()
     {
         await using var c = await TestContainer.StartAsync(ContainerApp.Uvicorn(reload: true));
@@ -43,7 +43,7 @@ public class SessionProxyTests
         Assert.False(TestNet.IsListening(localPort));
     }
 
-    [Fact]
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
     public Task ALocalReloadKeepsTheEditorSessionAndCtrlCLeavesTheAppServing() => LocalReloadAsync(nameTheReloader: false);
 
     /// <summary>
@@ -68,7 +68,7 @@ public class SessionProxyTests
         try
         {
             await TestNet.WaitUntilServingAsync(http, app);
-            var worker = WorkerOf(app.Pid);
+            var worker = await WorkerOfAsync(app.Pid);
             var localPort = TestNet.FreePort();
             var named = nameTheReloader ? app.Pid : worker;
             await using var session = WandSession.Start(["debug", "--pid", named.ToString(), "--yes", "--port", localPort.ToString(), "--output", "json"]);
@@ -87,7 +87,7 @@ public class SessionProxyTests
             await File.AppendAllTextAsync(Testbed.HostPath(appFile), "\n# edited by the test\n");
             var next = session.NextEvent("reattached", EventTimeout).GetProperty("pid").GetInt32();
             Assert.NotEqual(worker, next);
-            Assert.Equal(next, WorkerOf(app.Pid));
+            Assert.Equal(next, await WorkerOfAsync(app.Pid));
             await ContainerApp.WaitUntilArmedAsync(editor);
             await TestNet.WaitUntilServingAsync(http, app);
             Assert.Equal(next.ToString(), await ContainerApp.StopOnceAsync(editor, () => http.GetStringAsync("/items/2?q=after")));
@@ -105,19 +105,14 @@ public class SessionProxyTests
     }
 
     /// <summary>The uvicorn reloader's current worker (its Python child).</summary>
-    private static int WorkerOf(int reloader)
+    private static async Task<int> WorkerOfAsync(int reloader)
     {
-        for (var i = 0; i < 100; i++)
-        {
-            foreach (var dir in Directory.GetDirectories("/proc"))
-            {
-                if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-                var stat = Wand.Transport.Local.ProcFs.Default.Stat(pid);
-                if (stat?.ParentPid == reloader && Wand.Transport.Local.ProcFs.Default.CommandLine(pid).Any(a => a.Contains("spawn_main", StringComparison.Ordinal)))
-                    return pid;
-            }
-            Thread.Sleep(100);
-        }
-        throw new InvalidOperationException($"uvicorn reloader {reloader} has no worker");
+        var worker = 0;
+        await Eventually.TrueAsync(
+            () => (worker = Directory.GetDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0)
+                .FirstOrDefault(pid => pid > 0 && Wand.Transport.Local.ProcFs.Default.Stat(pid)?.ParentPid == reloader
+                    && Wand.Transport.Local.ProcFs.Default.CommandLine(pid).Any(a => a.Contains("spawn_main", StringComparison.Ordinal)))) > 0,
+            TimeSpan.FromSeconds(10), $"uvicorn reloader {reloader} to have a worker");
+        return worker;
     }
 }

@@ -80,8 +80,7 @@ public class StopLeavesNoTraceTests
 
         var stop = await WandCli.RunAsync(["debug", "--pid", target.Pid.ToString(), "--stop"]);
         Assert.True(stop.ExitCode == 0, stop.ToString());
-        for (var deadline = DateTime.UtcNow.AddSeconds(20); TestNet.IsListening(port) && DateTime.UtcNow < deadline;) await Task.Delay(100);
-        Assert.False(TestNet.IsListening(port)); // wand's adapter ended
+        await Eventually.TrueAsync(() => !TestNet.IsListening(port), TimeSpan.FromSeconds(20), $"wand's adapter on port {port} to end");
         Assert.False(foreign.HasExited, "--stop ended another process's adapter");
     }
 }

@@ -147,16 +147,13 @@ public class SupervisorTests
     /// <summary>The master's <paramref name="count"/> worker PIDs (its children), sorted, once it has that many.</summary>
     private static async Task<List<int>> WorkersOfAsync(int master, int count)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var workers = Directory.GetDirectories("/proc").Select(Path.GetFileName).Select(n => int.TryParse(n, out var p) ? p : 0)
+        List<int> workers = [];
+        await Eventually.TrueAsync(
+            () => (workers = Directory.GetDirectories("/proc").Select(Path.GetFileName).Select(n => int.TryParse(n, out var p) ? p : 0)
                 .Where(p => p > 0 && Wand.Transport.Local.ProcFs.Default.Stat(p)?.ParentPid == master
                     && Wand.Transport.Local.ProcFs.Default.CommandLine(p).Any(a => a.Contains("gunicorn", StringComparison.Ordinal)))
-                .Order().ToList();
-            if (workers.Count == count) return workers;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"gunicorn {master} has {workers.Count} workers, not {count}");
-            await Task.Delay(100);
-        }
+                .Order().ToList()).Count == count,
+            TimeSpan.FromSeconds(30), $"gunicorn {master} to have {count} workers", () => $"it has {workers.Count}");
+        return workers;
     }
 }

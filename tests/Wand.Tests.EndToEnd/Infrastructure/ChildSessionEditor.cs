@@ -55,17 +55,10 @@ public sealed class ChildSessionEditor : IAsyncDisposable
     public int EndedCount => Volatile.Read(ref _ended);
 
     /// <summary>Waits for <paramref name="condition"/>; fails with what was seen if a child session had a problem or time runs out.</summary>
-    public async Task WaitUntilAsync(Func<ChildSessionEditor, bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            if (!_problems.IsEmpty) throw new InvalidOperationException($"while waiting for {what}: {Describe()}");
-            if (condition(this)) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no {what} within {timeout.TotalSeconds} s: {Describe()}");
-            await Task.Delay(100);
-        }
-    }
+    public Task WaitUntilAsync(Func<ChildSessionEditor, bool> condition, TimeSpan timeout, string what) =>
+        Eventually.TrueAsync(
+            () => _problems.IsEmpty ? condition(this) : throw new InvalidOperationException($"while waiting for {what}: {Describe()}"),
+            timeout, what, Describe);
 
     /// <summary>Fails if a child session had a problem (an unverified breakpoint, a stop in the wrong process, an error).</summary>
     public void ThrowIfProblems()

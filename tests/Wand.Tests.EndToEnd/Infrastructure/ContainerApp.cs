@@ -22,22 +22,21 @@ public static class ContainerApp
         (await c.PythonAsync("import os\nfor p in os.listdir('/proc'):\n    if p.isdigit() and open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[1] == '1' and b'gunicorn' in open(f'/proc/{p}/cmdline', 'rb').read(): print(p)"))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
 
-    public static async Task WaitUntilServingAsync(TestContainer c)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            try
+    public static Task WaitUntilServingAsync(TestContainer c) =>
+        Eventually.TrueAsync(
+            async () =>
             {
-                await c.PythonAsync("import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1)");
-                return;
-            }
-            catch (InvalidOperationException)
-            {
-                await Task.Delay(200);
-            }
-        }
-        throw new TimeoutException($"the app in {c.Name} never served /health");
-    }
+                try
+                {
+                    await c.PythonAsync("import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1)");
+                    return true;
+                }
+                catch (InvalidOperationException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(60), $"the app in {c.Name} to serve /health");
 
     /// <summary>A request made inside the container (its loopback is not this machine's).</summary>
     public static Task<string> GetInsideAsync(TestContainer c, string path) =>

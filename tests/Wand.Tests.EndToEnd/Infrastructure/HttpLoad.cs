@@ -30,6 +30,17 @@ public sealed class HttpLoad : IAsyncDisposable
         });
     }
 
+    /// <summary>
+    /// Waits until the app has served a few more requests from now on: it serves on after whatever the
+    /// test just did (a stop, an exec), rather than only before it.
+    /// </summary>
+    public Task ServesOnAsync(string after)
+    {
+        var from = Volatile.Read(ref _served);
+        return Eventually.TrueAsync(() => Volatile.Read(ref _served) >= from + 3, TimeSpan.FromSeconds(30),
+            $"the app to serve requests after {after}", () => $"served {Volatile.Read(ref _served) - from}, failed {Volatile.Read(ref _failed)}");
+    }
+
     /// <summary>Stops sending and returns the counts.</summary>
     public async Task<(int Served, int Failed)> StopAsync()
     {

@@ -50,17 +50,75 @@ public sealed class TargetProcess : IAsyncDisposable
         StartPython(version, [.. interpreterOptions ?? [], "-c", code], env, user);
 
     /// <summary>Waits until a line of stdout contains <paramref name="text"/>.</summary>
-    public async Task WaitForOutputAsync(string text, TimeSpan? timeout = null)
+    public Task WaitForOutputAsync(string text, TimeSpan? timeout = null) =>
+        Eventually.TrueAsync(
+            () =>
+            {
+                if (_output.StdoutLines.Any(l => l.Contains(text, StringComparison.Ordinal))) return true;
+                if (_process.HasExited)
+                    throw new InvalidOperationException($"target exited ({_process.ExitCode}) before printing '{text}'. stdout:\n{Stdout}\nstderr:\n{Stderr}");
+                return false;
+            },
+            timeout ?? TimeSpan.FromSeconds(30),
+            $"the target to print '{text}'",
+            () => $"stdout:\n{Stdout}\nstderr:\n{Stderr}");
+
+    /// <summary>
+    /// Waits until the interpreter runs the script: the process is the Python binary (chroot has
+    /// exec'd it) and its main thread sleeps (kernel state S, e.g. loop.py's <c>time.sleep</c>).
+    /// Interpreter start-up never sleeps (it reads the stdlib from the page cache), so a sleeping
+    /// main thread means the main module is past its imports and in its own code.
+    /// </summary>
+    public Task WaitUntilRunningAsync(TimeSpan? timeout = null) =>
+        Eventually.TrueAsync(
+            () =>
+            {
+                if (_process.HasExited)
+                    throw new InvalidOperationException($"target exited ({_process.ExitCode}) before it ran. stdout:\n{Stdout}\nstderr:\n{Stderr}");
+                return IsPythonSleeping(Pid);
+            },
+            timeout ?? TimeSpan.FromSeconds(30),
+            $"PID {Pid} to run its script (the python binary, its main thread sleeping)",
+            () => $"stdout:\n{Stdout}\nstderr:\n{Stderr}");
+
+    /// <summary>Whether <paramref name="pid"/> is a Python binary whose main thread sleeps (see <see cref="WaitUntilRunningAsync"/>).</summary>
+    public static bool IsPythonSleeping(int pid)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            if (_output.StdoutLines.Any(l => l.Contains(text, StringComparison.Ordinal))) return;
-            if (_process.HasExited)
-                throw new InvalidOperationException($"target exited ({_process.ExitCode}) before printing '{text}'. stdout:\n{Stdout}\nstderr:\n{Stderr}");
-            await Task.Delay(20);
+            if (!Path.GetFileName(File.ResolveLinkTarget($"/proc/{pid}/exe", returnFinalTarget: false)?.FullName ?? "").StartsWith("python", StringComparison.Ordinal))
+                return false;
+            // /proc/PID/stat: "pid (comm) state ..."; comm may hold spaces or parentheses, so split after the last ')'.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('S');
         }
-        throw new TimeoutException($"target did not print '{text}'. stdout:\n{Stdout}\nstderr:\n{Stderr}");
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Waits for a new line of stdout from now on: the target runs on (loop.py prints "ticks N" every
+    /// 100 ticks, about every 5 s) after whatever the test just did.
+    /// </summary>
+    public Task RunsOnAsync(string after, TimeSpan? timeout = null)
+    {
+        var lines = _output.StdoutLines.Count();
+        return Eventually.TrueAsync(
+            () =>
+            {
+                if (_process.HasExited)
+                    throw new InvalidOperationException($"target exited ({_process.ExitCode}) after {after}. stdout:\n{Stdout}\nstderr:\n{Stderr}");
+                return _output.StdoutLines.Count() > lines;
+            },
+            timeout ?? TimeSpan.FromSeconds(30),
+            $"PID {Pid} to print a new line after {after}",
+            () => $"stdout:\n{Stdout}\nstderr:\n{Stderr}");
     }
 
     /// <summary>Sends a line to the target's stdin.</summary>

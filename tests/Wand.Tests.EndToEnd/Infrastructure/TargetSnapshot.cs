@@ -53,10 +53,9 @@ public static class TargetSnapshot
         // The modules that were loaded before the attach, and only those.
         var json = before[..(before.LastIndexOf('}') + 1)];
         var modules = System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("modules described").EnumerateArray().Select(m => m.GetString()!).ToList();
-        var after = await TakeAsync(pid, modules);
-        for (var deadline = DateTime.UtcNow + timeout; after != before && DateTime.UtcNow < deadline; after = await TakeAsync(pid, modules))
-            await Task.Delay(200);
-        if (after != before) throw new Xunit.Sdk.XunitException("changed by the attach and left after --stop:\n" + Difference(before, after));
+        var after = "";
+        await Eventually.TrueAsync(async () => (after = await TakeAsync(pid, modules)) == before, timeout,
+            "the target to be as before the attach", () => "changed by the attach and left after --stop:\n" + Difference(before, after));
     }
 
     /// <summary>The TCP sockets in LISTEN state that the process itself holds (its fds), not its network namespace's.</summary>

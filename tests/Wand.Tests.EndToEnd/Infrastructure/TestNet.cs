@@ -17,20 +17,18 @@ public static class TestNet
     public static bool IsListening(int port) =>
         Wand.Transport.Local.ProcFs.Default.ListeningSockets().Any(s => s.Port == port);
 
-    public static async Task WaitUntilServingAsync(HttpClient http, TargetProcess app, string path = "/health")
-    {
-        for (var i = 0; i < 300; i++)
-        {
-            try
+    public static Task WaitUntilServingAsync(HttpClient http, TargetProcess app, string path = "/health") =>
+        Eventually.TrueAsync(
+            async () =>
             {
-                if ((await http.GetAsync(path)).IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            if (app.HasExited) throw new InvalidOperationException("app exited:\n" + app.Stderr);
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("app never served " + path + ":\n" + app.Stderr);
-    }
+                try
+                {
+                    if ((await http.GetAsync(path)).IsSuccessStatusCode) return true;
+                }
+                catch (HttpRequestException)
+                {
+                }
+                return app.HasExited ? throw new InvalidOperationException("app exited:\n" + app.Stderr) : false;
+            },
+            TimeSpan.FromSeconds(60), "the app to serve " + path, () => app.Stderr);
 }

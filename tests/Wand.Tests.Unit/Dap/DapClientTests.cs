@@ -310,8 +310,6 @@ public class DapClientTests
         Assert.Equal(Enumerable.Range(1, 50), seen.Order());
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        while (!condition()) await Task.Delay(10);
-    }
+    private static Task WaitUntilAsync(Func<bool> condition) =>
+        Eventually.TrueAsync(condition, TimeSpan.FromSeconds(10), "the fake adapter to see the requests");
 }

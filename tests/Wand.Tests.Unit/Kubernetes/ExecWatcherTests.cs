@@ -51,15 +51,7 @@ public class ExecWatcherTests
     private static HashSet<int> Pids(ExecWatcher watcher) =>
         watcher.Latest is { } l ? l.GetProperty("processes").EnumerateArray().Select(p => p.GetProperty("pid").GetInt32()).ToHashSet() : [];
 
-    private static async Task WaitAsync(Func<bool> condition)
-    {
-        // Generous: the watcher is a real python3 started through a real process, on a machine that may be loaded.
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            if (condition()) return;
-            await Task.Delay(50);
-        }
-        Assert.Fail("the watcher did not get there within 60 s");
-    }
+    // Generous: the watcher is a real python3 started through a real process, on a machine that may be loaded.
+    private static Task WaitAsync(Func<bool> condition) =>
+        Eventually.TrueAsync(condition, TimeSpan.FromSeconds(60), "the watcher to get there");
 }

@@ -36,14 +36,9 @@ public class DapProxyTests
 
     private static async Task<FakeDebugpy.Session> ConfiguredSessionAsync(FakeDebugpy backend)
     {
-        var deadline = DateTime.UtcNow + Long;
-        while (DateTime.UtcNow < deadline)
-        {
-            var found = backend.Sessions.LastOrDefault(s => s.Commands.Contains("configurationDone"));
-            if (found is not null) return found;
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"{backend.Key} was never configured; sessions: {string.Join(" | ", backend.Sessions.Select(s => string.Join(",", s.Commands)))}");
+        await Eventually.TrueAsync(() => backend.Sessions.Any(s => s.Commands.Contains("configurationDone")), Long,
+            $"{backend.Key} to be configured", () => $"sessions: {string.Join(" | ", backend.Sessions.Select(s => string.Join(",", s.Commands)))}");
+        return backend.Sessions.Last(s => s.Commands.Contains("configurationDone"));
     }
 
     [Fact(Timeout = 30000)]
@@ -272,8 +267,7 @@ public class DapProxyTests
         var second = await a.NextSessionAsync(1);
         Assert.Equal(["initialize", "attach", "setBreakpoints", "setExceptionBreakpoints", "configurationDone", "threads", "disconnect"], (await WhenAsync(second, "disconnect")).Commands);
         Assert.False((bool)(await second.WaitForRequestAsync("disconnect"))["arguments"]!["terminateDebuggee"]!);
-        for (var i = 0; i < 200 && proxy.EditorCount > 0; i++) await Task.Delay(20);
-        Assert.Equal(0, proxy.EditorCount);
+        await Eventually.TrueAsync(() => proxy.EditorCount == 0, Long, "the proxy to let go of the editor");
     }
 
     [Theory(Timeout = 30000)]
@@ -294,8 +288,7 @@ public class DapProxyTests
         else await session.CloseAsync();
         Assert.NotNull(await disconnect.WaitAsync(Long));
         await editor.Completion.WaitAsync(Long);
-        for (var i = 0; i < 200 && proxy.EditorCount > 0; i++) await Task.Delay(20);
-        Assert.Equal(0, proxy.EditorCount);
+        await Eventually.TrueAsync(() => proxy.EditorCount == 0, Long, "the proxy to let go of the editor");
     }
 
     private static async Task<FakeDebugpy.Session> WhenAsync(FakeDebugpy.Session session, string command)
@@ -421,7 +414,7 @@ public class DapProxyTests
         proxy.AddBackend("pid 3", "worker C", backends[2].ConnectAsync);
         var c = await ConfiguredSessionAsync(backends[2]);
         await c.StoppedAsync();
-        for (var i = 0; i < 500 && !children.ContainsKey("pid 3"); i++) await Task.Delay(20);
+        await Eventually.TrueAsync(() => children.ContainsKey("pid 3"), Long, "a child session for pid 3");
         var stoppedC = await children["pid 3"].WaitForStoppedAsync(Long);
         Assert.Equal("tick in C", (await children["pid 3"].StackTraceAsync(stoppedC.ThreadId)).Single().Name);
         Assert.Equal(["pid 1", "pid 2", "pid 3"], proxy.ChildSessions.Order());
@@ -455,13 +448,13 @@ public class DapProxyTests
                 await child.AttachAsync(Breakpoints(3), configuration);
             });
             await root.AttachAsync(Breakpoints(3), null, new JsonObject { ["supportsStartDebuggingRequest"] = true });
-            for (var i = 0; i < 500 && proxy.ChildSessions.Count < 2; i++) await Task.Delay(20);
+            await Eventually.TrueAsync(() => proxy.ChildSessions.Count >= 2, Long, "two child sessions");
             Assert.Equal(["pid 1", "pid 2"], proxy.ChildSessions.Order());
             // Each process's debugpy has this round's child session (the first editor's initialize also used one of them).
             var sessions = new List<FakeDebugpy.Session>();
             foreach (var backend in backends)
             {
-                for (var i = 0; i < 500 && backend.Sessions.Count(s => s.Commands.Contains("configurationDone")) <= round; i++) await Task.Delay(20);
+                await Eventually.TrueAsync(() => backend.Sessions.Count(s => s.Commands.Contains("configurationDone")) > round, Long, $"{backend.Key}'s session of round {round} to be configured");
                 sessions.Add(backend.Sessions.Where(s => s.Commands.Contains("configurationDone")).ElementAt(round));
             }
 
@@ -475,8 +468,7 @@ public class DapProxyTests
             }
             foreach (var session in sessions)
                 Assert.False((bool)(await session.WaitForRequestAsync("disconnect"))["arguments"]!["terminateDebuggee"]!);
-            for (var i = 0; i < 500 && proxy.EditorCount > 0; i++) await Task.Delay(20);
-            Assert.Equal(0, proxy.EditorCount);
+            await Eventually.TrueAsync(() => proxy.EditorCount == 0, Long, "the proxy to let go of the editor");
             await root.DisposeAsync();
         }
     }

@@ -17,15 +17,9 @@ public class EditorSlotTests
 
     private static Dictionary<string, IReadOnlyList<int>> Breakpoints(params int[] lines) => new() { [AppFile] = lines };
 
-    private static async Task WaitForLineAsync(RecordingProgress progress, string contains)
-    {
-        var deadline = DateTime.UtcNow + Long;
-        while (!progress.Lines.Any(l => l.Contains(contains, StringComparison.Ordinal)))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no progress line with '{contains}'; got:\n{string.Join("\n", progress.Lines)}");
-            await Task.Delay(10);
-        }
-    }
+    private static Task WaitForLineAsync(RecordingProgress progress, string contains) =>
+        Eventually.TrueAsync(() => progress.Lines.Any(l => l.Contains(contains, StringComparison.Ordinal)), Long,
+            $"a progress line with '{contains}'", () => "got:\n" + string.Join("\n", progress.Lines));
 
     [Fact(Timeout = 30000)]
     public async Task AnEditorConnectingBeforeAnyProcessIsArmedIsHeldAndAttachesOnceOneIs()

@@ -157,16 +157,12 @@ public class EveryReadyPodTests
         public Task WaitForAsync(string what) => UntilAsync(() => _events.Contains(what), $"\"{what}\"");
 
         /// <summary>Polls <paramref name="condition"/> (real time, the loop runs on other threads) and fails saying what it waited for.</summary>
-        private async Task UntilAsync(Func<bool> condition, string what)
-        {
-            var started = DateTime.UtcNow;
-            while (!condition())
-            {
-                if (Loop.IsCompleted) Assert.Fail($"the loop ended while waiting for {what}: {Loop.Exception?.InnerException?.Message ?? Loop.Status.ToString()}");
-                if (DateTime.UtcNow - started > Deadline) Assert.Fail($"no {what} within {Deadline}; events: {string.Join(", ", _events)}");
-                await Task.Delay(10);
-            }
-        }
+        private Task UntilAsync(Func<bool> condition, string what) =>
+            Eventually.TrueAsync(
+                () => condition() || (Loop.IsCompleted
+                    ? throw new Xunit.Sdk.XunitException($"the loop ended while waiting for {what}: {Loop.Exception?.InnerException?.Message ?? Loop.Status.ToString()}")
+                    : false),
+                Deadline, what, () => "events: " + string.Join(", ", _events));
 
         public void End(string pod) => _ends[pod].SetResult();
 

@@ -1,0 +1,26 @@
+namespace Wand.Testing;
+
+/// <summary>
+/// The one way tests wait: poll a condition until a deadline, and fail with what was awaited when it
+/// never holds (a test never carries on silently, and never sleeps a fixed time hoping it is enough).
+/// </summary>
+public static class Eventually
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Waits until <paramref name="condition"/> holds; throws <see cref="TimeoutException"/> naming <paramref name="what"/> otherwise.</summary>
+    public static Task TrueAsync(Func<bool> condition, TimeSpan timeout, string what, Func<string>? detail = null) =>
+        TrueAsync(() => Task.FromResult(condition()), timeout, what, detail);
+
+    /// <summary>Waits until the asynchronous <paramref name="condition"/> holds; throws naming <paramref name="what"/> otherwise.</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, Func<string>? detail = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"waited {timeout.TotalSeconds} s for {what}" + (detail is null ? "" : ": " + detail()));
+            await Task.Delay(Interval);
+        }
+    }
+}
