@@ -15,7 +15,15 @@ public static class StackCapture
     public static ProcessStacks Capture(int pid, bool withLocals, ProcFs? procfs = null)
     {
         procfs ??= ProcFs.Default;
-        var binary = PythonBinaryLocator.FindOrThrow(pid, procfs);
+        PythonBinary binary;
+        try
+        {
+            binary = PythonBinaryLocator.FindOrThrow(pid, procfs);
+        }
+        catch (NotPythonException) when (Exiting(pid, procfs))
+        {
+            throw Exited(pid); // a dying process's maps are already empty: it is not "not Python"
+        }
         if (binary.Version is { } fileVersion) StackOffsets.EnsureSupported(fileVersion);
         IReadOnlyList<PythonThread> threads;
         PythonVersion version;
@@ -66,6 +74,9 @@ public static class StackCapture
             return null;
         }
     }
+
+    /// <summary>Gone, or a zombie whose memory is already released (state Z or X).</summary>
+    private static bool Exiting(int pid, ProcFs procfs) => procfs.Stat(pid) is not { } stat || stat.State is 'Z' or 'X';
 
     private static TargetExitedException Exited(int pid) => new(pid, "while wand was reading its stacks");
 
