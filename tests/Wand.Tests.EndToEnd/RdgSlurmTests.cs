@@ -223,7 +223,9 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         import os
         import time
 
-        print("ready", os.getpid(), flush=True)
+        # One write() for the whole line: the job's copies share one output file, and print() under -u
+        # writes "ready", " ", the PID and "\n" separately, so two copies' lines could interleave.
+        os.write(1, ("ready %d\n" % os.getpid()).encode())
         while True:
             time.sleep(0.05)
         """;

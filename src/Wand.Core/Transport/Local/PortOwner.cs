@@ -43,12 +43,30 @@ public sealed record PortOwner(int Port, int? Pid, IReadOnlyList<string> Command
         return new PortOwner(port, null, []);
     }
 
-    /// <summary>The first port from <paramref name="start"/> upwards that nobody listens on.</summary>
+    /// <summary>
+    /// The first port from <paramref name="start"/> upwards that nobody listens on and that can be bound on
+    /// loopback now: a port that is the local end of a connection (an ephemeral port of any client) is not
+    /// listed as listening, yet binding it fails with EADDRINUSE.
+    /// </summary>
     public static int NextFree(int start, ProcFs procfs)
     {
         var busy = procfs.ListeningSockets().Select(s => s.Port).ToHashSet();
         var port = start;
-        while (busy.Contains(port) && port < 65535) port++;
+        while ((busy.Contains(port) || !CanBind(port)) && port < 65535) port++;
         return port;
+    }
+
+    private static bool CanBind(int port)
+    {
+        try
+        {
+            using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port)); // bound, never listening: nobody can connect to it
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 }
