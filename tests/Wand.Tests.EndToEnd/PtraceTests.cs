@@ -41,16 +41,12 @@ public class PtraceTests
         Assert.True(leftovers.Length == 0, "left behind in the target: " + string.Join(", ", leftovers));
     }
 
-    private static async Task WaitForTicksAfterAsync(TargetProcess target, int atLeast)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!target.Stdout.Split('\n').Any(l => l.StartsWith("tick ", StringComparison.Ordinal) && int.Parse(l[5..]) > atLeast))
+    private static Task WaitForTicksAfterAsync(TargetProcess target, int atLeast) =>
+        Eventually.TrueAsync(() =>
         {
             Assert.False(target.HasExited, $"the target exited: {target.Stderr}");
-            Assert.True(DateTime.UtcNow < deadline, $"the target stopped ticking after {atLeast}. stdout:\n{target.Stdout}\nstderr:\n{target.Stderr}");
-            await Task.Delay(20);
-        }
-    }
+            return target.Stdout.Split('\n').Any(l => l.StartsWith("tick ", StringComparison.Ordinal) && int.Parse(l[5..]) > atLeast);
+        }, TimeSpan.FromSeconds(20), $"the target to tick after {atLeast}", () => $"stdout:\n{target.Stdout}\nstderr:\n{target.Stderr}");
 
     [Theory(Timeout = 120_000)]
     [InlineData("3.9")]
@@ -106,12 +102,7 @@ public class PtraceTests
         var page = ulong.Parse(r.Stdout.Trim());
         bool Mapped() => File.ReadAllLines($"/proc/{target.Pid}/maps").Select(l => l.Split(' ')[0].Split('-'))
             .Any(range => Convert.ToUInt64(range[0], 16) <= page && page < Convert.ToUInt64(range[1], 16));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (Mapped())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the page at 0x{page:x} is still mapped in PID {target.Pid}");
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(() => !Mapped(), TimeSpan.FromSeconds(10), $"the page at 0x{page:x} to be unmapped in PID {target.Pid}");
         Assert.False(target.HasExited);
     }
 
@@ -201,12 +192,8 @@ public class PtraceTests
         using var strace = Process.Start(new ProcessStartInfo("strace", ["-p", target.Pid.ToString(), "-o", "/dev/null"]) { RedirectStandardError = true })!;
         try
         {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            while (!File.ReadAllText($"/proc/{target.Pid}/status").Contains($"TracerPid:\t{strace.Id}\n"))
-            {
-                Assert.True(DateTime.UtcNow < deadline, "strace did not attach");
-                await Task.Delay(20);
-            }
+            await Eventually.TrueAsync(() => File.ReadAllText($"/proc/{target.Pid}/status").Contains($"TracerPid:\t{strace.Id}\n"),
+                TimeSpan.FromSeconds(10), "strace to attach");
             var r = await WandCli.RunAsync(Exec(target.Pid, "print(1)"));
             Assert.True(r.ExitCode == ExitCodes.PtraceRefused, r.ToString());
             Assert.Contains($"already traced by PID {strace.Id} (strace)", r.Stderr);

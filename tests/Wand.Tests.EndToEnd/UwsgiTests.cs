@@ -27,20 +27,18 @@ public class UwsgiTests
         // uWSGI's --http-socket closes the connection after each response without saying so: a
         // pooled connection would now and then be reused just as it closes.
         http.DefaultRequestHeaders.ConnectionClose = true;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
+        await Eventually.TrueAsync(async () =>
         {
             Assert.False(master.HasExited, $"uWSGI exited: {master.Stderr}");
             try
             {
-                if ((await http.GetAsync(readyPath)).IsSuccessStatusCode) break;
+                return (await http.GetAsync(readyPath)).IsSuccessStatusCode;
             }
             catch (HttpRequestException)
             {
+                return false;
             }
-            Assert.True(DateTime.UtcNow < deadline, $"uWSGI did not answer on port {port}: {master.Stderr}");
-            await Task.Delay(50);
-        }
+        }, TimeSpan.FromSeconds(30), $"uWSGI to answer on port {port}", () => master.Stderr);
         var worker = Directory.GetDirectories("/proc").Select(d => Path.GetFileName(d)).Where(n => n.All(char.IsAsciiDigit)).Select(int.Parse)
             .Single(pid => File.Exists($"/proc/{pid}/status") && File.ReadAllText($"/proc/{pid}/status").Contains($"\nPPid:\t{master.Pid}\n"));
         return (master, worker, http);

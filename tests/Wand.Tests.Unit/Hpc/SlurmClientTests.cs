@@ -37,10 +37,10 @@ public class SlurmClientTests
             File.SetUnixFileMode(srun, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
             var step = new SlurmClient(_ => srun).StepAsync("1", "node1", ["true"], cts.Token);
-            await Transport.ChildProcesses.WaitUntilAsync(() => Transport.ChildProcesses.Sleeping(seconds).Count == 1, $"sleep {seconds} to start", TestContext.Current.CancellationToken);
+            await Eventually.TrueAsync(() => Transport.ChildProcesses.Sleeping(seconds).Count == 1, TimeSpan.FromSeconds(10), $"sleep {seconds} to start");
             await cts.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => step);
-            await Transport.ChildProcesses.WaitUntilAsync(() => Transport.ChildProcesses.Sleeping(seconds).Count == 0, $"sleep {seconds} to be gone", TestContext.Current.CancellationToken);
+            await Eventually.TrueAsync(() => Transport.ChildProcesses.Sleeping(seconds).Count == 0, TimeSpan.FromSeconds(10), $"sleep {seconds} to be gone");
         }
         finally
         {

@@ -1,6 +1,6 @@
 namespace Wand.Tests.Unit.Transport;
 
-/// <summary>Finds a real <c>sleep</c> child by its unique argument in /proc, and waits for it to appear or be gone.</summary>
+/// <summary>Finds a real <c>sleep</c> child by its unique argument in /proc (tests wait on it with <c>Eventually</c>).</summary>
 internal static class ChildProcesses
 {
     /// <summary>A sleep duration no other process uses (GNU sleep takes fractions), long enough to outlive any test.</summary>
@@ -25,15 +25,5 @@ internal static class ChildProcesses
             }
         }
         return found;
-    }
-
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited 10 s for {what}");
-            await Task.Delay(20, cancellationToken);
-        }
     }
 }

@@ -13,7 +13,7 @@ public class ProcessRunnerTests
         var e = await Assert.ThrowsAsync<TimeoutException>(() =>
             ProcessRunner.RunAsync("sleep", [seconds], null, TimeSpan.FromMilliseconds(300), TestContext.Current.CancellationToken));
         Assert.Contains($"sleep {seconds} did not finish within", e.Message);
-        await ChildProcesses.WaitUntilAsync(() => ChildProcesses.Sleeping(seconds).Count == 0, $"sleep {seconds} to be gone", TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => ChildProcesses.Sleeping(seconds).Count == 0, TimeSpan.FromSeconds(10), $"sleep {seconds} to be gone");
     }
 
     [Fact(Timeout = 30_000)]
@@ -23,10 +23,10 @@ public class ProcessRunnerTests
         var seconds = ChildProcesses.UniqueSleep();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         var run = ProcessRunner.RunAsync("sh", ["-c", "sleep \"$0\" & wait", seconds], null, TimeSpan.FromMinutes(5), cts.Token);
-        await ChildProcesses.WaitUntilAsync(() => ChildProcesses.Sleeping(seconds).Count == 1, $"sleep {seconds} to start", TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => ChildProcesses.Sleeping(seconds).Count == 1, TimeSpan.FromSeconds(10), $"sleep {seconds} to start");
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
-        await ChildProcesses.WaitUntilAsync(() => ChildProcesses.Sleeping(seconds).Count == 0, $"sleep {seconds} to be gone", TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => ChildProcesses.Sleeping(seconds).Count == 0, TimeSpan.FromSeconds(10), $"sleep {seconds} to be gone");
     }
 
     [Fact(Timeout = 30_000)]
