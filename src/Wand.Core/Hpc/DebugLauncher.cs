@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Wand.Injection.Payloads;
+using Wand.Transport;
 
 namespace Wand.Hpc;
 
@@ -16,6 +16,9 @@ public static class DebugLauncher
 {
     public const string LauncherFile = "rdg_launcher.py";
     public const string ApiFile = "remote_debug.py";
+
+    /// <summary>How long a cancelled program has between SIGTERM and being killed.</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(1.5);
 
     /// <summary>
     /// Put first on the agent's PYTHONPATH (see rdg_launcher.py, <c>_rdg_child_hook</c>): in the Python
@@ -103,32 +106,32 @@ public static class DebugLauncher
             listener.Bind(new UnixDomainSocketEndPoint(socketPath));
             listener.Listen(1);
 
-            var psi = new ProcessStartInfo(program.Interpreter) { UseShellExecute = false };
-            foreach (var o in program.InterpreterOptions) psi.ArgumentList.Add(o);
+            List<string> argv = [.. program.InterpreterOptions];
             var pythonPath = Environment.GetEnvironmentVariable("PYTHONPATH");
             pythonPath = string.IsNullOrEmpty(pythonPath) ? api : $"{api}:{pythonPath}";
+            var environment = new Dictionary<string, string?>(StringComparer.Ordinal);
             if (program.SpawnsRanks)
             {
                 // The agent runs as it is; the chosen rank's child hands over to the launcher (RankHook).
                 var hook = Directory.CreateDirectory(Path.Combine(dir.FullName, "hook")).FullName;
                 await File.WriteAllTextAsync(Path.Combine(hook, "sitecustomize.py"), RankHook, cancellationToken);
                 pythonPath = $"{hook}:{pythonPath}";
-                if (program.Kind == ProgramCommand.Module) psi.ArgumentList.Add("-m");
-                psi.ArgumentList.Add(program.Value);
-                foreach (var a in program.Arguments) psi.ArgumentList.Add(a);
-                psi.Environment["RDG_CHILD_CONFIG"] = config;
-                psi.Environment["RDG_CHILD_LAUNCHER"] = launcher;
-                psi.Environment["RDG_CHILD_RANK"] = options.ChildRank.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                psi.Environment.Remove("RANK"); // the agent is no rank; it sets RANK for each child
+                if (program.Kind == ProgramCommand.Module) argv.Add("-m");
+                argv.Add(program.Value);
+                argv.AddRange(program.Arguments);
+                environment["RDG_CHILD_CONFIG"] = config;
+                environment["RDG_CHILD_LAUNCHER"] = launcher;
+                environment["RDG_CHILD_RANK"] = options.ChildRank.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                environment["RANK"] = null; // the agent is no rank; it sets RANK for each child
             }
             else
             {
-                psi.ArgumentList.Add(launcher);
-                psi.ArgumentList.Add(config);
+                argv.Add(launcher);
+                argv.Add(config);
             }
-            psi.Environment["PYTHONPATH"] = pythonPath;
-            psi.Environment["RDG_LISTEN_HOST"] = options.Host;
-            using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program.Interpreter}");
+            environment["PYTHONPATH"] = pythonPath;
+            environment["RDG_LISTEN_HOST"] = options.Host;
+            using var process = ProcessRunner.Start(program.Interpreter, argv, new ChildProcessOptions { InheritStdio = true, Environment = environment });
             var exited = process.WaitForExitAsync(CancellationToken.None);
             var events = ReadEventsAsync(listener, exited, onEvent);
             try
@@ -138,9 +141,7 @@ public static class DebugLauncher
             catch (OperationCanceledException)
             {
                 // The job is being cancelled (scancel, Ctrl-C): pass it on and give the program a moment to end.
-                if (!process.HasExited) Signals.Send(process.Id, Signals.SIGTERM);
-                if (await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(1.5), CancellationToken.None)) != exited) process.Kill(entireProcessTree: true);
-                await exited;
+                await process.StopAsync(StopGrace);
             }
             // Children forked by the program (without exec) may hold the socket open: do not wait for them.
             await Task.WhenAny(events, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None));
@@ -161,24 +162,20 @@ public static class DebugLauncher
     /// <summary>Runs the program exactly as its command line says, without the launcher (a rank that does not listen).</summary>
     public static async Task<int> RunPlainAsync(ProgramCommand program, CancellationToken cancellationToken)
     {
-        var psi = new ProcessStartInfo(program.Interpreter) { UseShellExecute = false };
-        foreach (var o in program.InterpreterOptions) psi.ArgumentList.Add(o);
-        if (program.Kind == ProgramCommand.Module) psi.ArgumentList.Add("-m");
-        else if (program.Kind == ProgramCommand.Code) psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(program.Value);
-        foreach (var a in program.Arguments) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program.Interpreter}");
+        List<string> argv = [.. program.InterpreterOptions];
+        if (program.Kind == ProgramCommand.Module) argv.Add("-m");
+        else if (program.Kind == ProgramCommand.Code) argv.Add("-c");
+        argv.Add(program.Value);
+        argv.AddRange(program.Arguments);
+        using var process = ProcessRunner.Start(program.Interpreter, argv, new ChildProcessOptions { InheritStdio = true });
         try
         {
             await process.WaitForExitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
-            if (!process.HasExited) Signals.Send(process.Id, Signals.SIGTERM);
-            await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(1.5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            await process.StopAsync(StopGrace);
         }
-        await process.WaitForExitAsync(CancellationToken.None);
         return process.ExitCode;
     }
 

@@ -106,24 +106,19 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
     /// <summary>The forward on a connection of its own (ssh -N -L), until that ssh ends.</summary>
     private async Task<(SshForward? Forward, string Why)> OwnConnectionAsync(int local, string host, int port, Action<SshForward> onUp, CancellationToken cancellationToken)
     {
-        var psi = new ProcessStartInfo("ssh") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
-        foreach (var a in ForwardArguments(local, host, port)) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start ssh");
-        process.StandardInput.Close();
         var lastError = "";
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var message = $"Local forwarding listening on 127.0.0.1 port {local}";
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) =>
+        void OnError(string line)
         {
-            if (e.Data is null) return;
-            if (!e.Data.StartsWith("debug", StringComparison.Ordinal) && !e.Data.StartsWith("Authenticated to", StringComparison.Ordinal)
-                && !e.Data.StartsWith("Transferred:", StringComparison.Ordinal))
-                lastError = e.Data;
-            if (e.Data.Contains(message, StringComparison.Ordinal)) listening.TrySetResult();
-        };
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
+            if (!line.StartsWith("debug", StringComparison.Ordinal) && !line.StartsWith("Authenticated to", StringComparison.Ordinal)
+                && !line.StartsWith("Transferred:", StringComparison.Ordinal))
+                lastError = line;
+            if (line.Contains(message, StringComparison.Ordinal)) listening.TrySetResult();
+        }
+        using var process = Transport.ProcessRunner.Start("ssh", ForwardArguments(local, host, port),
+            new Transport.ChildProcessOptions { OnOutputLine = Transport.ChildProcessOptions.Drain, OnErrorLine = OnError });
+        process.StandardInput.Close();
         var exited = process.WaitForExitAsync(cancellationToken);
         SshForward? forward = null;
         try
@@ -137,7 +132,7 @@ public sealed class SshTunnel(string via, IReadOnlyList<string> sshOptions, IPro
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
+            process.Kill();
             throw;
         }
         var why = process.ExitCode > 128 ? $"ssh was ended by signal {process.ExitCode - 128}" : $"ssh exit {process.ExitCode}";

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Wand.Transport;
 
 /// <summary>
@@ -8,25 +6,19 @@ namespace Wand.Transport;
 /// </summary>
 public sealed class ProcessStream : Stream
 {
-    private readonly Process _process;
+    private readonly ChildProcess _process;
     private readonly Stream _in;
     private readonly Stream _out;
 
-    private ProcessStream(Process process)
+    private ProcessStream(ChildProcess process)
     {
         _process = process;
         _in = process.StandardOutput.BaseStream;
         _out = process.StandardInput.BaseStream;
-        process.ErrorDataReceived += (_, _) => { }; // drained so the child never blocks on stderr
-        process.BeginErrorReadLine();
     }
 
-    public static ProcessStream Start(string program, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return new ProcessStream(Process.Start(psi) ?? throw new ProcessRunner.NotInstalledException(program));
-    }
+    public static ProcessStream Start(string program, IEnumerable<string> args) =>
+        new(ProcessRunner.Start(program, args, new ChildProcessOptions { OnErrorLine = ChildProcessOptions.Drain }));
 
     public override bool CanRead => true;
     public override bool CanWrite => true;
@@ -45,18 +37,7 @@ public sealed class ProcessStream : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
-        {
-            try
-            {
-                if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // already gone
-            }
-            _process.Dispose();
-        }
+        if (disposing) _process.Dispose(); // kills it when it still runs
         base.Dispose(disposing);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wand.Injection.Payloads;
@@ -19,7 +18,7 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
     private static readonly TimeSpan Silence = TimeSpan.FromSeconds(3);
 
     private readonly Supervisor _supervisor = new(time);
-    private Process? _process;
+    private ChildProcess? _process;
     private (JsonElement Listing, string Place)? _latest;
     private long _lastLine;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -148,31 +147,28 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
     /// <summary>Runs one watcher until it ends or falls silent; returns why it ended.</summary>
     private async Task<string> RunOnceAsync(string interp, string place)
     {
-        var psi = new ProcessStartInfo(target.Program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in target.ExecArguments([interp, "-I", "-S", "-c", LineBoot])) psi.ArgumentList.Add(a);
-        Process process;
+        var stderr = new Queue<string>();
+        void OnError(string line)
+        {
+            if (string.IsNullOrWhiteSpace(line)) return;
+            lock (stderr)
+            {
+                stderr.Enqueue(line.Trim());
+                while (stderr.Count > 3) stderr.Dequeue();
+            }
+        }
+        ChildProcess process;
         try
         {
-            process = Process.Start(psi) ?? throw new InvalidOperationException();
+            process = ProcessRunner.Start(target.Program, target.ExecArguments([interp, "-I", "-S", "-c", LineBoot]), new ChildProcessOptions { OnErrorLine = OnError });
         }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        catch (ProcessRunner.NotInstalledException)
         {
             return $"{target.Program} could not be started";
         }
         using (process)
         {
             _process = process;
-            var stderr = new Queue<string>();
-            process.ErrorDataReceived += (_, e) =>
-            {
-                if (string.IsNullOrWhiteSpace(e.Data)) return;
-                lock (stderr)
-                {
-                    stderr.Enqueue(e.Data.Trim());
-                    while (stderr.Count > 3) stderr.Dequeue();
-                }
-            };
-            process.BeginErrorReadLine();
             try
             {
                 var request = new JsonObject { ["agent"] = Payload.Read(Payload.Agent), ["request"] = new JsonObject { ["op"] = "watch", ["interval"] = 0.05, ["heartbeat"] = 1.0, ["serve"] = true } };
@@ -221,14 +217,7 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
             {
                 _requests = null;
                 foreach (var waiting in _pending.Values) waiting.TrySetException(new IOException("the watcher ended"));
-                try
-                {
-                    if (!process.HasExited) process.Kill(entireProcessTree: true);
-                }
-                catch (InvalidOperationException)
-                {
-                    // already gone
-                }
+                process.Kill();
                 _process = null;
             }
         }

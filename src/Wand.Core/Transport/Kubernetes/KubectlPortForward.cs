@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -146,14 +145,13 @@ public sealed class KubectlPortForward(PodExecTarget target, IProgressReporter p
         private const string ReadyPrefix = "Forwarding from 127.0.0.1:";
         private readonly Queue<string> _stderr = new();
 
-        private Child(Process process, string pod, int port)
+        private Child(string pod, int port)
         {
-            Process = process;
             Pod = pod;
             Port = port;
         }
 
-        public Process Process { get; }
+        public ChildProcess Process { get; private set; } = null!;
         public string Pod { get; }
         public int Port { get; }
         public TaskCompletionSource<int> Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -170,36 +168,26 @@ public sealed class KubectlPortForward(PodExecTarget target, IProgressReporter p
         public static Child Start(PodExecTarget target, int remotePort)
         {
             var pod = target.Pod;
-            var psi = new ProcessStartInfo(target.Program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-            foreach (var a in target.PortForwardArguments(remotePort)) psi.ArgumentList.Add(a);
-            Process process;
-            try
+            var child = new Child(pod.Name, remotePort);
+            child.Process = ProcessRunner.Start(target.Program, target.PortForwardArguments(remotePort), new ChildProcessOptions
             {
-                process = Process.Start(psi) ?? throw new ProcessRunner.NotInstalledException(target.Program);
-            }
-            catch (System.ComponentModel.Win32Exception)
-            {
-                throw new ProcessRunner.NotInstalledException(target.Program);
-            }
-            var child = new Child(process, pod.Name, remotePort);
-            process.OutputDataReceived += (_, e) =>
-            {
-                // "Forwarding from 127.0.0.1:40123 -> 5678"; "Handling connection for 5678" afterwards is drained.
-                if (e.Data is not { } line || !line.StartsWith(ReadyPrefix, StringComparison.Ordinal)) return;
-                var digits = line[ReadyPrefix.Length..].Split(' ')[0];
-                if (int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var local)) child.Ready.TrySetResult(local);
-            };
-            process.ErrorDataReceived += (_, e) =>
-            {
-                if (string.IsNullOrWhiteSpace(e.Data)) return;
-                lock (child._stderr)
+                OnOutputLine = line =>
                 {
-                    child._stderr.Enqueue(e.Data.Trim());
-                    while (child._stderr.Count > 3) child._stderr.Dequeue();
-                }
-            };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
+                    // "Forwarding from 127.0.0.1:40123 -> 5678"; "Handling connection for 5678" afterwards is drained.
+                    if (!line.StartsWith(ReadyPrefix, StringComparison.Ordinal)) return;
+                    var digits = line[ReadyPrefix.Length..].Split(' ')[0];
+                    if (int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var local)) child.Ready.TrySetResult(local);
+                },
+                OnErrorLine = line =>
+                {
+                    if (string.IsNullOrWhiteSpace(line)) return;
+                    lock (child._stderr)
+                    {
+                        child._stderr.Enqueue(line.Trim());
+                        while (child._stderr.Count > 3) child._stderr.Dequeue();
+                    }
+                },
+            });
             return child;
         }
 
@@ -207,14 +195,7 @@ public sealed class KubectlPortForward(PodExecTarget target, IProgressReporter p
         public void Retire()
         {
             Retired = true;
-            try
-            {
-                if (!Process.HasExited) Process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // already gone
-            }
+            Process.Kill();
             Exited();
         }
 

@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 
-namespace Wand.Hpc;
+namespace Wand.Transport;
 
-/// <summary>Sending a signal to a process (kill(2)), for passing a job's SIGTERM/SIGINT on to the program.</summary>
+/// <summary>Sending a signal to a process (kill(2)): a child asked to end before it is killed (a job's SIGTERM passed on to the program).</summary>
 internal static partial class Signals
 {
     public const int SIGINT = 2;
