@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Wand.Bench.Harness;
+using Wand.Testing;
 using Wand.Transport;
 
 namespace Wand.Bench;
@@ -82,13 +83,9 @@ public static class ContainerBench
             null, TimeSpan.FromSeconds(60), CancellationToken.None);
         if (!r.Ok) throw new InvalidOperationException($"podman run failed: {r.Stderr}");
         // ready when its main loop runs: PID 1 printed "ready"
-        for (var i = 0; i < 200; i++)
-        {
-            var logs = await ProcessRunner.RunAsync("podman", ["logs", name], null, TimeSpan.FromSeconds(10), CancellationToken.None);
-            if (logs.Stdout.Contains("ready", StringComparison.Ordinal)) return name;
-            await Task.Delay(20);
-        }
-        throw new TimeoutException("benchmark container did not start");
+        await Eventually.TrueAsync(async () => (await ProcessRunner.RunAsync("podman", ["logs", name], null, TimeSpan.FromSeconds(10), CancellationToken.None)).Stdout.Contains("ready", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), $"benchmark container {name} to print ready");
+        return name;
     }
 
     private static Task RemoveAsync(string name, string conf) =>

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Wand.Bench.Harness;
 using Wand.Session.Dap;
+using Wand.Testing;
 using Wand.Transport;
 
 namespace Wand.Bench;
@@ -108,22 +109,21 @@ public static class KubeBench
     /// <summary>DAP initialize through 127.0.0.1:<paramref name="port"/> until answered (a forward accepts before debugpy listens; such a connection just ends).</summary>
     private static async Task InitializeAsync(int port, Stopwatch clock, TimeSpan timeout)
     {
-        var deadline = clock.Elapsed + timeout;
-        while (clock.Elapsed < deadline)
+        // Tried again every 5 ms: the moment it is answered is what is measured.
+        await Eventually.TrueAsync(async () =>
         {
             try
             {
                 await using var client = await DapClient.ConnectAsync("127.0.0.1", port);
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 await client.RequestAsync("initialize", new JsonObject { ["clientID"] = "wand-bench", ["adapterID"] = "debugpy", ["linesStartAt1"] = true, ["columnsStartAt1"] = true }, cts.Token);
-                return;
+                return true;
             }
             catch (Exception e) when (e is SocketException or DapConnectionClosedException or OperationCanceledException or IOException)
             {
-                await Task.Delay(5);
+                return false;
             }
-        }
-        throw new TimeoutException($"DAP initialize through 127.0.0.1:{port} was never answered");
+        }, timeout, $"DAP initialize through 127.0.0.1:{port} to be answered", interval: TimeSpan.FromMilliseconds(5));
     }
 
     private static async Task<(Samples Noticed, Samples Accepted, Samples Ready)> ReloadAsync(string state, int iterations)
@@ -144,12 +144,9 @@ public static class KubeBench
             {
                 var seen = Count(wand.Stdout);
                 await PodmanPythonAsync(container, $"open('{AppDir}/app.py', 'a').write('\\n# bench {i}\\n')");
-                var deadline = clock.Elapsed + TimeSpan.FromSeconds(120);
-                while (Count(wand.Stdout) == seen)
-                {
-                    if (clock.Elapsed > deadline) throw new TimeoutException($"no reattached event.\nstdout:\n{wand.Stdout}\nstderr:\n{wand.Stderr}");
-                    await Task.Delay(2);
-                }
+                // Looked at every 2 ms: the moment it holds is what is measured.
+                await Eventually.TrueAsync(() => Count(wand.Stdout) != seen, TimeSpan.FromSeconds(120), "a reattached event",
+                    () => $"stdout:\n{wand.Stdout}\nstderr:\n{wand.Stderr}", TimeSpan.FromMilliseconds(2));
                 var readyAt = clock.Elapsed;
                 var line = wand.Stdout.Split('\n').Last(l => l.Contains("\"event\":\"reattached\"", StringComparison.Ordinal));
                 var pid = JsonNode.Parse(line)!["pidInside"]!.GetValue<int>();
@@ -233,13 +230,9 @@ public static class KubeBench
         File.WriteAllText(Path.Combine(state, Namespace, "pods", pod + ".json"), json.ToJsonString());
         if (command.Contains("-c"))
         {
-            for (var i = 0; i < 200; i++)
-            {
-                var logs = await ProcessRunner.RunAsync("podman", ["logs", container], null, TimeSpan.FromSeconds(10), CancellationToken.None);
-                if (logs.Stdout.Contains("ready", StringComparison.Ordinal)) return (pod, container);
-                await Task.Delay(20);
-            }
-            throw new TimeoutException("benchmark pod did not start");
+            await Eventually.TrueAsync(async () => (await ProcessRunner.RunAsync("podman", ["logs", container], null, TimeSpan.FromSeconds(10), CancellationToken.None)).Stdout.Contains("ready", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(60), $"benchmark pod {pod} to print ready");
+            return (pod, container);
         }
         return (pod, container);
     }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wand.Bench.Harness;
 using Wand.Session.Dap;
+using Wand.Testing;
 using Wand.Transport;
 
 namespace Wand.Bench;
@@ -145,14 +146,19 @@ public static class RdgBench
         var r = await RunAsync("sbatch", ["--parsable", "-n", "1", "-o", output, "-D", dir, job, BenchEnv.HostPython, script], env, TimeSpan.FromSeconds(60));
         if (!r.Ok) throw new InvalidOperationException($"sbatch failed: {r.Stderr}");
         var id = r.Stdout.Trim().Split(';')[0];
-        for (var i = 0; i < 1200; i++)
+        string[] lines = [];
+        try
         {
-            var lines = File.Exists(output) ? (await File.ReadAllTextAsync(output)).Split('\n').Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).ToArray() : [];
-            if (lines.Length == 2) return (id, [.. lines.Select(l => int.Parse(l[6..], CultureInfo.InvariantCulture))]);
-            await Task.Delay(50);
+            await Eventually.TrueAsync(async () =>
+                (lines = File.Exists(output) ? (await File.ReadAllTextAsync(output)).Split('\n').Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).ToArray() : []).Length == 2,
+                TimeSpan.FromSeconds(60), $"job {id} to start its two Pythons", () => File.Exists(output) ? File.ReadAllText(output) : "(no output)");
         }
-        await RunAsync("scancel", [id], env, TimeSpan.FromSeconds(30));
-        throw new TimeoutException($"job {id} did not start its two Pythons within 60 s:\n{(File.Exists(output) ? File.ReadAllText(output) : "(no output)")}");
+        catch (TimeoutException)
+        {
+            await RunAsync("scancel", [id], env, TimeSpan.FromSeconds(30));
+            throw;
+        }
+        return (id, [.. lines.Select(l => int.Parse(l[6..], CultureInfo.InvariantCulture))]);
     }
 
     /// <summary>Times rdg attach + initialize; returns the address rdg bound (the floor binds the same).</summary>

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Wand.Session.Dap;
+using Wand.Testing;
 
 // The README demo: the bundled FastAPI sample runs under uvicorn inside the testbed rootfs (a root
 // of its own, as in a container); `wand debug` starts debugpy in it without a restart; then this
@@ -104,17 +105,17 @@ static async Task<int> RunAsync(string file, params string[] args)
 
 async Task WaitUntilServingAsync()
 {
-    for (var i = 0; i < 300 && !app.HasExited; i++)
+    await Eventually.TrueAsync(async () =>
     {
+        if (app.HasExited) throw new InvalidOperationException("the sample app ended before it served");
         try
         {
             await http.GetStringAsync("/health");
-            return;
+            return true;
         }
         catch (HttpRequestException)
         {
-            await Task.Delay(100);
+            return false;
         }
-    }
-    throw new InvalidOperationException("the sample app did not start");
+    }, TimeSpan.FromSeconds(30), "the sample app to answer /health");
 }

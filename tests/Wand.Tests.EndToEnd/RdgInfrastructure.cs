@@ -99,7 +99,7 @@ public sealed class RdgProcess : IAsyncDisposable
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         await Eventually.TrueAsync(() => _process.HasExited, timeout, "rdg to exit", ToString);
-        await Task.Delay(100); // the last lines already written
+        await Eventually.TrueAsync(_output.AllRead, TimeSpan.FromSeconds(10), "the last lines rdg wrote to be read", ToString);
         return _process.ExitCode;
     }
 

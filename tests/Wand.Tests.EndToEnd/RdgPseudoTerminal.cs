@@ -55,22 +55,25 @@ public sealed class PseudoTerminal : IAsyncDisposable
     /// <summary>Waits until the screen shows <paramref name="texts"/>, each after the previous one; returns the screen.</summary>
     public async Task<string> WaitForAsync(params string[] texts)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            var screen = Screen;
-            var at = 0;
-            foreach (var t in texts)
+        string? shown = null;
+        var ended = false;
+        await Eventually.TrueAsync(
+            () =>
             {
-                at = at < 0 ? -1 : screen.IndexOf(t, at, StringComparison.Ordinal);
-                if (at >= 0) at += t.Length;
-            }
-            if (at >= 0) return screen;
-            if (_process.HasExited && _reader.IsCompleted)
-                throw new InvalidOperationException($"the program ended ({_process.ExitCode}) before showing '{string.Join("' then '", texts)}':\n{Screen}\n{await _process.StandardError.ReadToEndAsync()}");
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the terminal never showed '{string.Join("' then '", texts)}':\n{screen}");
-            await Task.Delay(20);
-        }
+                var screen = Screen;
+                var at = 0;
+                foreach (var t in texts)
+                {
+                    at = at < 0 ? -1 : screen.IndexOf(t, at, StringComparison.Ordinal);
+                    if (at >= 0) at += t.Length;
+                }
+                if (at >= 0) shown = screen;
+                else ended = _process.HasExited && _reader.IsCompleted;
+                return shown is not null || ended;
+            },
+            TimeSpan.FromSeconds(90), $"the terminal to show '{string.Join("' then '", texts)}'", () => Screen);
+        return shown ?? throw new InvalidOperationException(
+            $"the program ended ({_process.ExitCode}) before showing '{string.Join("' then '", texts)}':\n{Screen}\n{await _process.StandardError.ReadToEndAsync()}");
     }
 
     /// <summary>Types a line (the terminal echoes it).</summary>
