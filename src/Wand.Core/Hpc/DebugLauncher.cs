@@ -17,16 +17,19 @@ public static class DebugLauncher
     public const string LauncherFile = "rdg_launcher.py";
     public const string ApiFile = "remote_debug.py";
 
+    /// <summary>The hand-over of a rank an agent spawns to the launcher (loaded by <see cref="RankHook"/>).</summary>
+    public const string RankFile = "rdg_rank.py";
+
     /// <summary>How long a cancelled program has between SIGTERM and being killed.</summary>
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(1.5);
 
     /// <summary>
-    /// Put first on the agent's PYTHONPATH (see rdg_launcher.py, <c>_rdg_child_hook</c>): in the Python
+    /// Put first on the agent's PYTHONPATH (see rdg_rank.py, <c>child_hook</c>): in the Python
     /// whose RANK is the chosen one, hands over to the launcher; in every Python, then runs the
     /// sitecustomize it hides (a distribution's or a venv's), if any. Pure Python 3.8+.
     /// </summary>
     public const string RankHook = """
-        # rdg: the ranks an agent (torchrun) starts; see rdg_launcher.py, _rdg_child_hook.
+        # rdg: the ranks an agent (torchrun) starts; see rdg_rank.py, child_hook.
         def _rdg_rank_hook():
             import os
 
@@ -36,10 +39,10 @@ public static class DebugLauncher
             try:
                 import importlib.util
 
-                spec = importlib.util.spec_from_file_location("_rdg_launcher", os.environ["RDG_CHILD_LAUNCHER"])
+                spec = importlib.util.spec_from_file_location("_rdg_rank", os.environ["RDG_CHILD_HOOK"])
                 module = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(module)
-                module._rdg_child_hook()
+                module.child_hook()
             except Exception as e:
                 import sys
 
@@ -115,12 +118,15 @@ public static class DebugLauncher
                 // The agent runs as it is; the chosen rank's child hands over to the launcher (RankHook).
                 var hook = Directory.CreateDirectory(Path.Combine(dir.FullName, "hook")).FullName;
                 await File.WriteAllTextAsync(Path.Combine(hook, "sitecustomize.py"), RankHook, cancellationToken);
+                var rank = Path.Combine(dir.FullName, RankFile);
+                await File.WriteAllTextAsync(rank, Payload.Read(RankFile), cancellationToken);
                 pythonPath = $"{hook}:{pythonPath}";
                 if (program.Kind == ProgramCommand.Module) argv.Add("-m");
                 argv.Add(program.Value);
                 argv.AddRange(program.Arguments);
                 environment["RDG_CHILD_CONFIG"] = config;
                 environment["RDG_CHILD_LAUNCHER"] = launcher;
+                environment["RDG_CHILD_HOOK"] = rank;
                 environment["RDG_CHILD_RANK"] = options.ChildRank.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 environment["RANK"] = null; // the agent is no rank; it sets RANK for each child
             }

@@ -13,6 +13,7 @@ import types
 import unittest
 
 import rdg_launcher as L
+import rdg_rank
 
 
 class _Saved(object):
@@ -57,17 +58,17 @@ def _wait(condition, what, timeout=10.0):
 
 class SplitPythonArgvTests(unittest.TestCase):
     def test_script_with_options_and_args(self):
-        self.assertEqual(L._rdg_split_python_argv(["python", "-u", "-X", "dev", "train.py", "--lr", "0.1"]), (["-u", "-X", "dev"], "script", "train.py", ["--lr", "0.1"]))
+        self.assertEqual(rdg_rank.split_python_argv(["python", "-u", "-X", "dev", "train.py", "--lr", "0.1"]), (["-u", "-X", "dev"], "script", "train.py", ["--lr", "0.1"]))
 
     def test_module_and_code_forms(self):
-        self.assertEqual(L._rdg_split_python_argv(["python", "-m", "pkg.mod", "a"]), ([], "module", "pkg.mod", ["a"]))
-        self.assertEqual(L._rdg_split_python_argv(["python", "-Bc", "print(1)", "x"]), (["-B"], "code", "print(1)", ["x"]))
-        self.assertEqual(L._rdg_split_python_argv(["python", "-mpkg"]), ([], "module", "pkg", []))
+        self.assertEqual(rdg_rank.split_python_argv(["python", "-m", "pkg.mod", "a"]), ([], "module", "pkg.mod", ["a"]))
+        self.assertEqual(rdg_rank.split_python_argv(["python", "-Bc", "print(1)", "x"]), (["-B"], "code", "print(1)", ["x"]))
+        self.assertEqual(rdg_rank.split_python_argv(["python", "-mpkg"]), ([], "module", "pkg", []))
 
     def test_stdin_or_nothing_is_not_a_program(self):
-        self.assertIsNone(L._rdg_split_python_argv(["python", "-"]))
-        self.assertIsNone(L._rdg_split_python_argv(["python", "-u"]))
-        self.assertIsNone(L._rdg_split_python_argv(["python", "-m"]))
+        self.assertIsNone(rdg_rank.split_python_argv(["python", "-"]))
+        self.assertIsNone(rdg_rank.split_python_argv(["python", "-u"]))
+        self.assertIsNone(rdg_rank.split_python_argv(["python", "-m"]))
 
 
 class CompileProgramTests(unittest.TestCase):

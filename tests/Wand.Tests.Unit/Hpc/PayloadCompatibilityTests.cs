@@ -92,6 +92,7 @@ public sealed class PayloadCompatibilityTests
 
     [Theory]
     [InlineData("rdg_launcher.py")]
+    [InlineData("rdg_rank.py")]
     [InlineData("remote_debug.py")]
     [InlineData("pending_call.py")]
     public void RdgPayloadsArePython38Code(string payload) =>

@@ -6,18 +6,18 @@ using Xunit;
 namespace Wand.Tests.Unit.Hpc;
 
 /// <summary>
-/// The child-rank hand-over's parsing of a rank's command line (rdg_launcher.py,
-/// <c>_rdg_split_python_argv</c>), run by a real interpreter, and the hook's shape.
+/// The child-rank hand-over's parsing of a rank's command line (rdg_rank.py,
+/// <c>split_python_argv</c>), run by a real interpreter, and the hook's shape.
 /// </summary>
 public sealed class RankHookTests
 {
     private const string Driver = """
         import importlib.util, json, sys
-        spec = importlib.util.spec_from_file_location("launcher", sys.argv[1])
-        launcher = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(launcher)  # defines only: _rdg_main runs as __main__ alone
+        spec = importlib.util.spec_from_file_location("rank", sys.argv[1])
+        rank = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(rank)  # defines only: child_hook runs when the sitecustomize calls it
         for argv in json.loads(sys.stdin.read()):
-            print(json.dumps(launcher._rdg_split_python_argv(argv)))
+            print(json.dumps(rank.split_python_argv(argv)))
         """;
 
     private static string Python()
@@ -32,8 +32,8 @@ public sealed class RankHookTests
         var dir = Directory.CreateTempSubdirectory("rdg-hook-").FullName;
         try
         {
-            var launcher = Path.Combine(dir, DebugLauncher.LauncherFile);
-            File.WriteAllText(launcher, Payload.Read(DebugLauncher.LauncherFile));
+            var launcher = Path.Combine(dir, DebugLauncher.RankFile);
+            File.WriteAllText(launcher, Payload.Read(DebugLauncher.RankFile));
             var psi = new ProcessStartInfo(Python()) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
             psi.ArgumentList.Add("-c");
             psi.ArgumentList.Add(Driver);

@@ -344,22 +344,14 @@ def post_mortem(run, exc_type, exc, tb):
     event(run, "crashed", exception="%s: %s" % (exc_type.__name__, exc), host=host, port=port, timeout=timeout)
     import debugpy
 
-    while True:
-        if not wait_for_client(timeout):
-            event(run, "post-mortem-timeout", timeout=timeout)
-            return
+    while wait_for_client(timeout):
         show_crash(exc_type, exc, tb)
-        # The editor resumed or went away. Stay for another editor until the idle timeout.
+        # The editor resumed (still connected: the program may end) or went away: then stay for
+        # another editor until the idle timeout.
         time.sleep(0.5)
-        if not debugpy.is_client_connected():
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and not debugpy.is_client_connected():
-                time.sleep(0.2)
-            if not debugpy.is_client_connected():
-                event(run, "post-mortem-timeout", timeout=timeout)
-                return
-        else:
+        if debugpy.is_client_connected():
             return
+    event(run, "post-mortem-timeout", timeout=timeout)
 
 
 def show_crash(exc_type, exc, tb):
@@ -482,97 +474,6 @@ def _rdg_main():
         untrace_this_thread()
         sys.exit(1)
     event(run, "finished", status=0)
-
-
-
-# ---- ranks spawned by an agent (torchrun, python -m torch.distributed.run) -------------------------
-# rdg runs the agent itself as it is, with a sitecustomize.py on PYTHONPATH and RDG_CHILD_* variables.
-# Every Python the agent starts imports that sitecustomize at start-up; in the one whose RANK is the
-# chosen rank it calls _rdg_child_hook(), which claims the rank (first process only: an elastic
-# restart or a spawned DataLoader worker of that rank inherits RANK too and must not take it) and
-# replaces the process image, same PID, with this launcher running the rank's own command line. So
-# the chosen rank gets everything `rdg debug` gives one program; the other ranks only pay the import
-# of a small sitecustomize.
-
-
-def _rdg_split_python_argv(argv):
-    """[interpreter, options..., script | -m mod | -c code, args...] -> (options, kind, value, args)."""
-    options = []
-    i = 1
-    while i < len(argv):
-        a = argv[i]
-        if a == "--check-hash-based-pycs" and i + 1 < len(argv):
-            options += [a, argv[i + 1]]
-            i += 2
-            continue
-        if a.startswith("--") and a != "--":
-            options.append(a)
-            i += 1
-            continue
-        if a == "--":
-            i += 1
-            break
-        if a.startswith("-") and a != "-":
-            j = 1
-            while j < len(a):
-                ch = a[j]
-                rest = a[j + 1:]
-                if ch in "cm" or ch in "WX":
-                    if rest:
-                        value, used = rest, 1
-                    elif i + 1 < len(argv):
-                        value, used = argv[i + 1], 2
-                    else:
-                        return None
-                    if ch in "cm":
-                        return options, "code" if ch == "c" else "module", value, argv[i + used:]
-                    options += ["-" + ch, value]
-                    i += used - 1
-                    break
-                options.append("-" + ch)
-                j += 1
-            i += 1
-            continue
-        break
-    if i >= len(argv) or argv[i] == "-":
-        return None
-    return options, "script", argv[i], argv[i + 1:]
-
-
-def _rdg_child_hook():
-    import json
-    import os
-    import sys
-
-    config_path = os.environ.get("RDG_CHILD_CONFIG", "")
-    folder = os.path.dirname(config_path)
-    try:
-        fd = os.open(os.path.join(folder, "rank-%s.claimed" % os.environ.get("RANK", "")), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except OSError:
-        return  # taken (or rdg is gone): run as is
-    os.write(fd, str(os.getpid()).encode())
-    os.close(fd)
-    try:
-        with open("/proc/self/cmdline", "rb") as f:
-            argv = [a.decode("utf-8", "surrogateescape") for a in f.read().split(b"\0")[:-1]]
-    except OSError:
-        argv = list(getattr(sys, "orig_argv", []))
-    parsed = _rdg_split_python_argv(argv) if argv else None
-    if parsed is None:
-        sys.stderr.write("rdg: rank %s runs without the debugger: its command line %r is not python SCRIPT, -m MODULE or -c CODE\n" % (os.environ.get("RANK"), argv))
-        return
-    options, kind, value, args = parsed
-    with open(config_path, "rb") as f:
-        config = json.loads(f.read().decode("utf-8"))
-    config["target"] = {"kind": kind, "value": value, "args": list(args)}
-    config["safe_path"] = any(o.startswith("-") and not o.startswith("--") and o[1:2] not in ("W", "X") and ("I" in o or "P" in o) for o in options)
-    child = os.path.join(folder, "config-%d.json" % os.getpid())
-    with open(child, "w") as f:
-        json.dump(config, f)
-    launcher = os.environ["RDG_CHILD_LAUNCHER"]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable] + options + [launcher, child])
 
 
 if __name__ == "__main__":
