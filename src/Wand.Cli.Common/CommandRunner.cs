@@ -31,7 +31,8 @@ public static class CommandRunner
         }
         catch (WandException e)
         {
-            ui.Error(e.Message, e.Hint);
+            var (message, hint) = ErrorWording.Of(e);
+            ui.Error(message, hint);
             return e.ExitCode;
         }
         catch (OperationCanceledException)

@@ -40,8 +40,7 @@ public sealed partial class NodeAgent(ProcFs procfs, IProgressReporter progress)
     {
         if (process.Armed && FindFifo(process.Pid) is { } fifo) return await ActivateLiteAsync(process, fifo, cancellationToken);
         if (!process.ZeroPrep)
-            throw new WandException(ExitCodes.UnsupportedPython, $"PID {process.Pid} was not started by `rdg debug --lite` and cannot be attached without preparation: {process.Reason}",
-                "restart it under `rdg debug --lite python ...` (any Python 3.8+), or run it with Python 3.9+");
+            throw new NotArmedException(process.Pid, process.Reason);
         var listenPort = port ?? ChoosePort();
         progress.Step($"PID {process.Pid} is not prepared: starting debugpy in it (Python {process.Version}, no preparation needed)");
         var injector = new DebugpyInjector(new PayloadRunner(procfs, TimeProvider.System, progress), DebugpyLocator.Default, progress);

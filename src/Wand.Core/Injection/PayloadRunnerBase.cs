@@ -33,8 +33,7 @@ public abstract class PayloadRunnerBase(TimeProvider time, IProgressReporter pro
             if (!result.TryGetProperty("error", out error) || error.GetString() != "busy-importing") return result;
             var module = result.GetProperty("module").GetString();
             if (time.GetElapsedTime(started) > safePointTimeout)
-                throw new InjectionFailedException($"PID {pid} is still importing {module} (starting up) after {safePointTimeout.TotalSeconds:0.#} s",
-                    "try again once the application has started, or pass a longer --timeout");
+                throw new StillImportingException(pid, module, safePointTimeout);
             progress.Step($"PID {pid} is importing {module}; trying again in a moment");
             await Task.Delay(BusyRetryDelay, time, cancellationToken);
         }

@@ -32,6 +32,5 @@ public static class PodProcessChoice
     /// <summary>The process with <paramref name="pid"/> among the pod's processes.</summary>
     public static PythonProcess ByPid(IReadOnlyList<PythonProcess> processes, int pid, PodExecTarget exec) =>
         processes.FirstOrDefault(x => x.Pid == pid)
-            ?? throw new WandException(ExitCodes.ProcessNotFound, $"no Python process with PID {pid} in {exec.Description}",
-                $"list them: wand pods -n {exec.Pod.Namespace} --pod {exec.Pod.Name} --with-pids");
+            ?? throw new PodProcessNotFoundException(pid, exec.Description, exec.Pod.Namespace, exec.Pod.Name);
 }

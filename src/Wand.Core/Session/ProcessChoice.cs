@@ -32,9 +32,7 @@ public sealed record ProcessChoice(IReadOnlyList<PythonProcess> Candidates, Pyth
     public PythonProcess WithoutAsking() =>
         Recommended is not null || Candidates.Count == 1
             ? Candidates[0]
-            : throw new WandException(ExitCodes.Usage,
-                $"several Python processes could be meant: {string.Join("; ", Candidates.Select(p => $"PID {p.Pid} {Summary(p)}"))}",
-                "pass --pid PID");
+            : throw new AmbiguousProcessException([.. Candidates.Select(p => $"PID {p.Pid} {Summary(p)}")]);
 
     /// <summary>One line that tells processes apart: role, Python, CPU, memory, command line.</summary>
     public static string Summary(PythonProcess p) =>

@@ -29,10 +29,11 @@ public class ProcessChoiceTests
         var choice = ProcessChoice.Among([Process(10, 1, ProcessRole.Main, Yes), Process(20, 1, ProcessRole.Main, Yes)], "this machine");
 
         Assert.Null(choice.Recommended);
-        var error = Assert.Throws<WandException>(choice.WithoutAsking);
+        var error = Assert.Throws<AmbiguousProcessException>(choice.WithoutAsking);
         Assert.Equal(ExitCodes.Usage, error.ExitCode);
         Assert.StartsWith("several Python processes could be meant: PID 10 ", error.Message);
-        Assert.Equal("pass --pid PID", error.Hint);
+        Assert.Equal(["PID 10", "PID 20"], error.Candidates.Select(c => string.Join(' ', c.Split(' ')[..2])));
+        Assert.DoesNotContain("--", error.Hint); // the library names no option: the CLI words it (ErrorWordingTests)
     }
 
     [Fact]

@@ -43,8 +43,7 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
                 "restart uWSGI with --enable-threads (or --threads N); `wand exec` works as it is"),
             "foreign-listener" => throw new InjectionFailedException(
                 $"the application in PID {pid} already started debugpy itself; connect your editor to the port it chose", "look for debugpy.listen in the application's code or logs"),
-            _ => throw new InjectionFailedException($"debugpy could not listen on {host}:{port} in PID {pid}: {LastLine(result)}",
-                "choose another port with --port"),
+            _ => throw new DebugpyListenFailedException(pid, host, port, LastLine(result)),
         };
     }
 

@@ -6,7 +6,7 @@ namespace Wand.Injection.Debugpy;
 public sealed class DebugpyMissingException(int pid, IReadOnlyList<string> lookedIn)
     : WandException(ExitCodes.DebugpyMissing,
         $"PID {pid} has no debugpy and none was found on this machine (looked in: {string.Join(", ", lookedIn)})",
-        "install it where wand can find it: `python3 -m pip install --user debugpy`, or pass --debugpy /path/to/site-packages/debugpy")
+        "install it where wand can find it: `python3 -m pip install --user debugpy`, or name a debugpy package folder to lend")
 {
     public IReadOnlyList<string> LookedIn { get; } = lookedIn;
 }

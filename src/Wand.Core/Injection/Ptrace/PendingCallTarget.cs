@@ -87,23 +87,13 @@ public sealed class PendingCallTarget : IScriptInjector
                 if (Withdraw(script))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    throw new SafePointTimeoutException(Pid, Pid, timeout, _procfs.WaitChannel(Pid, Pid), hint: IsUwsgi() ? UwsgiHint : null);
+                    throw new SafePointTimeoutException(Pid, Pid, timeout, _procfs.WaitChannel(Pid, Pid), uwsgi: IsUwsgi());
                 }
                 break; // the bootstrap claimed it in the meantime: it runs
             }
             await Task.Delay(1, CancellationToken.None);
         }
     }
-
-    /// <summary>
-    /// uWSGI's python plugin runs the first app in the main interpreter and every other one in a
-    /// sub-interpreter of its own unless --single-interpreter (plugins/python/pyloader.c,
-    /// init_uwsgi_app: Py_NewInterpreter for app ids above 0); pending calls run only in the main
-    /// interpreter (Python/ceval.c, _Py_ThreadCanHandlePendingCalls), and only while a worker handles
-    /// a request for an app there.
-    /// </summary>
-    private const string UwsgiHint = "uWSGI runs Python only while a worker handles a request: send requests during --timeout, to a worker (not the master); " +
-        "wand reaches only the main interpreter, which runs the first app (every app with --single-interpreter)";
 
     private bool IsUwsgi() =>
         _procfs.CommandLine(Pid) is [var argv0, ..] && Path.GetFileName(argv0).StartsWith("uwsgi", StringComparison.Ordinal);

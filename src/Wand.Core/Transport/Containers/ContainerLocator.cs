@@ -36,11 +36,9 @@ public sealed class ContainerLocator(IReadOnlyList<ContainerRuntime>? runtimes =
             else if (!r.Stderr.Contains("no such", StringComparison.OrdinalIgnoreCase)) failures.Add($"{Program(runtime)}: {r.Stderr.Trim()}");
         }
         if (installed.Count == 0)
-            throw new WandException(ExitCodes.Usage, $"no container runtime found ({string.Join(" or ", _runtimes.Select(Program))} is not on PATH)",
-                "install podman or docker, or pass --runtime");
+            throw new NoContainerRuntimeException([.. _runtimes.Select(Program)]);
         if (found.Count > 1)
-            throw new WandException(ExitCodes.Usage, $"both {string.Join(" and ", found.Select(f => f.RuntimeName))} have a container named {nameOrId}",
-                "choose with --runtime podman or --runtime docker");
+            throw new AmbiguousContainerRuntimeException(nameOrId, [.. found.Select(f => f.RuntimeName)]);
         if (found.Count == 1) return found[0];
         // A runtime that cannot answer (docker's client without its daemon) does not hide the others' answer.
         throw new ContainerNotFoundException(nameOrId, await RunningAsync(installed, cancellationToken), failures);

@@ -59,9 +59,7 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
         }
         return answer.TryGetProperty("error", out var error) ? error.GetString() switch
         {
-            "timeout" => throw new InjectionFailedException(
-                $"PID {pid} in {target.Description} did not run wand's code in time (its main thread may be blocked in C code); the request was withdrawn",
-                "retry with a longer --timeout once the application is idle-looping"),
+            "timeout" => throw new ExecRouteTimeoutException(pid, target.Description),
             "no-answer" => throw new NoAnswerException(pid, answerTimeout),
             "target-exited" => throw new TargetExitedException(pid, "while running wand's code"),
             _ => answer,

@@ -1,0 +1,54 @@
+using System.Globalization;
+using Wand.Errors;
+using Wand.Injection.Debugpy;
+
+namespace Wand.Cli;
+
+/// <summary>
+/// The library's typed errors in the words of wand's and rdg's command lines: the library knows the
+/// facts (a timeout, a PID, the runtimes that have a container), the CLI knows its options and
+/// commands and says which one to use. Errors not named here are printed as the library words them.
+/// </summary>
+public static class ErrorWording
+{
+    /// <summary>The one line and the hint the CLI prints for <paramref name="e"/>.</summary>
+    public static (string Message, string? Hint) Of(WandException e) => e switch
+    {
+        ExecTimeoutException t => (t.Partial is not null
+                ? $"the code ran past its {Seconds(t.Timeout)} s --timeout and was interrupted in PID {t.Pid}; the application goes on"
+                : $"the code ran past its {Seconds(t.Timeout)} s --timeout in PID {t.Pid} and was told to stop, but has not stopped: {ExecTimeoutException.NotStoppedWhy}",
+            t.Partial is not null ? "give it a longer --timeout if it needs more time" : ExecTimeoutException.WhereItWaits(t.Pid)),
+        SafePointTimeoutException s => (s.Message, SafePointHint(s)),
+        StillImportingException => (e.Message, "try again once the application has started, or pass a longer --timeout"),
+        ExecRouteTimeoutException => (e.Message, "retry with a longer --timeout once the application is idle-looping"),
+        AmbiguousProcessException => (e.Message, "pass --pid PID"),
+        NoContainerRuntimeException => (e.Message, "install podman or docker, or pass --runtime"),
+        AmbiguousContainerRuntimeException => (e.Message, "choose with --runtime podman or --runtime docker"),
+        DebugpyListenFailedException => (e.Message, "choose another port with --port"),
+        DebugpyMissingException => (e.Message, "install it where wand can find it: `python3 -m pip install --user debugpy`, or pass --debugpy /path/to/site-packages/debugpy"),
+        NotArmedException n => ($"PID {n.Pid} was not started by `rdg debug --lite` and cannot be attached without preparation: {n.Reason}",
+            "restart it under `rdg debug --lite python ...` (any Python 3.8+), or run it with Python 3.9+"),
+        PodProcessNotFoundException p => (e.Message, $"list them: wand pods -n {p.Namespace} --pod {p.Pod} --with-pids"),
+        StackReadException => (e.Message, "retry; if it keeps failing, report it with the output of `wand ps --pid PID -o json`"),
+        _ => (e.Message, e.Hint),
+    };
+
+    private static string SafePointHint(SafePointTimeoutException s)
+    {
+        // uWSGI's python plugin runs the first app in the main interpreter and every other one in a
+        // sub-interpreter of its own unless --single-interpreter (plugins/python/pyloader.c,
+        // init_uwsgi_app: Py_NewInterpreter for app ids above 0); pending calls run only in the main
+        // interpreter (Python/ceval.c, _Py_ThreadCanHandlePendingCalls), and only while a worker handles
+        // a request for an app there.
+        if (s.Uwsgi)
+            return "uWSGI runs Python only while a worker handles a request: send requests during --timeout, to a worker (not the master); " +
+                "wand reaches only the main interpreter, which runs the first app (every app with --single-interpreter)";
+        return s.Stack is { Count: > 0 } stack
+            ? "the thread is blocked in C code called from here (read from memory, innermost last):\n" +
+              string.Concat(stack.Select(f => $"      {f.File}:{f.Line?.ToString(CultureInfo.InvariantCulture) ?? "?"} {f.Function}\n")) +
+              $"  run `wand stacks --pid {s.Pid}` for every thread; retry with a longer --timeout once it is idle-looping"
+            : $"the thread is blocked in C code (sleep, I/O, lock); run `wand stacks --pid {s.Pid}` (or look at /proc/{s.Pid}/task/{s.Tid}/stack), then retry with a longer --timeout once it is idle-looping";
+    }
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
+}
