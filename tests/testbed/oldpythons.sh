@@ -20,16 +20,12 @@ TARGETS=(3.9:bullseye 3.11:bookworm:uwsgi-core,uwsgi-plugin-python3)
 EXTRA=(dash libstdc++6)
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TESTBED_COMPONENT=oldpythons
+# shellcheck source=rootfs-lib.sh
+source "$HERE/rootfs-lib.sh"
 # shellcheck source=apt-private.sh
 source "$HERE/apt-private.sh"
 TB="${WAND_TESTBED:-/var/cache/wand-testbed}"
-T0=${EPOCHREALTIME/[.,]/}
-log() {
-  local ms=$(( (${EPOCHREALTIME/[.,]/} - T0) / 1000 ))
-  printf '%s +%d.%03ds [oldpythons] %s\n' "$(date +%H:%M:%S)" $((ms / 1000)) $((ms % 1000)) "$*" >&2
-}
-warn() { log "WARNING: $*"; }
-die() { log "ERROR: $*"; exit 1; }
 
 FORCE=
 case "${1:-}" in
@@ -37,32 +33,19 @@ case "${1:-}" in
   --force) FORCE=1 ;;
   *) die "unknown argument: $1" ;;
 esac
-[[ $(id -u) -eq 0 ]] || die "must run as root (chroot, dpkg -x ownership)"
-[[ $(uname -m) == x86_64 ]] || die "only x86_64 hosts are supported"
+require_root_on_x86_64
 mkdir -p "$TB"
 exec 9>"$TB/.lock-oldpythons"
 flock 9
-
-copy_apps() { # rootfs
-  local dst="$1/srv/apps"
-  mkdir -p "$1/srv"
-  rm -rf "$dst.new"
-  cp -r "$HERE/apps" "$dst.new"
-  find "$dst.new" -name __pycache__ -type d -prune -exec rm -rf {} +
-  chmod -R a+rX "$dst.new"
-  rm -rf "$dst"
-  mv "$dst.new" "$dst"
-}
 
 # /proc and the few device nodes Python and wand's payloads use (payloads read /proc as the target sees it).
 ensure_mounts() { # rootfs
   mkdir -p "$1/proc" "$1/dev"
   mountpoint -q "$1/proc" || mount -t proc proc "$1/proc" || die "cannot mount proc in $1/proc"
-  local node
-  for node in null:1:3 zero:1:5 random:1:8 urandom:1:9; do
-    IFS=: read -r name major minor <<<"$node"
-    [[ -c $1/dev/$name ]] || { rm -f "$1/dev/$name"; mknod -m 666 "$1/dev/$name" c "$major" "$minor"; }
-  done
+  ensure_devnode "$1" null 1 3
+  ensure_devnode "$1" zero 1 5
+  ensure_devnode "$1" random 1 8
+  ensure_devnode "$1" urandom 1 9
 }
 
 summary=()
@@ -86,20 +69,10 @@ for target in "${TARGETS[@]}"; do
   rm -f "$stamp"
   if [[ -d $rootfs/proc ]] && mountpoint -q "$rootfs/proc"; then umount "$rootfs/proc" || umount -l "$rootfs/proc"; fi
   rm -rf --one-file-system "$rootfs"
-  mkdir -p "$rootfs"/usr/{bin,sbin,lib,lib64}
-  for d in bin sbin lib lib64; do ln -sfn "usr/$d" "$rootfs/$d"; done
-  # The suite's packages only: the cache holds what apt just chose (older suites are not merged-/usr).
-  apt-get -s install "${packages[@]}" 2>/dev/null | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([^]]*\)\]).*/\1_\2_\3.deb/p' \
-    | sed 's/:/%3a/' | while IFS= read -r deb; do
-      dpkg-deb -x "$aptdir/cache/archives/$deb" "$rootfs"
-    done
-  for d in bin sbin lib lib64; do
-    if [[ -d $rootfs/$d && ! -L $rootfs/$d ]]; then
-      cp -a "$rootfs/$d/." "$rootfs/usr/$d/"
-      rm -rf "${rootfs:?}/$d"
-    fi
-    [[ -L $rootfs/$d ]] || ln -sfn "usr/$d" "$rootfs/$d"
-  done
+  # The suite's packages only: the cache holds what apt just chose.
+  mapfile -t debs < <(apt-get -s install "${packages[@]}" 2>/dev/null | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*\[\([^]]*\)\]).*/\1_\2_\3.deb/p' \
+    | sed "s/:/%3a/; s|^|$aptdir/cache/archives/|")
+  unpack_debs "$rootfs" "${debs[@]}"
   mkdir -p "$rootfs"/{tmp,etc,srv}
   chmod 1777 "$rootfs/tmp"
   [[ -e $rootfs/usr/bin/sh ]] || ln -sfn dash "$rootfs/usr/bin/sh"

@@ -36,6 +36,9 @@ PACKAGES=(
 )
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TESTBED_COMPONENT=testbed
+# shellcheck source=rootfs-lib.sh
+source "$HERE/rootfs-lib.sh"
 # shellcheck source=apt-private.sh
 source "$HERE/apt-private.sh"
 TB="${WAND_TESTBED:-/var/cache/wand-testbed}"
@@ -44,14 +47,6 @@ APTDIR="$TB/apt"
 STAMP="$TB/stamp"
 MULTIARCH=x86_64-linux-gnu
 LOADER="$ROOTFS/usr/lib/$MULTIARCH/ld-linux-x86-64.so.2"
-T0=${EPOCHREALTIME/[.,]/}
-
-log() {
-  local ms=$(( (${EPOCHREALTIME/[.,]/} - T0) / 1000 ))
-  printf '%s +%d.%03ds [testbed] %s\n' "$(date +%H:%M:%S)" $((ms / 1000)) $((ms % 1000)) "$*" >&2
-}
-warn() { log "WARNING: $*"; }
-die() { log "ERROR: $*"; exit 1; }
 
 MODE=provision
 case "${1:-}" in
@@ -62,8 +57,7 @@ case "${1:-}" in
   *) die "unknown argument: $1 (try --help)" ;;
 esac
 
-[[ $(id -u) -eq 0 ]] || die "must run as root (chroot, mount, dpkg -x ownership)"
-[[ $(uname -m) == x86_64 ]] || die "only x86_64 hosts are supported"
+require_root_on_x86_64
 
 mkdir -p "$TB"
 # One provisioner at a time (tests may call us concurrently).
@@ -79,9 +73,10 @@ mounts_under_rootfs() {
   real=$(realpath -m "$ROOTFS")
   awk '{print $5}' /proc/self/mountinfo | while IFS= read -r mp; do
     mp=$(printf '%b' "$mp")
-    [[ $mp == "$real" || $mp == "$real"/* ]] && echo "$mp"
+    # An if, not `[[ ]] && echo`: a last line that does not match must not end the loop with status 1
+    # (under pipefail and errexit that ended every --force run whose rootfs existed).
+    if [[ $mp == "$real" || $mp == "$real"/* ]]; then echo "$mp"; fi
   done
-  return 0
 }
 
 is_mounted() { mounts_under_rootfs | grep -qxF "$(realpath -m "$1")"; }
@@ -95,17 +90,6 @@ unmount_all() {
   done
 }
 
-ensure_devnode() { # name major minor
-  local p="$ROOTFS/dev/$1"
-  if [[ -c $p ]]; then return 0; fi
-  rm -f "$p"
-  if ! mknod -m 666 "$p" c "$2" "$3" 2>/dev/null; then
-    # mknod refused (e.g. nodev filesystem, restricted sandbox): bind the host node.
-    : >"$p"
-    mount --bind "/dev/$1" "$p"
-  fi
-}
-
 ensure_mounts() {
   mkdir -p "$ROOTFS/proc" "$ROOTFS/dev/shm" "$ROOTFS/dev/pts"
   if ! is_mounted "$ROOTFS/proc"; then
@@ -115,12 +99,12 @@ ensure_mounts() {
     mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$ROOTFS/dev/shm" \
       || die "cannot mount tmpfs on $ROOTFS/dev/shm"
   fi
-  ensure_devnode null 1 3
-  ensure_devnode zero 1 5
-  ensure_devnode full 1 7
-  ensure_devnode random 1 8
-  ensure_devnode urandom 1 9
-  ensure_devnode tty 5 0
+  ensure_devnode "$ROOTFS" null 1 3
+  ensure_devnode "$ROOTFS" zero 1 5
+  ensure_devnode "$ROOTFS" full 1 7
+  ensure_devnode "$ROOTFS" random 1 8
+  ensure_devnode "$ROOTFS" urandom 1 9
+  ensure_devnode "$ROOTFS" tty 5 0
   local l
   for l in fd:/proc/self/fd stdin:/proc/self/fd/0 stdout:/proc/self/fd/1 stderr:/proc/self/fd/2; do
     [[ -L $ROOTFS/dev/${l%%:*} ]] || ln -sfn "${l#*:}" "$ROOTFS/dev/${l%%:*}"
@@ -131,20 +115,6 @@ if [[ $MODE == unmount ]]; then
   [[ -d $ROOTFS ]] && unmount_all
   exit 0
 fi
-
-# ------------------------------------------------------------- apps copy ----
-copy_apps() {
-  local src="$HERE/apps" dst="$ROOTFS/srv/apps"
-  [[ -d $src ]] || { warn "no $src; skipping app copy"; return 0; }
-  mkdir -p "$ROOTFS/srv"
-  rm -rf "$dst.new" "$dst.old"
-  cp -r "$src" "$dst.new"
-  find "$dst.new" -name __pycache__ -type d -prune -exec rm -rf {} +
-  chmod -R a+rX "$dst.new"
-  [[ -e $dst ]] && mv "$dst" "$dst.old"
-  mv "$dst.new" "$dst"
-  rm -rf "$dst.old"
-}
 
 # ------------------------------------------------------------- fast path ----
 rootfs_intact() {
@@ -164,7 +134,7 @@ summary_line() {
 
 if [[ $MODE != force ]] && rootfs_intact; then
   ensure_mounts
-  copy_apps
+  copy_apps "$ROOTFS"
   summary_line
   exit 0
 fi
@@ -207,22 +177,8 @@ if [[ -e $ROOTFS ]]; then
   log "removing old rootfs"
   rm -rf --one-file-system "$ROOTFS"
 fi
-mkdir -p "$ROOTFS"/usr/{bin,sbin,lib,lib64}
-for d in bin sbin lib lib64; do ln -sfn "usr/$d" "$ROOTFS/$d"; done
-
 log "extracting ${#DEBS[@]} packages"
-for f in "${DEBS[@]}"; do
-  dpkg-deb -x "$f" "$ROOTFS"
-done
-# If a package's data replaced one of the merged-/usr symlinks with a real
-# directory, fold it back into /usr.
-for d in bin sbin lib lib64; do
-  if [[ -d $ROOTFS/$d && ! -L $ROOTFS/$d ]]; then
-    cp -a "$ROOTFS/$d/." "$ROOTFS/usr/$d/"
-    rm -rf "${ROOTFS:?}/$d"
-  fi
-  [[ -L $ROOTFS/$d ]] || ln -sfn "usr/$d" "$ROOTFS/$d"
-done
+unpack_debs "$ROOTFS" "${DEBS[@]}"
 [[ -x $LOADER ]] || die "no dynamic loader at $LOADER after extraction"
 
 # Minimal system files.
@@ -307,7 +263,7 @@ DEBUGPY=$(env -u PYTHONHOME -u PYTHONPATH "$ROOTFS/usr/bin/python3.14-host" -c '
   printf 'debugpy %s)\n' "$DEBUGPY"
 } >"$TB/summary"
 
-copy_apps
+copy_apps "$ROOTFS"
 echo "$KEY" >"$STAMP"
 log "done ($(du -sh --one-file-system "$ROOTFS" | cut -f1))"
 summary_line

@@ -16,9 +16,6 @@ public interface ITargetRoute
 
     PayloadRunnerBase Runner { get; }
 
-    /// <summary>True when 127.0.0.1 inside the target is not this machine's (a forward is needed).</summary>
-    bool NeedsForward { get; }
-
     Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken);
 
     Task<bool> IsAliveAsync(int pid, CancellationToken cancellationToken);

@@ -23,8 +23,6 @@ public sealed class HostContainerRoute(ContainerInfo container, ProcFs procfs, T
     /// <summary>How long CPU use is sampled when scanning: zero (no CPU %) for a session's frequent scans.</summary>
     public TimeSpan CpuSampleInterval { get; init; } = TimeSpan.Zero;
 
-    public bool NeedsForward => !NetworkNamespace.IsOurs(_initPid, procfs);
-
     public async Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken) =>
         await new PythonProcessScanner(procfs, time, progress) { SampleInterval = CpuSampleInterval }
             .ScanAsync(ContainerProcesses.Filter(_initPid, procfs), cancellationToken);

@@ -32,7 +32,6 @@ public sealed class ExecRoute(ExecPayloadRunner runner, ExecWatcher? watcher = n
 
     public string Name => "exec";
     public PayloadRunnerBase Runner => runner;
-    public bool NeedsForward => true;
 
     public async Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken)
     {

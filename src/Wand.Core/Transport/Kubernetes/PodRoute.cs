@@ -60,7 +60,6 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
     }
     public string Name => "kubectl exec";
     public PayloadRunnerBase Runner => _inner.Runner;
-    public bool NeedsForward => true;
 
     public async Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken)
     {

@@ -35,8 +35,6 @@ public sealed class LocalRoute : ITargetRoute
 
     public PayloadRunnerBase Runner { get; }
 
-    public bool NeedsForward => false;
-
     public Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken) =>
         new PythonProcessScanner(_procfs, _time, _progress) { SampleInterval = TimeSpan.Zero }.ScanAsync(InFamily, cancellationToken);
 

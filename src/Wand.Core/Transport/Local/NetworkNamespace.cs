@@ -11,10 +11,6 @@ namespace Wand.Transport.Local;
 /// </summary>
 public static class NetworkNamespace
 {
-    /// <summary>True when <paramref name="pid"/> shares this process's network namespace.</summary>
-    public static bool IsOurs(int pid, ProcFs procfs) =>
-        procfs.ReadLink(pid, "ns/net") is { } theirs && theirs == new FileInfo("/proc/self/ns/net").LinkTarget;
-
     /// <summary>A TCP socket (not yet connected) living in the network namespace of <paramref name="pid"/>.</summary>
     public static Socket CreateSocketIn(int pid)
     {
