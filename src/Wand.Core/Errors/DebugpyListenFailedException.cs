@@ -2,7 +2,7 @@ namespace Wand.Errors;
 
 /// <summary>Thrown when debugpy started in the target but could not listen on the port asked for; the CLI says how to choose another.</summary>
 public sealed class DebugpyListenFailedException(int pid, string host, int port, string why)
-    : WandException(ExitCodes.InjectionFailed, $"debugpy could not listen on {host}:{port} in PID {pid}: {why}", "choose another port")
+    : InjectionFailedException($"debugpy could not listen on {host}:{port} in PID {pid}: {why}", "choose another port")
 {
     public int Port { get; } = port;
 }

@@ -5,7 +5,7 @@ namespace Wand.Errors;
 /// in time; the request was withdrawn. The CLI says how to wait longer.
 /// </summary>
 public sealed class ExecRouteTimeoutException(int pid, string place)
-    : WandException(ExitCodes.InjectionFailed,
+    : InjectionFailedException(
         $"PID {pid} in {place} did not run wand's code in time (its main thread may be blocked in C code); the request was withdrawn",
         "retry with a longer timeout once the application is idle-looping")
 {

@@ -54,6 +54,19 @@ public sealed class ErrorWordingTests
         Assert.EndsWith("or pass --debugpy /path/to/site-packages/debugpy", ErrorWording.Of(new DebugpyMissingException(7, ["/x"])).Hint);
     }
 
+    /// <summary>
+    /// Typed for their wording, they are still injection failures: DebugSession retries an injection that
+    /// failed so once (a reload worker still importing its framework), ExecRoute tries the next interpreter.
+    /// </summary>
+    [Fact]
+    public void InjectionFailuresStayInjectionFailures()
+    {
+        Assert.IsAssignableFrom<InjectionFailedException>(new StillImportingException(7, "flask", TimeSpan.FromSeconds(5)));
+        Assert.IsAssignableFrom<InjectionFailedException>(new ExecRouteTimeoutException(7, "pod p"));
+        Assert.IsAssignableFrom<InjectionFailedException>(new DebugpyListenFailedException(7, "127.0.0.1", 5678, "in use"));
+        Assert.Equal(ExitCodes.InjectionFailed, new StillImportingException(7, "flask", TimeSpan.FromSeconds(5)).ExitCode);
+    }
+
     [Fact]
     public void OtherErrorsAreSaidAsTheLibrarySaysThem()
     {
