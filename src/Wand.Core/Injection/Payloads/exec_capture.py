@@ -4,6 +4,31 @@
 # thread: past the request's "timeout" (seconds), or once wand withdraws the request (Ctrl+C: its
 # request.json is gone), a watchdog thread stops the code with an asynchronous exception (without
 # ctypes: through a trace hook).
+class _WandThreadTee(object):
+    """Captures writes from one thread only (the one running the user's code); the application's
+    other threads keep their output."""
+
+    def __init__(self, original, buffer, thread):
+        import threading
+
+        self._original = original
+        self._buffer = buffer
+        self._thread = thread
+        self._ident = threading.get_ident
+
+    def write(self, text):
+        if self._ident() == self._thread:
+            return self._buffer.write(text)
+        return self._original.write(text)
+
+    def flush(self):
+        if self._ident() != self._thread and self._original is not None:
+            self._original.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._original, name)
+
+
 def _wand_exec():
     import io
     import linecache
@@ -17,29 +42,8 @@ def _wand_exec():
     if request is None:
         return
 
-    source = request["source"]
-    filename = request["filename"]
-    timeout = request.get("timeout")
+    source, filename, timeout = request["source"], request["filename"], request.get("timeout")
     me = threading.get_ident()
-
-    class ThreadTee:
-        """Captures writes from this thread only; the application's other threads keep their output."""
-
-        def __init__(self, original, buffer):
-            self._original = original
-            self._buffer = buffer
-
-        def write(self, text):
-            if threading.get_ident() == me:
-                return self._buffer.write(text)
-            return self._original.write(text)
-
-        def flush(self):
-            if threading.get_ident() != me and self._original is not None:
-                self._original.flush()
-
-        def __getattr__(self, name):
-            return getattr(self._original, name)
 
     class WandInterrupt(BaseException):
         """Raised only by the watchdog (never by the user's code); a BaseException, so the user's
@@ -95,7 +99,7 @@ def _wand_exec():
 
     out, err = io.StringIO(), io.StringIO()
     saved_out, saved_err = sys.stdout, sys.stderr
-    tee_out, tee_err = ThreadTee(saved_out, out), ThreadTee(saved_err, err)
+    tee_out, tee_err = _WandThreadTee(saved_out, out, me), _WandThreadTee(saved_err, err, me)
     # Let tracebacks show the user's lines: the file does not exist in the target's filesystem.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     sys.stdout, sys.stderr = tee_out, tee_err
@@ -147,4 +151,4 @@ def _wand_exec():
 
 
 _wand_run(_wand_exec)
-del _wand_exec
+del _wand_exec, _WandThreadTee
