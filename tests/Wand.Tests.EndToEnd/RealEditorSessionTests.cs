@@ -91,58 +91,45 @@ public class RealEditorSessionTests
     public async Task AFlaskReloadUnderTheUncaughtFilterGoesOnInTheNewWorker(bool stopOnTheReloadersExit)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(220));
-        var appDir = $"/srv/flask-test-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(Testbed.HostPath(appDir));
-        File.Copy(Testbed.HostPath("/srv/apps/flask_app/app.py"), Testbed.HostPath($"{appDir}/app.py"));
-        var appFile = $"{appDir}/app.py";
-        var appPort = TestNet.FreePort();
-        await using var app = TargetProcess.StartPython("3.14", [appFile, appPort.ToString()]);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{appPort}"), Timeout = TimeSpan.FromSeconds(60) };
-        try
+        await using var flask = await FlaskUnderReloader.StartAsync();
+        var (app, http, appFile) = (flask.App, flask.Http, flask.AppFile);
+        var worker = await ChildOfAsync(app.Pid);
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "--pid", worker.ToString(), "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        Assert.Equal(worker, session.NextEvent("attached", EventTimeout).GetProperty("pid").GetInt32());
+
+        var line = Testbed.BreakpointLine(appFile, "items");
+        await using var editor = await DapClient.ConnectAsync("127.0.0.1", localPort, timeout.Token);
+        var configuration = stopOnTheReloadersExit ? new JsonObject { ["flask"] = false } : null;
+        await editor.AttachAsync(Breakpoint(appFile, line), configuration, cancellationToken: timeout.Token);
+        Assert.Equal(worker.ToString(), await StopOnceAsync(editor, () => http.GetStringAsync("/items/1")));
+
+        await File.AppendAllTextAsync(Testbed.HostPath(appFile), "\n# edited by the test\n", timeout.Token);
+        if (stopOnTheReloadersExit)
         {
-            await TestNet.WaitUntilServingAsync(http, app);
-            var worker = await ChildOfAsync(app.Pid);
-            var localPort = TestNet.FreePort();
-            await using var session = WandSession.Start(["debug", "--pid", worker.ToString(), "--yes", "--port", localPort.ToString(), "--output", "json"]);
-            Assert.Equal(worker, session.NextEvent("attached", EventTimeout).GetProperty("pid").GetInt32());
-
-            var line = Testbed.BreakpointLine(appFile, "items");
-            await using var editor = await DapClient.ConnectAsync("127.0.0.1", localPort, timeout.Token);
-            var configuration = stopOnTheReloadersExit ? new JsonObject { ["flask"] = false } : null;
-            await editor.AttachAsync(Breakpoint(appFile, line), configuration, cancellationToken: timeout.Token);
-            Assert.Equal(worker.ToString(), await StopOnceAsync(editor, () => http.GetStringAsync("/items/1")));
-
-            await File.AppendAllTextAsync(Testbed.HostPath(appFile), "\n# edited by the test\n", timeout.Token);
-            if (stopOnTheReloadersExit)
-            {
-                var stopped = await editor.WaitForStoppedAsync(EventTimeout, timeout.Token);
-                Assert.Equal("exception", stopped.Reason);
-                // What nvim-dap asks on a stop before the user presses continue.
-                await editor.RequestAsync("threads", null, timeout.Token);
-                var frame = (await editor.StackTraceAsync(stopped.ThreadId, timeout.Token))[0];
-                foreach (var scope in await editor.ScopesAsync(frame.Id, timeout.Token)) await editor.VariablesAsync(scope.VariablesReference, timeout.Token);
-                var info = await editor.RequestAsync("exceptionInfo", new JsonObject { ["threadId"] = stopped.ThreadId }, timeout.Token);
-                Assert.Contains("SystemExit", (string?)info["exceptionId"]);
-                await editor.ContinueAsync(stopped.ThreadId, timeout.Token); // answered, and the old worker goes on exiting
-            }
-            var next = session.NextEvent("reattached", EventTimeout).GetProperty("pid").GetInt32();
-            Assert.NotEqual(worker, next);
-            await WaitUntilGoneAsync(worker, timeout.Token);
-            await editor.WaitForEventAsync("output", e => ((string?)e["body"]?["output"] ?? "").Contains("breakpoints are set again", StringComparison.Ordinal), EventTimeout, timeout.Token);
-            await TestNet.WaitUntilServingAsync(http, app);
-
-            // The same editor, no new attach: the breakpoint was replayed into the new worker.
-            Assert.Equal(next.ToString(), await StopOnceAsync(editor, () => http.GetStringAsync("/items/2")));
-            if (!stopOnTheReloadersExit)
-                Assert.DoesNotContain(editor.Events, e => (string?)e["event"] == "stopped" && (string?)e["body"]?["reason"] == "exception");
-            await editor.DisconnectAsync(cancellationToken: timeout.Token);
-            Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(30)));
-            Assert.Contains("ok", await http.GetStringAsync("/health", timeout.Token));
+            var stopped = await editor.WaitForStoppedAsync(EventTimeout, timeout.Token);
+            Assert.Equal("exception", stopped.Reason);
+            // What nvim-dap asks on a stop before the user presses continue.
+            await editor.RequestAsync("threads", null, timeout.Token);
+            var frame = (await editor.StackTraceAsync(stopped.ThreadId, timeout.Token))[0];
+            foreach (var scope in await editor.ScopesAsync(frame.Id, timeout.Token)) await editor.VariablesAsync(scope.VariablesReference, timeout.Token);
+            var info = await editor.RequestAsync("exceptionInfo", new JsonObject { ["threadId"] = stopped.ThreadId }, timeout.Token);
+            Assert.Contains("SystemExit", (string?)info["exceptionId"]);
+            await editor.ContinueAsync(stopped.ThreadId, timeout.Token); // answered, and the old worker goes on exiting
         }
-        finally
-        {
-            Directory.Delete(Testbed.HostPath(appDir), recursive: true);
-        }
+        var next = session.NextEvent("reattached", EventTimeout).GetProperty("pid").GetInt32();
+        Assert.NotEqual(worker, next);
+        await WaitUntilGoneAsync(worker, timeout.Token);
+        await editor.WaitForEventAsync("output", e => ((string?)e["body"]?["output"] ?? "").Contains("breakpoints are set again", StringComparison.Ordinal), EventTimeout, timeout.Token);
+        await TestNet.WaitUntilServingAsync(http, app);
+
+        // The same editor, no new attach: the breakpoint was replayed into the new worker.
+        Assert.Equal(next.ToString(), await StopOnceAsync(editor, () => http.GetStringAsync("/items/2")));
+        if (!stopOnTheReloadersExit)
+            Assert.DoesNotContain(editor.Events, e => (string?)e["event"] == "stopped" && (string?)e["body"]?["reason"] == "exception");
+        await editor.DisconnectAsync(cancellationToken: timeout.Token);
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("ok", await http.GetStringAsync("/health", timeout.Token));
     }
 
     /// <summary>
@@ -157,37 +144,68 @@ public class RealEditorSessionTests
     public async Task AFlaskReloadWithChildSessionsGoesOnInTheNewWorkersSession(bool stopOnTheReloadersExit)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(220));
-        var appDir = $"/srv/flask-test-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(Testbed.HostPath(appDir));
-        File.Copy(Testbed.HostPath("/srv/apps/flask_app/app.py"), Testbed.HostPath($"{appDir}/app.py"));
-        var appFile = $"{appDir}/app.py";
-        var appPort = TestNet.FreePort();
-        await using var app = TargetProcess.StartPython("3.14", [appFile, appPort.ToString()]);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{appPort}"), Timeout = TimeSpan.FromSeconds(60) };
-        try
+        await using var flask = await FlaskUnderReloader.StartAsync();
+        var (app, http, appFile) = (flask.App, flask.Http, flask.AppFile);
+        var worker = await ChildOfAsync(app.Pid);
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", "--pid", worker.ToString(), "--all", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        Assert.Equal(worker, session.NextEvent("attached", EventTimeout).GetProperty("pid").GetInt32());
+
+        var line = Testbed.BreakpointLine(appFile, "items");
+        var configuration = stopOnTheReloadersExit ? new JsonObject { ["flask"] = false } : null;
+        await using var editor = await ChildSessionEditor.AttachAsync(localPort, appFile, line, "read_item", configuration);
+        await StopInChildSessionAsync(editor, http, $"PID {worker}", timeout.Token);
+
+        await File.AppendAllTextAsync(Testbed.HostPath(appFile), "\n# edited by the test\n", timeout.Token);
+        var next = session.NextEvent("reattached", EventTimeout).GetProperty("pid").GetInt32();
+        await WaitUntilGoneAsync(worker, timeout.Token);
+        await editor.WaitUntilAsync(e => e.ChildCount == 2 && e.EndedCount == 1, EventTimeout, "the old worker's session ended and the new one's opened");
+        await TestNet.WaitUntilServingAsync(http, app);
+        await StopInChildSessionAsync(editor, http, $"PID {next}", timeout.Token);
+        editor.ThrowIfProblems();
+    }
+
+    /// <summary>A copy of the Flask sample (its own folder: the tests edit it) under werkzeug's reloader, serving.</summary>
+    private sealed class FlaskUnderReloader : IAsyncDisposable
+    {
+        private readonly string _dir;
+
+        private FlaskUnderReloader(string dir, TargetProcess app, HttpClient http)
         {
-            await TestNet.WaitUntilServingAsync(http, app);
-            var worker = await ChildOfAsync(app.Pid);
-            var localPort = TestNet.FreePort();
-            await using var session = WandSession.Start(["debug", "--pid", worker.ToString(), "--all", "--yes", "--port", localPort.ToString(), "--output", "json"]);
-            Assert.Equal(worker, session.NextEvent("attached", EventTimeout).GetProperty("pid").GetInt32());
-
-            var line = Testbed.BreakpointLine(appFile, "items");
-            var configuration = stopOnTheReloadersExit ? new JsonObject { ["flask"] = false } : null;
-            await using var editor = await ChildSessionEditor.AttachAsync(localPort, appFile, line, "read_item", configuration);
-            await StopInChildSessionAsync(editor, http, $"PID {worker}", timeout.Token);
-
-            await File.AppendAllTextAsync(Testbed.HostPath(appFile), "\n# edited by the test\n", timeout.Token);
-            var next = session.NextEvent("reattached", EventTimeout).GetProperty("pid").GetInt32();
-            await WaitUntilGoneAsync(worker, timeout.Token);
-            await editor.WaitUntilAsync(e => e.ChildCount == 2 && e.EndedCount == 1, EventTimeout, "the old worker's session ended and the new one's opened");
-            await TestNet.WaitUntilServingAsync(http, app);
-            await StopInChildSessionAsync(editor, http, $"PID {next}", timeout.Token);
-            editor.ThrowIfProblems();
+            _dir = dir;
+            App = app;
+            Http = http;
         }
-        finally
+
+        public TargetProcess App { get; }
+        public HttpClient Http { get; }
+        public string AppFile => $"{_dir}/app.py";
+
+        public static async Task<FlaskUnderReloader> StartAsync()
         {
-            Directory.Delete(Testbed.HostPath(appDir), recursive: true);
+            var dir = $"/srv/flask-test-{Guid.NewGuid():N}";
+            Directory.CreateDirectory(Testbed.HostPath(dir));
+            File.Copy(Testbed.HostPath("/srv/apps/flask_app/app.py"), Testbed.HostPath($"{dir}/app.py"));
+            var port = TestNet.FreePort();
+            var flask = new FlaskUnderReloader(dir, TargetProcess.StartPython("3.14", [$"{dir}/app.py", port.ToString()]),
+                new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) });
+            try
+            {
+                await TestNet.WaitUntilServingAsync(flask.Http, flask.App);
+                return flask;
+            }
+            catch
+            {
+                await flask.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            await App.DisposeAsync();
+            Directory.Delete(Testbed.HostPath(_dir), recursive: true);
         }
     }
 
@@ -197,13 +215,13 @@ public class RealEditorSessionTests
     /// </summary>
     private static async Task StopInChildSessionAsync(ChildSessionEditor editor, HttpClient http, string name, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + EventTimeout;
-        while (editor.Stops.GetValueOrDefault(name) == 0)
+        await Eventually.TrueAsync(async () =>
         {
+            if (editor.Stops.GetValueOrDefault(name) > 0) return true;
             editor.ThrowIfProblems();
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no stop in {name} within {EventTimeout.TotalSeconds} s: {editor.Describe()}");
             Assert.Contains("\"item_id\"", await http.GetStringAsync("/items/1", cancellationToken));
-        }
+            return false;
+        }, EventTimeout, $"a stop in {name}", editor.Describe);
     }
 
     /// <summary>Sends one request, expects a stop at the handler's breakpoint, continues, and returns the PID that stopped.</summary>
