@@ -94,6 +94,8 @@ public sealed class PayloadCompatibilityTests
     [InlineData("rdg_launcher.py")]
     [InlineData("remote_debug.py")]
     [InlineData("pending_call.py")]
+    [InlineData("agent.py")]
+    [InlineData("agent_ptrace.py")]
     public void RdgPayloadsArePython38Code(string payload) =>
         Assert.Equal("ok", Check((payload, Payload.Read(payload))));
 
