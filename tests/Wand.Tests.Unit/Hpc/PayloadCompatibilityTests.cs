@@ -96,6 +96,7 @@ public sealed class PayloadCompatibilityTests
     [InlineData("pending_call.py")]
     [InlineData("agent.py")]
     [InlineData("agent_ptrace.py")]
+    [InlineData("debugpy_bootstrap.py")]
     public void RdgPayloadsArePython38Code(string payload) =>
         Assert.Equal("ok", Check((payload, Payload.Read(payload))));
 
