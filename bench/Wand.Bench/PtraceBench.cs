@@ -93,6 +93,7 @@ public static class PtraceBench
     private static async Task AttachCandidateAsync(Candidate wand, string copy, bool lend, Samples? into)
     {
         var port = Adapters.FreePort();
+        var lentBefore = LentFolders();
         await using var target = StartTarget311(IdleTarget, lend ? null : copy);
         try
         {
@@ -109,8 +110,12 @@ public static class PtraceBench
         {
             await target.DisposeAsync();
             Adapters.Kill(port);
+            // --detach leaves debugpy (and a lent copy) in the target until --stop; the target is gone now.
+            foreach (var folder in LentFolders().Except(lentBefore)) Directory.Delete(folder, recursive: true);
         }
     }
+
+    private static HashSet<string> LentFolders() => [.. Directory.GetDirectories(Rootfs311 + "/tmp", "wand-lent-*")];
 
     private static async Task AttachFloorAsync(string copy, Samples? into)
     {
