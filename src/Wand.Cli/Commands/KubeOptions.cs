@@ -67,7 +67,7 @@ public sealed class KubeOptions
     public PodExecTarget Target(ParseResult result, PodInfo pod) => new(Client(result), pod, PodFinder.ChooseContainer(pod, result.GetValue(PodContainer)));
 
     /// <summary>The exec route into a pod's container: wand's scripts run there with the target's own interpreter.</summary>
-    public static ExecRoute Route(Wand.Progress.IProgressReporter progress, PodExecTarget target) => new(new ExecPayloadRunner(target, TimeProvider.System, progress));
+    public static ExecRoute Route(Wand.Progress.IProgressReporter progress, PodExecTarget target) => new(new ExecPayloadRunner(target, TimeProvider.System, progress, PodRoute.PodPermissionHint));
 
     /// <summary>
     /// The pod meant and its Python container; says which one was chosen. Among several Ready pods the

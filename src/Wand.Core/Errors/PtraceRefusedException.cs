@@ -13,7 +13,8 @@ public sealed class PtraceRefusedException(int pid, string message, string hint)
 {
     public int Pid { get; } = pid;
 
-    private const string CapabilityHint =
+    /// <summary>What to add when the kernel wants CAP_SYS_PTRACE.</summary>
+    public const string CapabilityHint =
         "run wand with sudo; in a container add CAP_SYS_PTRACE (docker run --cap-add=SYS_PTRACE, Kubernetes securityContext.capabilities.add: [SYS_PTRACE])";
 
     /// <summary>The most specific explanation for a PTRACE_SEIZE of <paramref name="pid"/> that failed with <paramref name="errno"/>.</summary>

@@ -26,7 +26,7 @@ public static class AllPodsExec
             try
             {
                 var exec = target(pod);
-                var route = new ExecRoute(new ExecPayloadRunner(exec, TimeProvider.System, NullProgress.Instance));
+                var route = new ExecRoute(new ExecPayloadRunner(exec, TimeProvider.System, NullProgress.Instance, PodRoute.PodPermissionHint));
                 var chosen = take(ProcessChoice.Among(await route.ScanAsync(cancellationToken), exec.Description));
                 return new Outcome(pod.Name, await new CodeRunner(route.Runner).RunAsync(chosen.Pid, source, name, safePoint, cancellationToken), null);
             }

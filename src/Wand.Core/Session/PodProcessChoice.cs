@@ -24,7 +24,7 @@ public static class PodProcessChoice
                 $"the kernel in {exec.Description} refuses wand access to PID {denied.Pid} ({denied.Attach.Reason})", PodRoute.PodPermissionHint);
         if (processes.All(p => p.Attach.State == AttachState.UnsupportedVersion))
             throw new UnsupportedPythonException(
-                $"the Python processes in {exec.Description} cannot be attached: {string.Join("; ", processes.Select(p => $"PID {p.Pid}: Python {p.Version}"))}; wand needs CPython 3.14+ (PEP 768)",
+                $"the Python processes in {exec.Description} cannot be attached: {string.Join("; ", processes.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
                 "build the image on Python 3.14 (e.g. FROM python:3.14-slim), or start the app under `rdg debug python ...` in the image (Python 3.8+)");
         return processes;
     }

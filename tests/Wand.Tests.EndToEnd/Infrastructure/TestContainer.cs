@@ -73,10 +73,10 @@ public sealed class TestContainer : IAsyncDisposable
     /// <summary>The host PID of the container's first process.</summary>
     public async Task<int> HostPidAsync() => int.Parse((await PodmanAsync(["inspect", "--format", "{{.State.Pid}}", Name])).Stdout.Trim());
 
-    /// <summary>Runs Python code inside the container (podman exec) and returns its stdout.</summary>
-    public async Task<string> PythonAsync(string code)
+    /// <summary>Runs Python code inside the container (podman exec; <paramref name="python"/>: a container of an older rootfs) and returns its stdout.</summary>
+    public async Task<string> PythonAsync(string code, string python = "/usr/bin/python3.14")
     {
-        var r = await PodmanAsync(["exec", Name, "/usr/bin/python3.14", "-c", code]);
+        var r = await PodmanAsync(["exec", Name, python, "-c", code]);
         if (r.ExitCode != 0) throw new InvalidOperationException($"podman exec failed: {r}");
         return r.Stdout;
     }

@@ -95,6 +95,9 @@ public sealed class PayloadCompatibilityTests
     [InlineData("rdg_rank.py")]
     [InlineData("remote_debug.py")]
     [InlineData("pending_call.py")]
+    [InlineData("agent.py")]
+    [InlineData("agent_ptrace.py")]
+    [InlineData("debugpy_bootstrap.py")]
     public void RdgPayloadsArePython38Code(string payload) =>
         Assert.Equal("ok", Check((payload, Payload.Read(payload))));
 

@@ -102,10 +102,14 @@ public class PendingCallSymbolsTests
     {
         var text = PendingCallTarget.Bootstrap("/tmp/wand-\"); import os #", "run.py", 0x7f0000001000, 8192);
         Assert.StartsWith("exec(bytes.fromhex(\"", text);
-        Assert.EndsWith("\").decode(), {})\n", text);
+        Assert.EndsWith("\"_WAND_SCRIPT\": \"run.py\", \"_WAND_PAGE\": 139637976731648, \"_WAND_PAGE_SIZE\": 8192})\n", text);
         Assert.DoesNotContain("import os", text);
         var inner = Encoding.UTF8.GetString(Convert.FromHexString(text[20..text.IndexOf('"', 20)]));
-        Assert.Contains("_WAND_PAGE = 139637976731648\n", inner);
         Assert.Contains("_wand_pending_call()", inner);
+        // agent_ptrace.py fills the same text with Python's %: the two placeholders of each kind, nothing else.
+        var template = PendingCallTarget.BootstrapTemplate;
+        Assert.Equal(2, template.Split("%s").Length - 1);
+        Assert.Equal(2, template.Split("%d").Length - 1);
+        Assert.Equal(4, template.Split('%').Length - 1);
     }
 }

@@ -31,6 +31,9 @@ public static class Payload
     public const string Agent = "agent.py";
     public const string Relay = "relay.py";
 
+    /// <summary>agent.py's ptrace half for 3.9-3.13, sent with each inject request.</summary>
+    public const string AgentPtrace = "agent_ptrace.py";
+
     /// <summary>
     /// The constant -c program that starts agent.py with the target's own interpreter: it reads
     /// {"agent": source, "request": {...}} from stdin, so nothing from users travels in argv.

@@ -15,7 +15,10 @@
 #   {"op": "lend", "pid": N, "archive": B64TAR}   -> {"path": folder for sys.path} (owned by the target's user)
 #   {"op": "unlend", "path": P}                    -> {"removed": bool}
 #   {"op": "inject", "pid": N, "name": "wand-HEX", "script": "...", "request": {...},
-#    "safe_point": S, "result": S}                 -> the payload's result, or {"ok": false, "error": ...}
+#    "safe_point": S, "result": S,
+#    "pending_call": {"agent": agent_ptrace.py, "bootstrap": TEMPLATE}}
+#                                                  -> the payload's result, or {"ok": false, "error": ...};
+#                                                     3.9-3.13 (no sys.remote_exec): agent_ptrace.py queues it
 #   {"op": "withdraw", "name": "wand-HEX"}         -> {"ok": true}; the inject request's folder is removed
 import json
 import os
@@ -81,7 +84,8 @@ def _pids():
 
 def _listing(processes):
     tcp = (_read("/proc/net/tcp") or "") + (_read("/proc/net/tcp6") or "")
-    return {"ok": True, "processes": processes, "uptime": _read("/proc/uptime"), "clk_tck": os.sysconf("SC_CLK_TCK"), "tcp": tcp}
+    return {"ok": True, "processes": processes, "uptime": _read("/proc/uptime"), "clk_tck": os.sysconf("SC_CLK_TCK"), "tcp": tcp,
+            "machine": os.uname().machine}
 
 
 def ps():
@@ -135,28 +139,58 @@ def inject(request):
             f.write("_WAND_DIR = %r\n" % workdir + request["script"])
         for path in (workdir, script, os.path.join(workdir, "request.json")):
             os.chown(path, st.st_uid, st.st_gid)
-        sys.remote_exec(pid, script)
-        result_path = os.path.join(workdir, "result.json")
-        started = os.path.join(workdir, "started")  # written by prelude.py once the safe point is reached
-        running = False
-        deadline = time.monotonic() + request["safe_point"]
-        while not os.path.exists(result_path):
-            if not os.path.exists("/proc/%d" % pid):
-                return {"ok": False, "error": "target-exited"}
-            if not os.path.isdir(workdir):
-                return {"ok": False, "error": "withdrawn"}  # by a withdraw request (wand's Ctrl+C)
-            if not running and os.path.exists(started):
-                running = True
-                deadline = time.monotonic() + request["result"]
-            if time.monotonic() > deadline:
-                # Before the safe point, removing the script withdraws the request: a late safe point
-                # finds no file to run. After it, the payload is running and gave no answer in time.
-                return {"ok": False, "error": "no-answer" if running else "timeout"}
-            time.sleep(0.002)
-        with open(result_path) as f:
-            return json.load(f)
+        ptrace = _ptrace(request)
+        if ptrace is None:
+            sys.remote_exec(pid, script)
+            return _wait(request, workdir, None)
+        try:
+            ptrace.check()
+            with ptrace.lock(pid, request["safe_point"]):
+                ptrace.queue(pid, workdir, "run.py", request["pending_call"]["bootstrap"], request["safe_point"])
+                return _wait(request, workdir, lambda: ptrace.withdraw(script))
+        except ptrace.Failure as e:
+            return {"ok": False, "error": e.error, "detail": e.detail}
     finally:
         _remove(workdir)
+
+
+def _ptrace(request):
+    """agent_ptrace.py (sent with the request) for a Python without sys.remote_exec (3.9-3.13), else None."""
+    if hasattr(sys, "remote_exec") or "pending_call" not in request:
+        return None
+    module = type(sys)("agent_ptrace")
+    exec(request["pending_call"]["agent"], module.__dict__)
+    return module
+
+
+def _wait(request, workdir, withdraw):
+    """The payload's answer once it is in result.json; withdraw() takes a queued request back (False:
+    too late, it runs); without it, removing the script does (sys.remote_exec reads it at the safe point)."""
+    pid = request["pid"]
+    result_path = os.path.join(workdir, "result.json")
+    # written by prelude.py once the safe point is reached; run.py.claimed by pending_call.py
+    started = (os.path.join(workdir, "started"), os.path.join(workdir, "run.py.claimed"))
+    running = False
+    deadline = time.monotonic() + request["safe_point"]
+    while not os.path.exists(result_path):
+        if not os.path.exists("/proc/%d" % pid):
+            return {"ok": False, "error": "target-exited"}
+        if not os.path.isdir(workdir):
+            return {"ok": False, "error": "withdrawn"}  # by a withdraw request (wand's Ctrl+C)
+        if not running and any(map(os.path.exists, started)):
+            running = True
+            deadline = time.monotonic() + request["result"]
+        if time.monotonic() > deadline:
+            if not running and withdraw is not None and not withdraw():
+                running = True  # claimed just now: it runs
+                deadline = time.monotonic() + request["result"]
+                continue
+            # Before the safe point, removing the script withdraws the request: a late safe point
+            # finds no file to run. After it, the payload is running and gave no answer in time.
+            return {"ok": False, "error": "no-answer" if running else "timeout"}
+        time.sleep(0.002)
+    with open(result_path) as f:
+        return json.load(f)
 
 
 def withdraw(request):
@@ -214,7 +248,8 @@ def lend(request):
     if folder is None:
         return _NO_WORKDIR
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
-        archive.extractall(folder, filter="data")
+        # wand's own archive; the "data" filter where tarfile has it (3.12, and 3.9-3.11 updates since 2023)
+        archive.extractall(folder, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     for root, dirs, files in os.walk(folder):
         for name in [root] + [os.path.join(root, f) for f in files]:
             os.chown(name, st.st_uid, st.st_gid)

@@ -124,8 +124,9 @@ def _wand_debugpy():
         # Imported here, in the main thread at its safe point (about 0.15 s), not in the listen
         # thread: debugpy puts its vendored pydevd on sys.path only while importing it, and a worker
         # that is still starting (multiprocessing's spawn) replaces sys.path under a concurrent import.
-        import debugpy
-        import debugpy.server.api  # noqa: F401
+        with _wand_typing_extensions():
+            import debugpy
+            import debugpy.server.api  # noqa: F401
     except ModuleNotFoundError as e:
         _wand_undo(_wand_changes(before))
         if e.name != "debugpy":
@@ -204,6 +205,47 @@ def _wand_trace_main_thread(debugpy):
         ctypes.pythonapi.Py_AddPendingCall(debugpy._wand_trace_main, None)
     except BaseException:
         pass  # no ctypes: only attach.so traces the main thread
+
+
+class _wand_typing_extensions(object):
+    """Lends typing_extensions.TypeGuard while debugpy is imported, on a Python without
+    typing.TypeGuard (before 3.10) whose loaded typing_extensions (if any) has none either.
+
+    pydevd's vendored bytecode (debugpy 1.8.x, _pydevd_frame_eval/vendored/bytecode/instr.py) does
+    `from typing_extensions import TypeGuard` when typing has none, for one annotation
+    (`_check_arg_int(...) -> TypeGuard[int]`), and is imported with pydevd (pydevd_comm imports
+    pydevd_bytecode_utils). Bullseye's 3.9 has no typing_extensions, or 3.7.4.3 from
+    python3-typing-extensions, which predates TypeGuard (typing_extensions 3.10.0.0). The module
+    is put in sys.modules for the import only and taken out again: nothing is written to the
+    target's disk, and the app's own `import typing_extensions` finds what it found before."""
+
+    def __enter__(self):
+        import sys
+        import typing
+
+        self.previous = sys.modules.get("typing_extensions")
+        self.shim = None
+        if hasattr(typing, "TypeGuard") or hasattr(self.previous, "TypeGuard"):
+            return self
+
+        # As typing defines it in 3.10 (Lib/typing.py, TypeGuard); _SpecialForm wraps its getitem from 3.9 on.
+        @typing._SpecialForm
+        def TypeGuard(form, parameters):
+            return typing._GenericAlias(form, (typing._type_check(parameters, "TypeGuard accepts only a single type."),))
+
+        self.shim = type(sys)("typing_extensions")
+        self.shim.TypeGuard = TypeGuard
+        sys.modules["typing_extensions"] = self.shim
+        return self
+
+    def __exit__(self, *exc):
+        import sys
+
+        if self.shim is not None and sys.modules.get("typing_extensions") is self.shim:
+            if self.previous is None:
+                del sys.modules["typing_extensions"]
+            else:
+                sys.modules["typing_extensions"] = self.previous
 
 
 def _wand_adapter_python():
@@ -388,5 +430,5 @@ def _wand_stop_adapter(token):
 
 
 _wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+del _wand_debugpy, _wand_typing_extensions, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
 del _wand_state, _wand_changes, _WAND_PATCHED_MODULES

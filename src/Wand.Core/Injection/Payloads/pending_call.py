@@ -1,7 +1,7 @@
 # The bootstrap wand queues in a Python 3.9-3.13 process with Py_AddPendingCall(PyRun_SimpleString,
-# page) (Injection/Ptrace). wand sets _WAND_DIR, _WAND_SCRIPT, _WAND_PAGE and _WAND_PAGE_SIZE above this text and
-# runs it in a namespace of its own: the page holds `exec(<this, hex-encoded>, {})`, so nothing is
-# bound in __main__.
+# page) (Injection/Ptrace, or agent_ptrace.py inside a container). The page holds
+# `exec(<this, hex-encoded>, {"_WAND_DIR": ..., "_WAND_SCRIPT": ..., "_WAND_PAGE": ..., "_WAND_PAGE_SIZE": ...})`:
+# it runs in a namespace of its own, so nothing is bound in __main__.
 #
 # Nothing may escape from here: PyRun_SimpleString would return -1, and a pending call that fails
 # makes the interpreter raise SystemError in the application (Python/ceval.c, make_pending_calls);
@@ -18,10 +18,10 @@ def _wand_pending_call():
             # The claim: wand withdraws a request by renaming run.py away; whichever rename comes
             # first wins, so a withdrawn request never runs, however late this pending call comes.
             os.rename(script, claimed)
+            with open(claimed, "rb") as f:
+                source = f.read()
         except OSError:
-            return
-        with open(claimed, "rb") as f:
-            source = f.read()
+            return  # withdrawn (on the exec route its folder may go just after the claim)
         exec(compile(source, claimed, "exec"), {})
     except BaseException:
         try:

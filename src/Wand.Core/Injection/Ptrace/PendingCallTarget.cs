@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Wand.Errors;
 using Wand.Injection.Attacher;
@@ -112,12 +113,19 @@ public sealed class PendingCallTarget : IScriptInjector
         }
     }
 
-    /// <summary>The statement PyRun_SimpleString runs: the bootstrap, hex-encoded so no path can break out of the literal.</summary>
+    /// <summary>The statement PyRun_SimpleString runs: the bootstrap, hex-encoded, as is the folder, so no path can break out of a literal.</summary>
     public static string Bootstrap(string dirInTarget, string scriptName, ulong page, ulong pageSize) =>
-        "exec(bytes.fromhex(\"" + Convert.ToHexString(Encoding.UTF8.GetBytes(
-            $"_WAND_DIR = bytes.fromhex(\"{Convert.ToHexString(Encoding.UTF8.GetBytes(dirInTarget))}\").decode()\n" +
-            $"_WAND_SCRIPT = \"{scriptName}\"\n_WAND_PAGE = {page}\n_WAND_PAGE_SIZE = {pageSize}\n" +
-            Payload.Read("pending_call.py"))) + "\").decode(), {})\n";
+        Bootstrap(Convert.ToHexString(Encoding.UTF8.GetBytes(dirInTarget)), scriptName, page.ToString(CultureInfo.InvariantCulture), pageSize.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// <see cref="Bootstrap(string, string, ulong, ulong)"/> for agent_ptrace.py, which fills it in the
+    /// container with Python's <c>%</c>: the folder's UTF-8 in hex, the script's name, the page, its size.
+    /// </summary>
+    public static string BootstrapTemplate => Bootstrap("%s", "%s", "%d", "%d");
+
+    private static string Bootstrap(string dirHex, string scriptName, string page, string pageSize) =>
+        "exec(bytes.fromhex(\"" + Convert.ToHexString(Encoding.UTF8.GetBytes(Payload.Read("pending_call.py"))) + "\").decode(), " +
+        $"{{\"_WAND_DIR\": bytes.fromhex(\"{dirHex}\").decode(), \"_WAND_SCRIPT\": \"{scriptName}\", \"_WAND_PAGE\": {page}, \"_WAND_PAGE_SIZE\": {pageSize}}})\n";
 
     private void Queue(string dirInTarget, string scriptName, TimeSpan timeout)
     {

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Wand.Errors;
 using Wand.Injection;
 using Wand.Injection.Payloads;
+using Wand.Injection.Ptrace;
 using Wand.Progress;
 
 namespace Wand.Transport.Exec;
@@ -10,8 +11,8 @@ namespace Wand.Transport.Exec;
 /// <summary>
 /// The route through a CLI's exec (<c>podman/docker exec -i</c>, <c>kubectl exec -i</c>) for when the
 /// target's processes cannot be reached from here (Docker Desktop's VM, rootless runtimes, a cluster).
-/// The target's own interpreter (/proc/PID/exe inside) runs agent.py, which calls sys.remote_exec;
-/// scripts travel on stdin, so the image needs no shell, ps or tar. PIDs are the container's own.
+/// The target's own interpreter (/proc/PID/exe inside) runs agent.py, which calls sys.remote_exec
+/// (3.14+) or queues a pending call with ptrace through ctypes (3.9-3.13, agent_ptrace.py); scripts travel on stdin, so the image needs no shell, ps or tar. PIDs are the container's own.
 /// </summary>
 /// <param name="permissionHint">What to tell the user when the kernel refuses access to the target (null: the general advice).</param>
 public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IProgressReporter progress, string? permissionHint = null) : PayloadRunnerBase(time, progress)
@@ -41,6 +42,8 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
                 ["request"] = request.DeepClone(), // a node has one parent, and a declined request is sent again
                 ["safe_point"] = safePointTimeout.TotalSeconds,
                 ["result"] = answerTimeout.TotalSeconds,
+                // For an interpreter without sys.remote_exec (3.9-3.13): agent_ptrace.py queues the request with ptrace.
+                ["pending_call"] = new JsonObject { ["agent"] = Payload.Read(Payload.AgentPtrace), ["bootstrap"] = PendingCallTarget.BootstrapTemplate },
             }, cancellationToken, safePointTimeout + answerTimeout + AgentTimeout);
         }
         catch (OperationCanceledException)
@@ -62,6 +65,11 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
             "timeout" => throw new ExecRouteTimeoutException(pid, target.Description),
             "no-answer" => throw new NoAnswerException(pid, answerTimeout),
             "target-exited" => throw new TargetExitedException(pid, "while running wand's code"),
+            "ptrace-refused" => throw PtraceRefused(pid, answer.GetProperty("detail").GetString() ?? ""),
+            "unsupported" => throw new UnsupportedPythonException($"{answer.GetProperty("detail").GetString()} (in {target.Description})",
+                "run the app on Python 3.14+ (PEP 768), or start it under `rdg debug python ...`"),
+            "injection-failed" => throw new InjectionFailedException($"in {target.Description}: {answer.GetProperty("detail").GetString()}"),
+            "busy" => throw new TargetBusyException(pid),
             _ => answer,
         } : answer;
     }
@@ -80,7 +88,7 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
         var r = await ProcessRunner.RunAsync(target.Program, target.ExecArguments([interpreter, "-I", "-S", "-c", Payload.AgentBoot]), input, timeout ?? AgentTimeout, cancellationToken);
         if (!r.Ok || !r.Stdout.TrimStart().StartsWith('{'))
             throw new InjectionFailedException($"{target.Verb} into {target.Description} failed (exit {r.ExitCode}): {r.Stderr.Trim()}",
-                "check that the container runs and that its process is a Python 3.14+ interpreter");
+                "check that the container runs and that its process is a Python 3.9+ interpreter");
         using var doc = JsonDocument.Parse(r.Stdout);
         return Checked(doc.RootElement.Clone(), request);
     }
@@ -100,6 +108,12 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
                 : new InjectionFailedException($"wand's agent failed in {target.Description}: {answer.GetProperty("detail").GetString()}");
         return answer;
     }
+
+    /// <summary>ptrace refused inside (agent_ptrace.py says why): the tracer to stop, or the capability to add (in a pod, the securityContext snippet).</summary>
+    private PtraceRefusedException PtraceRefused(int pid, string detail) =>
+        new(pid, $"{detail} (in {target.Description})", detail.Contains("already traced", StringComparison.Ordinal)
+            ? "stop the other tracer or detach it, then retry"
+            : permissionHint ?? PtraceRefusedException.CapabilityHint);
 
     private WandException PermissionDenied(int pid, string detail) => permissionHint is null
         ? new PermissionDeniedException(pid, detail)

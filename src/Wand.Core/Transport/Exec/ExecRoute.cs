@@ -45,6 +45,8 @@ public sealed class ExecRoute(ExecPayloadRunner runner, ExecWatcher? watcher = n
                 Denied: p.TryGetProperty("denied", out var d) && d.GetBoolean()))
             .Where(p => p.Stat is not null && p.Status is not null)
             .ToList();
+        // Older listings (an agent of an older wand in a watcher) say nothing of the machine.
+        var machine = listing.TryGetProperty("machine", out var m) ? m.GetString() : null;
         var roles = RoleClassifier.Classify(raw.Select(p => new RoleInput(p.Stat!.Pid, p.Stat.ParentPid, p.Cmd, p.Version is not null)).ToList());
         // A process whose maps the kernel hides is listed when its program is named python (version from the name, else "?").
         return raw.Where(p => p.Version is not null || (p.Denied && p.Cmd.Count > 0 && Path.GetFileName(p.Cmd[0]).Contains("python", StringComparison.Ordinal))).Select(p =>
@@ -52,7 +54,7 @@ public sealed class ExecRoute(ExecPayloadRunner runner, ExecWatcher? watcher = n
             var role = roles.TryGetValue(p.Stat!.Pid, out var r) ? r : new RoleAssignment(ProcessRole.Main, null);
             return new PythonProcess(p.Stat.Pid, p.Stat.ParentPid, p.Status!.Uid, p.Status.Uid.ToString(System.Globalization.CultureInfo.InvariantCulture), p.Version,
                 role.Role, role.Detail, 0, ProcessMetrics.RssBytes(p.Stat, Environment.SystemPageSize), ProcessMetrics.Uptime(p.Stat, uptime, ticks), p.Cmd, null, null,
-                p.Denied ? new Attachability(AttachState.PermissionDenied, "the kernel refuses access to its memory (another user, and no CAP_SYS_PTRACE)") : Attachability(p.Version!));
+                p.Denied ? new Attachability(AttachState.PermissionDenied, "the kernel refuses access to its memory (another user, and no CAP_SYS_PTRACE)") : Attachability(p.Version!, machine));
         }).ToList();
     }
 
@@ -94,12 +96,19 @@ public sealed class ExecRoute(ExecPayloadRunner runner, ExecWatcher? watcher = n
 
     public void Restarted(ContainerInfo container) => _interpreter = null;
 
-    private static Attachability Attachability(string version)
+    /// <summary>3.14+ through sys.remote_exec; 3.9-3.13 through ptrace by the agent (agent_ptrace.py), x86-64 only for now.</summary>
+    internal static Attachability Attachability(string version, string? machine)
     {
         var parts = version.Split('.');
-        return int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * 100 + int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) >= 314
-            ? new Attachability(AttachState.Attachable, $"Python {version} (through the container runtime)")
-            : new Attachability(AttachState.UnsupportedVersion, $"the target runs Python {version}; attaching without preparation needs CPython 3.14 or newer (PEP 768)");
+        var v = int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * 100 + int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        return v switch
+        {
+            >= 314 => new Attachability(AttachState.Attachable, $"Python {version} (through the container runtime)"),
+            < 309 => new Attachability(AttachState.UnsupportedVersion, $"the target runs Python {version}; wand attaches to CPython 3.9 and newer"),
+            _ when machine is not (null or "x86_64") => new Attachability(AttachState.UnsupportedVersion,
+                $"the target runs Python {version} on {machine}; attaching to CPython 3.9-3.13 is not supported yet there (only x86-64), 3.14+ is"),
+            _ => new Attachability(AttachState.Attachable, $"Python {version} (through the container runtime, with ptrace inside)"),
+        };
     }
 
     /// <summary>Runs agent.py's ps with a known interpreter; the first time, finds one that is surely Python.</summary>
