@@ -26,16 +26,13 @@ public static class StackCapture
         }
         if (binary.Version is { } fileVersion) StackOffsets.EnsureSupported(fileVersion);
         IReadOnlyList<PythonThread> threads;
-        PythonVersion version;
+        string version;
         using (var memory = ProcessMemory.Open(pid))
         {
             try
             {
-                var table = new byte[StackOffsets.MaxTableSize];
-                memory.Read(binary.RuntimeAddress, table);
-                if (!DebugOffsets.HasCookie(table)) throw StackOffsets.Unsupported(binary.VersionFromName);
-                var offsets = StackOffsets.Parse(table);
-                version = offsets.Version;
+                var offsets = Offsets(memory, binary);
+                version = offsets.VersionText;
                 threads = new PythonStackReader(memory, offsets).Read(binary.RuntimeAddress, withLocals);
             }
             catch (MemoryAccessException e)
@@ -53,6 +50,19 @@ public static class StackCapture
         // Frames of a process that died under the read are "changed while reading" noise: say it exited.
         if (!procfs.Exists(pid)) throw Exited(pid);
         return stacks;
+    }
+
+    /// <summary>
+    /// The target's offsets: its _Py_DebugOffsets table (3.13+), or the layout of its minor version
+    /// (3.9-3.12, which have none), known from Py_Version (3.11+) or the binary's name.
+    /// </summary>
+    public static StackOffsets Offsets(IProcessMemory memory, PythonBinary binary)
+    {
+        if (binary.MajorMinor is (3, < 13) and var (_, minor)) return StackOffsets.ForLegacy(minor, binary.Version, binary.VersionFromName);
+        var table = new byte[StackOffsets.MaxTableSize];
+        memory.Read(binary.RuntimeAddress, table);
+        if (!DebugOffsets.HasCookie(table)) throw StackOffsets.Unsupported(binary.VersionFromName);
+        return StackOffsets.Parse(table);
     }
 
     /// <summary>
@@ -81,7 +91,7 @@ public static class StackCapture
     private static TargetExitedException Exited(int pid) => new(pid, "while wand was reading its stacks");
 
     /// <summary>Joins the Python threads with the OS threads of /proc/PID/task.</summary>
-    internal static ProcessStacks Combine(int pid, PythonVersion version, IReadOnlyList<PythonThread> python, ProcFs procfs)
+    internal static ProcessStacks Combine(int pid, string version, IReadOnlyList<PythonThread> python, ProcFs procfs)
     {
         var tids = procfs.ThreadIds(pid);
         var hostTid = NamespaceToHostTids(pid, tids, procfs);
@@ -96,7 +106,7 @@ public static class StackCapture
         }
         foreach (var tid in tids.Where(t => !covered.Contains(t)))
             result.Add(Describe(pid, tid, processName, null, procfs));
-        return new ProcessStacks(pid, version.ToString(), result);
+        return new ProcessStacks(pid, version, result);
     }
 
     private static ThreadStack Describe(int pid, int tid, string? processName, PythonThread? python, ProcFs procfs)
