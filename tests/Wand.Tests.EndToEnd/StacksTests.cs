@@ -25,19 +25,24 @@ public class StacksTests
         return index >= 0 ? index + 1 : throw new InvalidOperationException($"no '# STACK: {name}' in {App}");
     }
 
-    private static async Task<JsonElement> StacksJsonAsync(int pid, params string[] extra)
+    private static Task<JsonElement> StacksJsonAsync(int pid, params string[] extra) => StacksJsonAsync(["--pid", pid.ToString(), .. extra]);
+
+    private static async Task<JsonElement> StacksJsonAsync(string[] target)
     {
-        var r = await WandCli.RunAsync(["stacks", "--pid", pid.ToString(), "-o", "json", .. extra]);
+        var r = await WandCli.RunAsync(["stacks", .. target, "-o", "json"]);
         Assert.True(r.ExitCode == 0, r.ToString());
         using var doc = JsonDocument.Parse(r.Stdout); // stdout is nothing but the JSON document
         return doc.RootElement.Clone();
     }
 
     /// <summary>Reads the stacks until <paramref name="ready"/> holds (threads take a moment to reach their blocking call).</summary>
-    private static async Task<JsonElement> StacksWhenAsync(int pid, Func<JsonElement, bool> ready, string what, params string[] extra)
+    private static Task<JsonElement> StacksWhenAsync(int pid, Func<JsonElement, bool> ready, string what, params string[] extra) =>
+        StacksWhenAsync(["--pid", pid.ToString(), .. extra], ready, what);
+
+    private static async Task<JsonElement> StacksWhenAsync(string[] target, Func<JsonElement, bool> ready, string what)
     {
         JsonElement last = default;
-        await Eventually.TrueAsync(async () => ready(last = await StacksJsonAsync(pid, extra)), TimeSpan.FromSeconds(40),
+        await Eventually.TrueAsync(async () => ready(last = await StacksJsonAsync(target)), TimeSpan.FromSeconds(40),
             $"the stacks to show {what}", () => $"last read:\n{last}");
         return last;
     }
@@ -196,6 +201,49 @@ public class StacksTests
     }
 
     /// <summary>
+    /// --consistent stops every thread for the read: a thread running Python flat out is then read
+    /// whole every time (never "changed while reading"), the output says for how long, and the
+    /// process runs on afterwards, untraced. On 3.9 too (PyFrameObject chains).
+    /// </summary>
+    [Theory(Timeout = 180_000)]
+    [InlineData("3.9")]
+    [InlineData("3.14")]
+    public async Task ConsistentStopsEveryThreadForTheReadAndSaysHowLong(string version)
+    {
+        await using var target = TargetProcess.StartPython(version, [App, "busy"]);
+        await target.WaitForOutputAsync("ready");
+        for (var i = 0; i < 10; i++)
+        {
+            var stacks = await StacksJsonAsync(target.Pid, "--consistent", "--locals");
+            var stopped = stacks.GetProperty("stoppedMs").GetDouble();
+            Assert.True(stopped is > 0 and < 2000, stacks.ToString());
+            var main = stacks.GetProperty("threads").EnumerateArray().Single(t => t.GetProperty("tid").GetInt32() == target.Pid);
+            Assert.True(main.GetProperty("problem").ValueKind == JsonValueKind.Null, stacks.ToString());
+            var frames = Frames(main).Select(Frame).ToList();
+            Assert.Equal(["<module>", "main", "busy"], frames.Take(3).Select(f => f.Function));
+            Assert.Equal((App, Line("module")), (frames[0].File, frames[0].Line));
+            Assert.Equal((App, Line("main-busy")), (frames[1].File, frames[1].Line));
+            Assert.Contains(frames[2].Line, new[] { Line("while"), Line("busy") });
+            Assert.True(frames.Count == 3 || frames[3] == (App, Line("spin"), "spin") || frames[3] == (App, Line("spin-def"), "spin"), stacks.ToString());
+        }
+        var text = await WandCli.RunAsync(["stacks", "--pid", target.Pid.ToString(), "--consistent"]);
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Matches(@"Every thread was stopped for [0-9]+\.[0-9] ms while it was read \(--consistent\)\n", text.Stdout);
+        Assert.Contains("TracerPid:\t0\n", await File.ReadAllTextAsync($"/proc/{target.Pid}/status"));
+        var ticks = CpuTicks(target.Pid);
+        await Eventually.TrueAsync(() => Task.FromResult(CpuTicks(target.Pid) > ticks + 5), TimeSpan.FromSeconds(20), "the target to run on after the read");
+        Assert.False(target.HasExited);
+    }
+
+    /// <summary>utime + stime of the process (/proc/PID/stat fields 14 and 15).</summary>
+    private static long CpuTicks(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11]) + long.Parse(fields[12]);
+    }
+
+    /// <summary>
     /// Nothing stops or writes the target: wand runs under strace, and the log shows reads of the
     /// target's memory (so the trace is not empty) but no ptrace, no signal to it, no memory write.
     /// </summary>
@@ -281,6 +329,30 @@ public class StacksTests
         Assert.Contains($"wand stacks --pid {target.Pid}", r.Stderr);
         Assert.DoesNotContain("py-spy", r.Stderr);
         Assert.Empty(Testbed.WandLeftovers());
+    }
+
+    /// <summary>
+    /// A container's process on the host route: chosen by the container's name (its only Python
+    /// process), read through /proc from this machine; threads are keyed by host TIDs.
+    /// </summary>
+    [Fact(Timeout = 180_000)]
+    public async Task AContainersStuckProcessOnTheHostRoute()
+    {
+        await using var c = await TestContainer.StartAsync(["/usr/bin/python3.14", App, "deadlock"]);
+        var hostPid = await c.HostPidAsync();
+        var stacks = await StacksWhenAsync(["--container", c.Name, "--locals"],
+            s => InSyscall(ThreadIn(s, "deadlock"), "futex") && InSyscall(ThreadIn(s, "receiver"), "recvfrom"), "the main thread in the lock");
+        Assert.Equal(hostPid, stacks.GetProperty("pid").GetInt32());
+        var main = ThreadIn(stacks, "deadlock")!.Value;
+        Assert.Equal(hostPid, main.GetProperty("tid").GetInt32());
+        Assert.Equal([(App, Line("module"), "<module>"), (App, Line("main-deadlock"), "main"), (App, Line("acquire"), "deadlock")],
+            Frames(main).Select(Frame));
+        Assert.Equal((App, Line("sleep"), "sleeper"), Frame(Frames(ThreadIn(stacks, "sleeper")!.Value)[^1]));
+
+        var byPidInside = await WandCli.RunAsync(["stacks", "--container", c.Name, "--pid", "1"]);
+        Assert.True(byPidInside.ExitCode == 0, byPidInside.ToString());
+        Assert.Contains($"    {App}:{Line("main-deadlock")} main\n    {App}:{Line("acquire")} deadlock\n", byPidInside.Stdout);
+        Assert.Equal(ExitCodes.ProcessNotFound, (await WandCli.RunAsync(["stacks", "--container", c.Name, "--pid", "4242"])).ExitCode);
     }
 
     [Fact(Timeout = 60_000)]

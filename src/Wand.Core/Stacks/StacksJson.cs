@@ -18,6 +18,8 @@ public static class StacksJson
             w.WriteStartObject();
             w.WriteNumber("pid", stacks.Pid);
             w.WriteString("python", stacks.PythonVersion);
+            if (stacks.StoppedFor is { } stopped) w.WriteNumber("stoppedMs", Math.Round(stopped.TotalMilliseconds, 3));
+            else w.WriteNull("stoppedMs");
             w.WriteStartArray("threads");
             foreach (var t in stacks.Threads) WriteThread(w, t);
             w.WriteEndArray();

@@ -26,9 +26,10 @@ public class StacksJsonTests
     {
         using var doc = JsonDocument.Parse(StacksJson.Write(Sample));
         var root = doc.RootElement;
-        Assert.Equal(["pid", "python", "threads"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["pid", "python", "stoppedMs", "threads"], root.EnumerateObject().Select(p => p.Name));
         Assert.Equal(4242, root.GetProperty("pid").GetInt32());
         Assert.Equal("3.14.10", root.GetProperty("python").GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("stoppedMs").ValueKind);
 
         var threads = root.GetProperty("threads").EnumerateArray().ToList();
         Assert.Equal(3, threads.Count);
