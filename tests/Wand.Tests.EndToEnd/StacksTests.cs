@@ -355,6 +355,36 @@ public class StacksTests
         Assert.Equal(ExitCodes.ProcessNotFound, (await WandCli.RunAsync(["stacks", "--container", c.Name, "--pid", "4242"])).ExitCode);
     }
 
+    /// <summary>
+    /// The exec route: the container's own interpreter (a container without a shell, ps or tar; and
+    /// bookworm's 3.11) serves the bytes of the app's /proc/PID/mem and wand decodes them; PIDs and
+    /// TIDs are the container's own. --consistent needs ptrace from this machine and is refused there.
+    /// </summary>
+    [Theory(Timeout = 180_000)]
+    [InlineData("3.14")]
+    [InlineData("3.11")]
+    public async Task AContainersStuckProcessThroughTheExecRoute(string version)
+    {
+        await using var c = await TestContainer.StartAsync([$"/usr/bin/python{version}", App, "deadlock"],
+            rootfs: version == "3.14" ? TestContainer.ShellLessRootfs() : Testbed.RootFor(version));
+        var stacks = await StacksWhenAsync(["--container", c.Name, "--route", "exec", "--locals"],
+            s => InSyscall(ThreadIn(s, "deadlock"), "futex") && InSyscall(ThreadIn(s, "receiver"), "recvfrom"), "the main thread in the lock");
+        Assert.Equal(1, stacks.GetProperty("pid").GetInt32());
+        Assert.StartsWith(version + ".", stacks.GetProperty("python").GetString());
+        var main = ThreadIn(stacks, "deadlock")!.Value;
+        Assert.Equal(1, main.GetProperty("tid").GetInt32());
+        Assert.Equal([(App, Line("module"), "<module>"), (App, Line("main-deadlock"), "main"), (App, Line("acquire"), "deadlock")],
+            Frames(main).Select(Frame));
+        var mainLocals = Frames(main)[1].GetProperty("locals").EnumerateArray().ToDictionary(l => l.GetProperty("name").GetString()!);
+        Assert.Equal("'deadlock'", mainLocals["mode"].GetProperty("value").GetString());
+        var receiver = ThreadIn(stacks, "receiver")!.Value;
+        Assert.Equal((App, Line("recv"), "receiver"), Frame(Frames(receiver)[^1]));
+        Assert.True(receiver.GetProperty("tid").GetInt32() < 100, receiver.ToString()); // the container's numbering
+
+        var consistent = await WandCli.RunAsync(["stacks", "--container", c.Name, "--route", "exec", "--consistent"]);
+        Assert.Equal(ExitCodes.Usage, consistent.ExitCode);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task PermissionDeniedGivesTheSameFixAsExec()
     {

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Text;
+using Wand.Discovery;
 using Wand.Errors;
+using Wand.Session;
 using Wand.Stacks;
+using Wand.Transport.Exec;
 
 namespace Wand.Cli.Commands;
 
@@ -29,10 +32,11 @@ public static class StacksCommand
         var command = new Command("stacks", "Show every thread's Python stack, read from memory: works on stuck processes, runs no code in them") { pid, container, runtime, route, output, locals, consistent };
         command.SetAction(async (ParseResult result, CancellationToken cancellationToken) =>
         {
-            var target = result.GetValue(container) is { } name
-                ? await ContainerPidAsync(ui, name, result.GetValue(runtime), result.GetValue(route)!, result.GetValue(pid), cancellationToken)
-                : result.GetValue(pid) ?? throw new WandException(ExitCodes.Usage, "give --pid PID (or --container NAME)", "run `wand ps` to find the PID");
-            var stacks = StackCapture.Capture(target, result.GetValue(locals), consistent: result.GetValue(consistent));
+            var withLocals = result.GetValue(locals);
+            var stacks = result.GetValue(container) is { } name
+                ? await InContainerAsync(ui, name, result.GetValue(runtime), result.GetValue(route)!, result.GetValue(pid), withLocals, result.GetValue(consistent), cancellationToken)
+                : StackCapture.Capture(result.GetValue(pid) ?? throw new WandException(ExitCodes.Usage, "give --pid PID (or --container NAME)", "run `wand ps` to find the PID"),
+                    withLocals, consistent: result.GetValue(consistent));
             await ui.Out.WriteAsync(result.GetValue(output) == "json" ? StacksJson.Write(stacks) + "\n" : Text(stacks));
             await ui.Out.FlushAsync(cancellationToken);
             return ExitCodes.Ok;
@@ -41,19 +45,34 @@ public static class StacksCommand
     }
 
     /// <summary>
-    /// The host PID of the container's Python process (given by its PID inside, or chosen): the stacks
-    /// are read from this machine through /proc/PID/mem, which needs the container's processes visible here.
+    /// The stacks of a container's Python process (given by its PID inside, or chosen). The host route
+    /// reads /proc/PID/mem from this machine; the exec route has the container's own interpreter read
+    /// it and hand the bytes over (stacks_agent.py), so this reader decodes them all the same.
     /// </summary>
-    private static async Task<int> ContainerPidAsync(IUserInterface ui, string name, string? runtime, string route, int? pidInside, CancellationToken cancellationToken)
+    private static async Task<ProcessStacks> InContainerAsync(IUserInterface ui, string name, string? runtime, string route, int? pidInside,
+        bool withLocals, bool consistent, CancellationToken cancellationToken)
     {
-        if (route == "exec")
-            throw new WandException(ExitCodes.Usage, "`wand stacks --container` reads memory from this machine only for now (--route host)",
-                "run wand on the Linux host that runs the container, with --route host or auto");
-        var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, name, runtime, "host", cancellationToken);
+        var (found, containerRoute) = await ContainerOptions.ResolveAsync(ui, name, runtime, route, cancellationToken);
         var processes = await containerRoute.ScanAsync(cancellationToken);
-        return (pidInside is { } inside
+        var target = pidInside is { } inside
             ? ContainerOptions.ByPidInside(containerRoute, processes, inside, found)
-            : Prompts.Choose(ui, processes, true, $"container {found.Name}")).Pid;
+            : Prompts.Take(ui, Readable(processes, $"container {found.Name}"), true);
+        if (containerRoute.Runner is not ExecPayloadRunner exec) return StackCapture.Capture(target.Pid, withLocals, consistent: consistent);
+        if (consistent)
+            throw new WandException(ExitCodes.Usage, "--consistent stops the process with ptrace from this machine, which the exec route cannot do",
+                "leave out --consistent, or use --route host on the Linux host that runs the container");
+        return StackCapture.CaptureThroughExec(exec.Target, target.Pid, withLocals);
+    }
+
+    /// <summary>
+    /// Which process to read when none was named: any Python process, since reading needs neither
+    /// remote debugging nor a version wand can debug there (the reload worker over its parent first).
+    /// </summary>
+    private static ProcessChoice Readable(IReadOnlyList<PythonProcess> all, string where)
+    {
+        if (all.Count == 0) throw new WandException(ExitCodes.ProcessNotFound, $"no Python processes found in {where}", "run `wand ps` to see what runs there");
+        var recommended = RoleClassifier.Recommend(all);
+        return new ProcessChoice(recommended is null ? all : [recommended, .. all.Where(p => p != recommended)], recommended);
     }
 
     /// <summary>The human form: one block per Python thread, frames innermost last, then the other OS threads in one line each.</summary>

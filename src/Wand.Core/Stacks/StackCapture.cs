@@ -3,6 +3,8 @@ using System.Runtime.InteropServices;
 using Wand.Errors;
 using Wand.Injection.Attacher;
 using Wand.Injection.Ptrace;
+using Wand.Stacks.Exec;
+using Wand.Transport.Exec;
 using Wand.Transport.Local;
 
 namespace Wand.Stacks;
@@ -39,7 +41,7 @@ public static class StackCapture
         IReadOnlyList<PythonThread> threads;
         string version;
         // Stopped threads show ptrace_stop in the kernel: what they were doing is read first.
-        var natives = consistent ? procfs.ThreadIds(pid).ToDictionary(tid => tid, tid => Native(pid, tid, procfs)) : null;
+        var natives = consistent ? procfs.ThreadIds(pid).ToDictionary(tid => tid, tid => Native(tid, relative => procfs.TryReadText(pid, relative))) : null;
         TimeSpan? stoppedFor = null;
         using (var memory = ProcessMemory.Open(pid))
         {
@@ -147,48 +149,104 @@ public static class StackCapture
 
     /// <summary>Joins the Python threads with the OS threads of /proc/PID/task.</summary>
     internal static ProcessStacks Combine(int pid, string version, IReadOnlyList<PythonThread> python, ProcFs procfs,
-        IReadOnlyDictionary<int, NativeActivity>? natives = null)
+        IReadOnlyDictionary<int, NativeActivity>? natives = null) =>
+        Combine(pid, version, python, procfs.ThreadIds(pid), relative => procfs.TryReadText(pid, relative), natives);
+
+    /// <summary>
+    /// Joins the Python threads with the OS threads <paramref name="tids"/>, whose /proc files
+    /// (comm, status, task/TID/comm, syscall, wchan, status) <paramref name="text"/> reads.
+    /// </summary>
+    internal static ProcessStacks Combine(int pid, string version, IReadOnlyList<PythonThread> python, IReadOnlyList<int> tids,
+        Func<string, string?> text, IReadOnlyDictionary<int, NativeActivity>? natives = null)
     {
-        var tids = procfs.ThreadIds(pid);
-        var hostTid = NamespaceToHostTids(pid, tids, procfs);
-        var processName = procfs.TryReadText(pid, "comm")?.TrimEnd('\n');
+        var hostTid = NamespaceToHostTids(tids, text);
+        var processName = text("comm")?.TrimEnd('\n');
         var result = new List<ThreadStack>();
         var covered = new HashSet<int>();
         foreach (var thread in python)
         {
             var tid = hostTid.TryGetValue(thread.NativeId, out var host) ? host : thread.NativeId;
             covered.Add(tid);
-            result.Add(Describe(pid, tid, processName, thread, procfs, natives));
+            result.Add(Describe(pid, tid, processName, thread, text, natives));
         }
         foreach (var tid in tids.Where(t => !covered.Contains(t)))
-            result.Add(Describe(pid, tid, processName, null, procfs, natives));
+            result.Add(Describe(pid, tid, processName, null, text, natives));
         return new ProcessStacks(pid, version, result);
     }
 
-    private static ThreadStack Describe(int pid, int tid, string? processName, PythonThread? python, ProcFs procfs, IReadOnlyDictionary<int, NativeActivity>? natives)
+    private static ThreadStack Describe(int pid, int tid, string? processName, PythonThread? python, Func<string, string?> text, IReadOnlyDictionary<int, NativeActivity>? natives)
     {
-        var name = procfs.TryReadText(pid, $"task/{tid}/comm")?.TrimEnd('\n');
+        var name = text($"task/{tid}/comm")?.TrimEnd('\n');
         var source = name is null ? ThreadNameSource.None
             : tid == pid || name == processName ? ThreadNameSource.Process
             : ThreadNameSource.Thread;
-        var native = natives?.GetValueOrDefault(tid) ?? Native(pid, tid, procfs);
+        var native = natives?.GetValueOrDefault(tid) ?? Native(tid, text);
         return new ThreadStack(tid, name, source, native, python);
     }
 
-    private static NativeActivity Native(int pid, int tid, ProcFs procfs) =>
-        NativeActivity.Parse(procfs.TryReadText(pid, $"task/{tid}/syscall"), procfs.TryReadText(pid, $"task/{tid}/wchan"), RuntimeInformation.OSArchitecture);
+    private static NativeActivity Native(int tid, Func<string, string?> text) =>
+        NativeActivity.Parse(text($"task/{tid}/syscall"), text($"task/{tid}/wchan"), RuntimeInformation.OSArchitecture);
 
     /// <summary>
     /// native_thread_id is the TID in the target's own PID namespace (a container's); /proc/PID/task on
     /// the host is keyed by host TIDs. Each task's status NSpid lists its TID outermost first.
     /// </summary>
-    private static Dictionary<int, int> NamespaceToHostTids(int pid, IReadOnlyList<int> tids, ProcFs procfs)
+    private static Dictionary<int, int> NamespaceToHostTids(IReadOnlyList<int> tids, Func<string, string?> text)
     {
         var map = new Dictionary<int, int>();
-        if (procfs.Status(pid) is not { NamespacePids.Count: > 1 }) return map;
+        if (text("status") is not { } own || ProcStatus.Parse(own) is not { NamespacePids.Count: > 1 }) return map;
         foreach (var tid in tids)
-            if (procfs.TryReadText(pid, $"task/{tid}/status") is { } text && ProcStatus.Parse(text) is { NamespacePids.Count: > 1 } status)
-                map[status.NamespacePids[^1]] = tid;
+            if (text($"task/{tid}/status") is { } status && ProcStatus.Parse(status) is { NamespacePids.Count: > 1 } parsed)
+                map[parsed.NamespacePids[^1]] = tid;
         return map;
+    }
+
+    /// <summary>
+    /// <c>wand stacks</c> through a container's exec (<c>podman exec -i</c>): the container's own
+    /// interpreter runs stacks_agent.py, which serves the bytes of the target's memory and files that
+    /// this reader asks for, and its /proc files. <paramref name="pid"/> is the PID inside.
+    /// </summary>
+    public static ProcessStacks CaptureThroughExec(IExecTarget target, int pid, bool withLocals)
+    {
+        using var server = ExecMemoryServer.Start(target, pid);
+        var snapshot = server.Snapshot;
+        var maps = ProcMapsEntry.ParseAll(snapshot.GetProperty("maps").GetString() ?? "");
+        PythonBinary? binary = null;
+        foreach (var mapping in PythonBinaryLocator.Candidates(maps))
+        {
+            using var file = ExecFileStream.Open(server, mapping.Path);
+            if (file is null) continue;
+            try
+            {
+                binary = PythonBinaryLocator.FromElf(file, mapping, mapping.Path);
+            }
+            catch (Exception e) when (e is IOException or ElfFormatException)
+            {
+                // not an ELF file wand can read: try the next
+            }
+            if (binary is not null) break;
+        }
+        if (binary is null) throw new NotPythonException(pid, $"no mapped file holds a Python runtime in {target.Description}");
+        if (binary.Version is { } fileVersion) StackOffsets.EnsureSupported(fileVersion);
+        using var memory = new ExecProcessMemory(server);
+        StackOffsets offsets;
+        IReadOnlyList<PythonThread> threads;
+        try
+        {
+            offsets = Offsets(memory, binary);
+            threads = new PythonStackReader(memory, offsets).Read(binary.RuntimeAddress, withLocals);
+        }
+        catch (MemoryAccessException e)
+        {
+            throw new StackReadException($"reading the interpreter state of PID {pid} in {target.Description} failed: {e.Message}", e);
+        }
+        var tasks = snapshot.GetProperty("tasks");
+        var tids = tasks.EnumerateObject().Select(t => int.Parse(t.Name, System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
+        return Combine(pid, offsets.VersionText, threads, tids, relative => relative.Split('/') switch
+        {
+            [var file] => snapshot.TryGetProperty(file, out var v) ? v.GetString() : null,
+            ["task", var tid, var file] => tasks.TryGetProperty(tid, out var task) && task.TryGetProperty(file, out var v) ? v.GetString() : null,
+            _ => null,
+        });
     }
 }

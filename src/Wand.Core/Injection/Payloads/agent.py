@@ -17,6 +17,7 @@
 #   {"op": "inject", "pid": N, "name": "wand-HEX", "script": "...", "request": {...},
 #    "safe_point": S, "result": S}                 -> the payload's result, or {"ok": false, "error": ...}
 #   {"op": "withdraw", "name": "wand-HEX"}         -> {"ok": true}; the inject request's folder is removed
+#   {"op": "memory", "pid": N}                     -> stacks_agent.py's memory server (sent ahead of this file)
 import json
 import os
 import sys
@@ -297,6 +298,9 @@ def _emit(message):
 
 
 def main(request):
+    if request["op"] == "memory":
+        memory(request)  # noqa: F821 (stacks_agent.py, sent ahead of this file by `wand stacks`)
+        return
     if request["op"] == "watch":
         if request.get("serve"):
             serve()
