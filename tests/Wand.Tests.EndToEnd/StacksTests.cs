@@ -385,6 +385,51 @@ public class StacksTests
         Assert.Equal(ExitCodes.Usage, consistent.ExitCode);
     }
 
+    /// <summary>
+    /// A service's pods on the Kubernetes stand-in: --all-pods reads every Ready pod at once through
+    /// its exec, grouped by pod; the hung pod shows where it hangs, the healthy one its sleep.
+    /// pod/NAME and -s read one pod.
+    /// </summary>
+    [Fact(Timeout = 300_000)]
+    public async Task AllPodsOfAServiceWithOneHung()
+    {
+        var labels = new Dictionary<string, string> { ["app"] = "stuck" };
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", labels);
+        await cluster.AddPodAsync("api-hung", labels, [("app", ["/usr/bin/python3.14", App, "deadlock"])]);
+        await cluster.AddPodAsync("api-fine", labels, [("app", ["/usr/bin/python3.14", "-c", "import time\ntime.sleep(600)"])],
+            created: DateTimeOffset.UtcNow.AddMinutes(-5));
+
+        JsonElement all = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            var r = await WandCli.RunAsync(["stacks", "-n", cluster.Namespace, "-s", "api", "--all-pods", "-o", "json"]);
+            if (r.ExitCode != 0) return false;
+            using var doc = JsonDocument.Parse(r.Stdout);
+            all = doc.RootElement.Clone();
+            var hung = all.GetProperty("pods").EnumerateArray().Single(p => p.GetProperty("pod").GetString() == "api-hung").GetProperty("stacks");
+            return InSyscall(ThreadIn(hung, "deadlock"), "futex") && InSyscall(ThreadIn(hung, "receiver"), "recvfrom");
+        }, TimeSpan.FromSeconds(60), "both pods read, the hung one blocked in its lock", () => all.ToString());
+        var pods = all.GetProperty("pods").EnumerateArray().ToList();
+        Assert.Equal(["api-fine", "api-hung"], pods.Select(p => p.GetProperty("pod").GetString()));
+        Assert.All(pods, p => Assert.Equal(JsonValueKind.Null, p.GetProperty("error").ValueKind));
+        var hungMain = ThreadIn(pods[1].GetProperty("stacks"), "deadlock")!.Value;
+        Assert.Equal([(App, Line("module"), "<module>"), (App, Line("main-deadlock"), "main"), (App, Line("acquire"), "deadlock")], Frames(hungMain).Select(Frame));
+        var fineMain = pods[0].GetProperty("stacks").GetProperty("threads")[0];
+        Assert.Equal([("<string>", 2, "<module>")], Frames(fineMain).Select(Frame));
+
+        var text = await WandCli.RunAsync(["stacks", "-n", cluster.Namespace, "-s", "api", "--all-pods"]);
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Matches($"(?s)==> pod api-fine <==\nPID 1, .*<string>:2 <module>\n.*==> pod api-hung <==\nPID 1, .*{App}:{Line("acquire")} deadlock\n", text.Stdout);
+
+        var one = await WandCli.RunAsync(["stacks", "-n", cluster.Namespace, "pod/api-hung"]);
+        Assert.True(one.ExitCode == 0, one.ToString());
+        Assert.Contains($"    {App}:{Line("main-deadlock")} main\n    {App}:{Line("acquire")} deadlock\n", one.Stdout);
+        var newest = await WandCli.RunAsync(["stacks", "-n", cluster.Namespace, "-s", "api"]); // the newest Ready pod
+        Assert.True(newest.ExitCode == 0, newest.ToString());
+        Assert.Contains($"{App}:{Line("acquire")} deadlock", newest.Stdout);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task PermissionDeniedGivesTheSameFixAsExec()
     {
