@@ -69,6 +69,24 @@ public static class LineTable
         return null;
     }
 
+    /// <summary>
+    /// 3.9's <c>co_lnotab</c>: pairs of (bytecode byte increment, signed line increment), decoded as
+    /// 3.9's PyCode_Addr2Line (Objects/codeobject.c) does for the byte offset <paramref name="byteOffset"/>
+    /// (PyFrameObject.f_lasti). Pure and bounded; a negative offset is the frame's first line.
+    /// </summary>
+    public static int? LineOfLnotab(ReadOnlySpan<byte> table, int firstLine, long byteOffset)
+    {
+        var line = firstLine;
+        long address = 0;
+        for (var pos = 0; pos + 1 < table.Length; pos += 2)
+        {
+            address += table[pos];
+            if (address > byteOffset) break;
+            line += (sbyte)table[pos + 1];
+        }
+        return line;
+    }
+
     private static bool Varint(ReadOnlySpan<byte> table, ref int pos, out int value)
     {
         value = 0;

@@ -5,9 +5,10 @@ using Wand.Transport.Local;
 namespace Wand.Stacks;
 
 /// <summary>
-/// Walks a CPython 3.13+ runtime in another process's memory: interpreters, their thread states and
-/// each thread's chain of interpreter frames, the way CPython's own Modules/_remote_debugging reader
-/// does (threads.c, frames.c, code_objects.c). Reads only; nothing in the target is written or paused.
+/// Walks a CPython runtime in another process's memory: interpreters, their thread states and each
+/// thread's chain of frames (3.11+: interpreter frames, the way CPython's own Modules/_remote_debugging
+/// reader does in threads.c, frames.c, code_objects.c; 3.9-3.10: PyFrameObjects through f_back).
+/// Reads only; nothing in the target is written or paused.
 /// Lists are walked with cycle guards and count caps. A broken interpreter or thread list throws
 /// <see cref="StackReadException"/>; a frame chain that breaks ends that thread's frames with a problem.
 /// </summary>
@@ -48,7 +49,11 @@ public sealed class PythonStackReader
         _objects = new RemoteObjects(memory, offsets);
     }
 
-    private sealed record CodeInfo(string File, string Function, int FirstLine, byte[] LineTable, ulong Names, ulong Kinds);
+    /// <param name="Names">co_localsplusnames (3.11+), or co_varnames (3.9-3.10).</param>
+    /// <param name="Kinds">co_localspluskinds (3.11+), or 0.</param>
+    /// <param name="CellAndFreeNames">3.9-3.10: co_cellvars and co_freevars, whose cells follow the co_nlocals locals.</param>
+    private sealed record CodeInfo(string File, string Function, int FirstLine, byte[] LineTable, ulong Names, ulong Kinds,
+        int LocalCount = 0, ulong[]? CellAndFreeNames = null);
 
     /// <summary>Every Python thread of every interpreter, each interpreter's threads oldest first.</summary>
     public IReadOnlyList<PythonThread> Read(ulong runtimeAddress, bool withLocals)
@@ -62,7 +67,7 @@ public sealed class PythonStackReader
             {
                 if (!seen.Add(interp)) throw new StackReadException("the interpreter list loops (it changed while reading, or memory is corrupt)");
                 if (seen.Count > MaxInterpreters) throw new StackReadException($"more than {MaxInterpreters} interpreters: the list is corrupt");
-                result.AddRange(ReadInterpreter(interp, withLocals));
+                result.AddRange(ReadInterpreter(runtimeAddress, interp, withLocals));
                 interp = _objects.Pointer(interp + _offsets.InterpreterNext);
             }
             return result;
@@ -73,10 +78,10 @@ public sealed class PythonStackReader
         }
     }
 
-    private List<PythonThread> ReadInterpreter(ulong interp, bool withLocals)
+    private List<PythonThread> ReadInterpreter(ulong runtime, ulong interp, bool withLocals)
     {
         var id = (int)_objects.Pointer(interp + _offsets.InterpreterId);
-        var holder = GilHolder(interp);
+        var holder = GilHolder(runtime, interp);
         var threads = new List<PythonThread>();
         var seen = new HashSet<ulong>();
         var tstate = _objects.Pointer(interp + _offsets.ThreadsHead);
@@ -85,8 +90,8 @@ public sealed class PythonStackReader
             if (!seen.Add(tstate)) throw new StackReadException("the thread list loops (it changed while reading, or memory is corrupt)");
             if (seen.Count > MaxThreads) throw new StackReadException($"more than {MaxThreads} threads: the thread list is corrupt");
             var block = _objects.Block(tstate, _offsets.ThreadSize);
-            var nativeId = (int)Field(block, _offsets.ThreadNativeId);
-            var (frames, problem) = ReadFrames(Field(block, _offsets.ThreadCurrentFrame), withLocals);
+            var nativeId = NativeId(block);
+            var (frames, problem) = ReadFrames(block, withLocals);
             threads.Add(new PythonThread(nativeId, id, tstate == holder, frames, problem));
             tstate = Field(block, _offsets.ThreadNext);
         }
@@ -96,13 +101,36 @@ public sealed class PythonStackReader
     }
 
     /// <summary>
-    /// The thread state holding the GIL, or 0. The interpreter's ceval.gil points at the GIL it uses
+    /// The kernel TID: native_thread_id (3.11+), or for 3.9-3.10 the tid field of glibc's struct
+    /// pthread that thread_id (pthread_self()) points at; 0 when that cannot be read.
+    /// </summary>
+    private int NativeId(byte[] tstate)
+    {
+        if (_offsets.ThreadPthreadId is not { } pthreadField) return (int)Field(tstate, _offsets.ThreadNativeId);
+        var pthread = Field(tstate, pthreadField);
+        try
+        {
+            return RemoteObjects.Plausible(pthread) ? _objects.Memory.ReadI32(pthread + LegacyLayouts.GlibcPthreadTid) : 0;
+        }
+        catch (MemoryAccessException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// The thread state holding the GIL, or 0. Before 3.12 the one GIL is in _PyRuntime.ceval.gil. The interpreter's ceval.gil points at the GIL it uses
     /// (its own _gil for the main interpreter and own-GIL subinterpreters, Python/ceval_gil.c
     /// _PyEval_InitGIL); the table gives _gil.locked and _gil.last_holder as offsets in the interpreter,
     /// so their offsets inside the GIL struct are those minus the offset of _gil.
     /// </summary>
-    private ulong GilHolder(ulong interp)
+    private ulong GilHolder(ulong runtime, ulong interp)
     {
+        if (_offsets.RuntimeGil is { } inRuntime)
+        {
+            var processGil = runtime + inRuntime;
+            return _objects.Memory.ReadI32(processGil + _offsets.GilLockedInGil) != 0 ? _objects.Pointer(processGil + _offsets.GilLastHolderInGil) : 0;
+        }
         if (_offsets.GilLocked < _offsets.GilRuntimeState || _offsets.GilLastHolder < _offsets.GilRuntimeState) return 0;
         var gil = _objects.Pointer(interp + _offsets.CevalGil);
         if (!RemoteObjects.Plausible(gil)) gil = interp + _offsets.GilRuntimeState;
@@ -110,13 +138,27 @@ public sealed class PythonStackReader
         return locked != 0 ? _objects.Pointer(gil + (_offsets.GilLastHolder - _offsets.GilRuntimeState)) : 0;
     }
 
-    private (IReadOnlyList<StackFrame> Frames, string? Problem) ReadFrames(ulong frame, bool withLocals)
+    private (IReadOnlyList<StackFrame> Frames, string? Problem) ReadFrames(byte[] tstate, bool withLocals)
     {
         var frames = new List<StackFrame>();
         var seen = new HashSet<ulong>();
         string? problem = null;
         try
         {
+            var frame = Field(tstate, _offsets.ThreadCurrentFrameField);
+            if (_offsets.ThreadCFrame is not null && frame != 0) frame = _objects.Pointer(frame + _offsets.CFrameCurrentFrame);
+            while (frame != 0 && _offsets.FrameObjects)
+            {
+                if (!seen.Add(frame)) { problem = "changed while reading: the frame chain loops"; break; }
+                if (seen.Count > MaxFrames) { problem = $"more than {MaxFrames} frames; the outer ones are not shown"; break; }
+                var block = _objects.Block(frame, _offsets.FrameObjectSize);
+                var code = Code(Field(block, _offsets.FrameCode));
+                if (code is null) { problem = "changed while reading: a frame's code object is not a code object"; break; }
+                var lasti = BinaryPrimitives.ReadInt32LittleEndian(block.AsSpan((int)_offsets.FrameLastI));
+                frames.Add(new StackFrame(code.File, LineTable.LineOfLnotab(code.LineTable, code.FirstLine, lasti), code.Function,
+                    withLocals ? LocalsOrNote(frame + _offsets.FrameObjectLocalsPlus, code) : null));
+                frame = Field(block, _offsets.FrameBack);
+            }
             while (frame != 0)
             {
                 if (!seen.Add(frame)) { problem = "changed while reading: the frame chain loops"; break; }
@@ -131,7 +173,7 @@ public sealed class PythonStackReader
                     var ip = Field(block, _offsets.FrameInstrPtr);
                     var bytecode = executable + _offsets.CodeAdaptive;
                     int? line = ip >= bytecode ? LineTable.LineOf(code.LineTable, code.FirstLine, (long)((ip - bytecode) / 2)) : null;
-                    frames.Add(new StackFrame(code.File, line, code.Function, withLocals ? LocalsOrNote(frame, code) : null));
+                    frames.Add(new StackFrame(code.File, line, code.Function, withLocals ? LocalsOrNote(frame + _offsets.FrameLocalsPlus, code) : null));
                 }
                 frame = previous;
             }
@@ -151,24 +193,26 @@ public sealed class PythonStackReader
         if (_objects.TypeName(_objects.TypeOf(address)) == "code")
         {
             var block = _objects.Block(address, _offsets.CodeSize);
-            info = new CodeInfo(
-                _objects.String(Field(block, _offsets.CodeFilename), MaxNameChars),
-                _objects.String(Field(block, _offsets.CodeQualname), MaxNameChars),
-                BinaryPrimitives.ReadInt32LittleEndian(block.AsSpan((int)_offsets.CodeFirstLineNo)),
-                _objects.Bytes(Field(block, _offsets.CodeLinetable), MaxLineTableBytes),
-                Field(block, _offsets.CodeLocalsPlusNames),
-                Field(block, _offsets.CodeLocalsPlusKinds));
+            var file = _objects.String(Field(block, _offsets.CodeFilename), MaxNameChars);
+            var function = _objects.String(Field(block, _offsets.CodeQualname), MaxNameChars);
+            var firstLine = BinaryPrimitives.ReadInt32LittleEndian(block.AsSpan((int)_offsets.CodeFirstLineNo));
+            var lineTable = _objects.Bytes(Field(block, _offsets.CodeLinetable), MaxLineTableBytes);
+            info = _offsets.FrameObjects
+                ? new CodeInfo(file, function, firstLine, lineTable, Field(block, _offsets.CodeVarNames), 0,
+                    BinaryPrimitives.ReadInt32LittleEndian(block.AsSpan((int)_offsets.CodeNLocals)),
+                    [.. _objects.TupleItems(Field(block, _offsets.CodeCellVars), MaxLocals), .. _objects.TupleItems(Field(block, _offsets.CodeFreeVars), MaxLocals)])
+                : new CodeInfo(file, function, firstLine, lineTable, Field(block, _offsets.CodeLocalsPlusNames), Field(block, _offsets.CodeLocalsPlusKinds));
         }
         _codes[address] = info;
         return info;
     }
 
     /// <summary>A frame whose locals cannot be read is still a frame: say so in its locals instead of ending the walk.</summary>
-    private List<LocalVariable> LocalsOrNote(ulong frame, CodeInfo code)
+    private List<LocalVariable> LocalsOrNote(ulong localsPlus, CodeInfo code)
     {
         try
         {
-            return Locals(frame, code);
+            return Locals(localsPlus, code);
         }
         catch (Exception e) when (e is MemoryAccessException or StackReadException)
         {
@@ -176,11 +220,27 @@ public sealed class PythonStackReader
         }
     }
 
-    private List<LocalVariable> Locals(ulong frame, CodeInfo code)
+    /// <summary>
+    /// Locals from the frame's localsplus array. 3.11+ name every slot in co_localsplusnames; 3.9-3.10
+    /// put co_nlocals locals (named by co_varnames), then a cell per co_cellvars and co_freevars.
+    /// </summary>
+    private List<LocalVariable> Locals(ulong localsPlus, CodeInfo code)
     {
-        var names = _objects.TupleItems(code.Names, MaxLocals);
-        var kinds = _objects.Bytes(code.Kinds, names.Length);
-        var values = names.Length == 0 ? [] : _objects.Block(frame + _offsets.FrameLocalsPlus, (ulong)names.Length * 8);
+        ulong[] names;
+        byte[] kinds;
+        if (code.CellAndFreeNames is { } cellsAndFrees)
+        {
+            if (code.LocalCount is < 0 or > 1 << 16) throw new StackReadException($"implausible co_nlocals {code.LocalCount}");
+            names = [.. _objects.TupleItems(code.Names, Math.Min(code.LocalCount, MaxLocals)), .. cellsAndFrees];
+            if (names.Length > MaxLocals) names = names[..MaxLocals];
+            kinds = new byte[names.Length];
+        }
+        else
+        {
+            names = _objects.TupleItems(code.Names, MaxLocals);
+            kinds = _objects.Bytes(code.Kinds, names.Length);
+        }
+        var values = names.Length == 0 ? [] : _objects.Block(localsPlus, (ulong)names.Length * 8);
         var locals = new List<LocalVariable>();
         for (var i = 0; i < names.Length && i < kinds.Length; i++)
         {

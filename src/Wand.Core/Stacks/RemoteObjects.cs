@@ -26,8 +26,6 @@ internal sealed class RemoteObjects(IProcessMemory memory, StackOffsets offsets)
     private const ulong DictUsed = 16;
     /// <summary>PyCellObject.ob_ref follows PyObject_HEAD (Include/cpython/cellobject.h).</summary>
     private const ulong CellRef = 16;
-    /// <summary>PyCompactUnicodeObject adds utf8_length and utf8 to PyASCIIObject (Include/cpython/unicodeobject.h, 3.12+).</summary>
-    private const ulong CompactExtra = 16;
 
     private const int MaxTypeName = 200;
     private const int MaxValueChars = 40;
@@ -99,7 +97,7 @@ internal sealed class RemoteObjects(IProcessMemory memory, StackOffsets offsets)
         switch (typeName)
         {
             case "NoneType": return new(name, typeName, "None", null);
-            case "bool": return new(name, typeName, (memory.ReadU64(obj + offsets.LongTag) >> 3) == 0 ? "False" : "True", null);
+            case "bool": return new(name, typeName, (memory.ReadU64(obj + offsets.LongTag) >> (offsets.LongTagged ? 3 : 0)) == 0 ? "False" : "True", null);
             case "float":
                 return new(name, typeName, BitConverter.Int64BitsToDouble((long)memory.ReadU64(obj + offsets.FloatValue)).ToString("R", CultureInfo.InvariantCulture), null);
             case "set" or "frozenset": return new(name, typeName, null, Length(obj + offsets.SetUsed));
@@ -122,15 +120,26 @@ internal sealed class RemoteObjects(IProcessMemory memory, StackOffsets offsets)
     }
 
     /// <summary>
-    /// An int's value from its compact representation (Include/cpython/longintrepr.h, 3.12+): lv_tag
-    /// holds the sign in its low 2 bits (0 positive, 1 zero, 2 negative) and the digit count above bit
-    /// 3; digits are 30-bit. Two digits fit a long; more are a "big int".
+    /// An int's value. From 3.12 (Include/cpython/longintrepr.h) lv_tag holds the sign in its low 2
+    /// bits (0 positive, 1 zero, 2 negative) and the digit count above bit 3; before 3.12
+    /// (Include/longintrepr.h) ob_size is the digit count, negative for negative numbers. Digits are
+    /// 30-bit. Two digits fit a long; more are a "big int".
     /// </summary>
     private string IntValue(ulong obj)
     {
         var tag = memory.ReadU64(obj + offsets.LongTag);
-        var digits = tag >> 3;
-        var sign = tag & 3;
+        ulong digits, sign;
+        if (offsets.LongTagged)
+        {
+            digits = tag >> 3;
+            sign = tag & 3;
+        }
+        else
+        {
+            var size = (long)tag;
+            digits = (ulong)Math.Abs(Math.Max(size, -(1L << 40)));
+            sign = size < 0 ? 2UL : size == 0 ? 1UL : 0UL;
+        }
         if (sign == 1 || digits == 0) return "0";
         if (digits > 2) return "big int";
         var raw = Block(obj + offsets.LongDigits, digits * 4);
@@ -141,8 +150,8 @@ internal sealed class RemoteObjects(IProcessMemory memory, StackOffsets offsets)
 
     /// <summary>
     /// Reads a str's characters. The state bit field (Include/cpython/unicodeobject.h, GIL builds
-    /// 3.12-3.15) is interned:2, kind:3, compact:1, ascii:1; compact ASCII data follows PyASCIIObject,
-    /// other compact data follows PyCompactUnicodeObject, non-compact data hangs off a pointer.
+    /// 3.9-3.15) starts interned:2, kind:3, compact:1, ascii:1; compact ASCII data follows PyASCIIObject,
+    /// other compact data follows PyCompactUnicodeObject, non-compact data hangs off a pointer there.
     /// </summary>
     private string StringData(ulong obj, int maxChars, out long length)
     {
@@ -154,8 +163,8 @@ internal sealed class RemoteObjects(IProcessMemory memory, StackOffsets offsets)
         if (kind is not (1 or 2 or 4)) throw new StackReadException($"str at 0x{obj:x} has an impossible kind {kind}");
         if (ascii && kind != 1) throw new StackReadException($"str at 0x{obj:x} is ASCII but has kind {kind}");
         var data = compact
-            ? obj + offsets.AsciiObjectSize + (ascii ? 0 : CompactExtra)
-            : CheckedPointer(obj + offsets.AsciiObjectSize + CompactExtra);
+            ? obj + (ascii ? offsets.AsciiObjectSize : offsets.CompactUnicodeSize)
+            : CheckedPointer(obj + offsets.CompactUnicodeSize);
         var chars = (int)Math.Min(length, maxChars);
         if (chars == 0) return "";
         var bytes = Block(data, (ulong)(chars * kind));

@@ -18,17 +18,55 @@ public sealed class StackOffsets
 
     private const ulong SaneOffsetLimit = 1 << 20;
 
-    private readonly Dictionary<string, ulong> _values;
+    private readonly IReadOnlyDictionary<string, ulong> _values;
 
-    private StackOffsets(PythonVersion version, bool freeThreaded, Dictionary<string, ulong> values)
+    private StackOffsets(PythonVersion version, bool freeThreaded, IReadOnlyDictionary<string, ulong> values, string? versionText = null)
     {
         Version = version;
         FreeThreaded = freeThreaded;
         _values = values;
+        VersionText = versionText ?? version.ToString();
     }
 
     public PythonVersion Version { get; }
     public bool FreeThreaded { get; }
+
+    /// <summary>The version to show: "3.9" where the binary does not say its micro version (3.9, 3.10).</summary>
+    public string VersionText { get; }
+
+    /// <summary>3.9 and 3.10 link PyFrameObjects; 3.11+ link _PyInterpreterFrames.</summary>
+    public bool FrameObjects => _values.ContainsKey("frame_object.f_back");
+
+    /// <summary>
+    /// 3.11 and 3.12 reach the current frame through PyThreadState.cframe; null when
+    /// <see cref="ThreadCurrentFrame"/> is the frame itself.
+    /// </summary>
+    public ulong? ThreadCFrame => Optional("thread_state.cframe");
+    public ulong CFrameCurrentFrame => this["cframe.current_frame"];
+
+    /// <summary>pthread_self() of the thread, where there is no native_thread_id (3.9, 3.10).</summary>
+    public ulong? ThreadPthreadId => _values.ContainsKey("thread_state.native_thread_id") ? null : Optional("thread_state.thread_id");
+
+    /// <summary>Before 3.12 the GIL is one struct in _PyRuntime: its offset there, else null (it hangs off the interpreter).</summary>
+    public ulong? RuntimeGil => Optional("runtime_state.gil");
+    public ulong GilLockedInGil => this["gil.locked"];
+    public ulong GilLastHolderInGil => this["gil.last_holder"];
+
+    public ulong FrameObjectSize => this["frame_object.size"];
+    public ulong FrameBack => this["frame_object.f_back"];
+    public ulong FrameCode => this["frame_object.f_code"];
+    public ulong FrameLastI => this["frame_object.f_lasti"];
+    public ulong FrameObjectLocalsPlus => this["frame_object.f_localsplus"];
+    public ulong CodeNLocals => this["code_object.nlocals"];
+    public ulong CodeVarNames => this["code_object.varnames"];
+    public ulong CodeCellVars => this["code_object.cellvars"];
+    public ulong CodeFreeVars => this["code_object.freevars"];
+
+    /// <summary>Ints keep sign and digit count in lv_tag from 3.12 (Include/cpython/longintrepr.h), in ob_size before.</summary>
+    public bool LongTagged => Version.Minor >= 12;
+
+    /// <summary>sizeof(PyCompactUnicodeObject): from the table in 3.15, else PyASCIIObject plus utf8_length and utf8 (3.12-3.14).</summary>
+    public ulong CompactUnicodeSize => Optional("unicode_object.compactunicodeobject_size") ?? AsciiObjectSize + 16;
 
     public ulong InterpretersHead => this["runtime_state.interpreters_head"];
     public ulong InterpreterId => this["interpreter_state.id"];
@@ -42,6 +80,9 @@ public sealed class StackOffsets
     public ulong ThreadNext => this["thread_state.next"];
     public ulong ThreadInterp => this["thread_state.interp"];
     public ulong ThreadCurrentFrame => this["thread_state.current_frame"];
+
+    /// <summary>The thread state's field that leads to its current frame: current_frame, frame (3.9-3.10) or cframe (3.11-3.12).</summary>
+    public ulong ThreadCurrentFrameField => ThreadCFrame ?? ThreadCurrentFrame;
     public ulong ThreadNativeId => this["thread_state.native_thread_id"];
     public ulong FrameSize => this["interpreter_frame.size"];
     public ulong FramePrevious => this["interpreter_frame.previous"];
@@ -52,7 +93,8 @@ public sealed class StackOffsets
     public ulong CodeSize => this["code_object.size"];
     public ulong CodeFilename => this["code_object.filename"];
     public ulong CodeName => this["code_object.name"];
-    public ulong CodeQualname => this["code_object.qualname"];
+    /// <summary>co_qualname (3.11+); before 3.11 co_name, the only name there is.</summary>
+    public ulong CodeQualname => Optional("code_object.qualname") ?? this["code_object.name"];
     public ulong CodeLinetable => this["code_object.linetable"];
     public ulong CodeFirstLineNo => this["code_object.firstlineno"];
     public ulong CodeLocalsPlusNames => this["code_object.localsplusnames"];
@@ -65,7 +107,7 @@ public sealed class StackOffsets
     public ulong TupleSize => this["tuple_object.ob_size"];
     public ulong ListSize => this["list_object.ob_size"];
     public ulong FloatValue => this["float_object.ob_fval"];
-    public ulong LongTag => this["long_object.lv_tag"];
+    public ulong LongTag => Optional("long_object.lv_tag") ?? this["long_object.ob_size"];
     public ulong LongDigits => this["long_object.ob_digit"];
     public ulong BytesSize => this["bytes_object.ob_size"];
     public ulong BytesData => this["bytes_object.ob_sval"];
@@ -79,7 +121,24 @@ public sealed class StackOffsets
     /// </summary>
     public ulong SetUsed => _values.TryGetValue("set_object.used", out var v) ? v : 24;
 
-    private ulong this[string field] => _values[field];
+    private ulong this[string field] => _values.TryGetValue(field, out var v) ? v
+        : throw new StackReadException($"the layout for Python {VersionText} has no {field}");
+
+    private ulong? Optional(string field) => _values.TryGetValue(field, out var v) ? v : null;
+
+    /// <summary>
+    /// The offsets of a 3.9-3.12 interpreter, which has no _Py_DebugOffsets table: from
+    /// <see cref="LegacyLayouts"/>. <paramref name="versionText"/> is what the binary says of its version.
+    /// </summary>
+    public static StackOffsets ForLegacy(int minor, PythonVersion? version, string? versionText)
+    {
+        if (!LegacyLayouts.Tables.TryGetValue((3, minor), out var table)) throw Unsupported($"3.{minor}");
+        if (version is { IsFinal: false })
+            throw new UnsupportedPythonException($"the target runs pre-release Python {version}, whose layout is not known",
+                "use a final release of Python");
+        return new StackOffsets(version ?? new PythonVersion(3, minor, 0, PythonVersion.Final, 0), false, table,
+            version?.ToString() ?? versionText ?? $"3.{minor}");
+    }
 
     /// <summary>Layout (field names in table order) per (major, minor).</summary>
     public static IReadOnlyDictionary<(int, int), IReadOnlyList<string>> Layouts { get; } = new Dictionary<(int, int), IReadOnlyList<string>>
@@ -98,7 +157,7 @@ public sealed class StackOffsets
     {
         var version = DebugOffsets.ReadVersion(table)
             ?? throw new UnsupportedPythonException("the target's runtime has no _Py_DebugOffsets cookie: it is older than CPython 3.13 or not CPython",
-                "`wand stacks` reads CPython 3.13 and later for now; support for 3.9-3.12 is not there yet");
+                $"`wand stacks` reads {Known}; give it one of those");
         EnsureSupported(version);
         var layout = Layouts[(version.Major, version.Minor)];
         if (table.Length < layout.Count * 8) throw new StackReadException($"the debug offsets table is truncated ({table.Length} bytes)");
@@ -117,6 +176,7 @@ public sealed class StackOffsets
     /// <summary>Throws unless a layout for this version is known.</summary>
     public static void EnsureSupported(PythonVersion version)
     {
+        if (version.Major == 3 && version.Minor < 13 && LegacyLayouts.Tables.ContainsKey((3, version.Minor))) return;
         if (version.Major < 3 || (version.Major == 3 && version.Minor < 13))
             throw Unsupported(version.MajorMinor);
         if (!version.IsFinal)
@@ -128,10 +188,12 @@ public sealed class StackOffsets
                 "upgrade wand (dotnet tool update -g wand)");
     }
 
-    /// <summary>The error for a Python that has no layout yet (3.9-3.12: per-version layouts come later).</summary>
+    /// <summary>The error for a Python that has no layout.</summary>
     public static UnsupportedPythonException Unsupported(string? majorMinor) => new(
-        $"the target runs Python {majorMinor ?? "older than 3.13"}; `wand stacks` does not support it yet (it reads CPython 3.13 and later)",
-        "run the app on Python 3.13+, or use py-spy dump for now; support for 3.9-3.12 is planned");
+        $"the target runs Python {majorMinor ?? "of an unknown version"}; `wand stacks` does not know its memory layout (it reads {Known})",
+        "run the app on one of those versions, or use py-spy dump for this one");
+
+    private static string Known => string.Join(", ", LegacyLayouts.Tables.Keys.Concat(Layouts.Keys).Order().Select(k => $"{k.Item1}.{k.Item2}"));
 
     private void Validate()
     {

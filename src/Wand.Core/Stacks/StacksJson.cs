@@ -10,20 +10,46 @@ namespace Wand.Stacks;
 /// </summary>
 public static class StacksJson
 {
-    public static string Write(ProcessStacks stacks)
+    public static string Write(ProcessStacks stacks) => Document(w => WriteStacks(w, stacks));
+
+    /// <summary><c>--all-pods</c>: {"pods": [{"pod", "stacks" (as <see cref="Write"/>, or null), "error" (or null)}]}.</summary>
+    public static string WritePods(IReadOnlyList<(string Pod, ProcessStacks? Stacks, string? Error)> pods) => Document(w =>
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("pods");
+        foreach (var (pod, stacks, error) in pods)
+        {
+            w.WriteStartObject();
+            w.WriteString("pod", pod);
+            w.WritePropertyName("stacks");
+            if (stacks is null) w.WriteNullValue();
+            else WriteStacks(w, stacks);
+            w.WriteString("error", error);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    private static string Document(Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            w.WriteStartObject();
-            w.WriteNumber("pid", stacks.Pid);
-            w.WriteString("python", stacks.PythonVersion);
-            w.WriteStartArray("threads");
-            foreach (var t in stacks.Threads) WriteThread(w, t);
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
+            write(w);
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteStacks(Utf8JsonWriter w, ProcessStacks stacks)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("pid", stacks.Pid);
+        w.WriteString("python", stacks.PythonVersion);
+        if (stacks.StoppedFor is { } stopped) w.WriteNumber("stoppedMs", Math.Round(stopped.TotalMilliseconds, 3));
+        else w.WriteNull("stoppedMs");
+        w.WriteStartArray("threads");
+        foreach (var t in stacks.Threads) WriteThread(w, t);
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     private static void WriteThread(Utf8JsonWriter w, ThreadStack t)

@@ -10,6 +10,22 @@ public class LineTableTests
     /// one function compiled by Debian's real python3.14 and python3.13: short, one-line, no-column,
     /// long and none entries all occur (a comprehension, a jump over blank lines, try/except, a for loop).
     /// </summary>
+    /// <summary>
+    /// co_lnotab and the line of every instruction (from dis.findlinestarts) of a function compiled by
+    /// bullseye's real python3.9: a for loop, try/except, a comprehension, a while loop and an
+    /// expression over two lines, whose negative line step is a signed byte.
+    /// </summary>
+    [Fact]
+    public void MatchesPython39sLineStarts()
+    {
+        var table = Convert.FromHexString("00010401080102011e010c01100108010a01020102ff");
+        var lines = "3,3,4,4,4,4,5,6,6,6,6,6,6,6,6,6,6,6,6,6,6,6,7,7,7,7,7,7,8,8,8,8,8,8,8,8,9,9,9,9,10,10,10,10,10,11,12,11,11".Split(',');
+        for (var i = 0; i < lines.Length; i++)
+            Assert.True(int.Parse(lines[i]) == LineTable.LineOfLnotab(table, 2, i * 2), $"offset {i * 2}: want {lines[i]}, got {LineTable.LineOfLnotab(table, 2, i * 2)}");
+        Assert.Equal(2, LineTable.LineOfLnotab([], 2, 10));
+        Assert.Equal(3, LineTable.LineOfLnotab([0, 1, 7], 2, 10)); // an odd trailing byte is ignored
+    }
+
     [Theory]
     [InlineData(
         "8000d808098d058041d8070888318475dc181d98619c08d30c21990890318a5199088801d00c21f006000e0fd80d0ef003010d108901f006000d118801dc0d1290318e588801f002030911d80c0d8d468a41f105000e16f00a000c0d8834804bf9f219000d22f8f414001019f400010911da0c10f003010911fa",

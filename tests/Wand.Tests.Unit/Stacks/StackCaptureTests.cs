@@ -30,7 +30,7 @@ public sealed class StackCaptureTests : IDisposable
     private static PythonThread Python(int nativeId, string function) =>
         new(nativeId, 0, false, [new StackFrame("/app/main.py", 1, function, null)], null);
 
-    private static readonly PythonVersion Version = PythonVersion.FromHex(0x030E0AF0);
+    private const string Version = "3.14.10";
 
     [Fact]
     public void NamesSourcesNativeStateAndThreadsWithoutPython()

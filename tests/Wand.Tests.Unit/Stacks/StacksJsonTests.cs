@@ -26,9 +26,10 @@ public class StacksJsonTests
     {
         using var doc = JsonDocument.Parse(StacksJson.Write(Sample));
         var root = doc.RootElement;
-        Assert.Equal(["pid", "python", "threads"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["pid", "python", "stoppedMs", "threads"], root.EnumerateObject().Select(p => p.Name));
         Assert.Equal(4242, root.GetProperty("pid").GetInt32());
         Assert.Equal("3.14.10", root.GetProperty("python").GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("stoppedMs").ValueKind);
 
         var threads = root.GetProperty("threads").EnumerateArray().ToList();
         Assert.Equal(3, threads.Count);
@@ -66,4 +67,17 @@ public class StacksJsonTests
     [Fact]
     public void StringsAreReadableNotEscaped() =>
         Assert.Contains("\"function\": \"<module>\"", StacksJson.Write(Sample));
+
+    /// <summary>--all-pods: one document, a "pods" array of pod, stacks (the single-process shape) or null, error or null.</summary>
+    [Fact]
+    public void AllPodsGroupsByPod()
+    {
+        using var doc = JsonDocument.Parse(StacksJson.WritePods([("api-1", Sample, null), ("api-2", null, "no Python processes found in pod api-2")]));
+        var pods = doc.RootElement.GetProperty("pods").EnumerateArray().ToList();
+        Assert.Equal(["pod", "stacks", "error"], pods[0].EnumerateObject().Select(p => p.Name));
+        Assert.Equal(4242, pods[0].GetProperty("stacks").GetProperty("pid").GetInt32());
+        Assert.Equal(JsonValueKind.Null, pods[0].GetProperty("error").ValueKind);
+        Assert.Equal(JsonValueKind.Null, pods[1].GetProperty("stacks").ValueKind);
+        Assert.Equal("no Python processes found in pod api-2", pods[1].GetProperty("error").GetString());
+    }
 }

@@ -16,15 +16,21 @@ public static class PythonBinaryLocator
     /// </summary>
     public static PythonBinary? Find(int pid, ProcFs procfs, bool thorough = false)
     {
-        var maps = procfs.Maps(pid);
-        var bases = maps.Where(m => m.IsFile && m.Offset == 0).DistinctBy(m => m.Path).ToList();
-        var named = bases.Where(m => m.FileName.Contains("python", StringComparison.OrdinalIgnoreCase)).ToList();
-        foreach (var mapping in OrderCandidates(named))
-            if (TryRead(pid, procfs, mapping) is { } found) return found;
-        if (!thorough) return null;
-        foreach (var mapping in bases.Except(named))
+        foreach (var mapping in Candidates(procfs.Maps(pid), thorough))
             if (TryRead(pid, procfs, mapping) is { } found) return found;
         return null;
+    }
+
+    /// <summary>
+    /// The mapped files that may hold the runtime, in the order to try them: python-named ones
+    /// (libpython first: in shared builds the executable has no runtime of its own), then, with
+    /// <paramref name="thorough"/>, every other mapped file.
+    /// </summary>
+    public static IEnumerable<ProcMapsEntry> Candidates(IReadOnlyList<ProcMapsEntry> maps, bool thorough = true)
+    {
+        var bases = maps.Where(m => m.IsFile && m.Offset == 0).DistinctBy(m => m.Path).ToList();
+        var named = bases.Where(m => m.FileName.Contains("python", StringComparison.OrdinalIgnoreCase)).ToList();
+        return thorough ? OrderCandidates(named).Concat(bases.Except(named)) : OrderCandidates(named);
     }
 
     /// <summary>Like <see cref="Find"/>, but throws <see cref="NotPythonException"/> with what was looked at.</summary>
@@ -46,28 +52,7 @@ public static class PythonBinaryLocator
             try
             {
                 using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096);
-                var elf = ElfImage.Read(stream);
-                ulong? address = null;
-                PythonVersion? version = null;
-                if (elf.Section(".PyRuntime") is { } section)
-                {
-                    address = mapping.Start + section.Address - elf.FirstLoadVaddr;
-                    if (section.HasFileBytes)
-                        version = DebugOffsets.ReadVersion(elf.ReadSection(section, 16));
-                }
-                else if (elf.FindSymbol("_PyRuntime") is { } symbol)
-                {
-                    address = mapping.Start + symbol - elf.FirstLoadVaddr;
-                }
-                if (address is null) return null; // right file, but no runtime in it
-                // Before 3.13 the file has no debug offsets; 3.11+ exports the constant Py_Version.
-                if (version is null && elf.FindSymbol("Py_Version", exportedOnly: true) is { } pyVersion
-                    && elf.ReadVirtual(pyVersion, 4) is { } hex)
-                    version = PythonVersion.FromHex(System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(hex));
-                return new PythonBinary(mapping.Path, path, address.Value, version, VersionFromName(mapping.FileName))
-                {
-                    LoadBias = mapping.Start - elf.FirstLoadVaddr,
-                };
+                return FromElf(stream, mapping, path);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ElfFormatException)
             {
@@ -75,6 +60,37 @@ public static class PythonBinaryLocator
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// The runtime in the ELF file behind <paramref name="mapping"/>, read from <paramref name="stream"/>
+    /// (a local file, or one read through a container's exec): the .PyRuntime section (3.13+) or the
+    /// _PyRuntime symbol; null when the file holds none. Throws <see cref="ElfFormatException"/> or IO errors.
+    /// </summary>
+    public static PythonBinary? FromElf(Stream stream, ProcMapsEntry mapping, string openedPath)
+    {
+        var elf = ElfImage.Read(stream);
+        ulong? address = null;
+        PythonVersion? version = null;
+        if (elf.Section(".PyRuntime") is { } section)
+        {
+            address = mapping.Start + section.Address - elf.FirstLoadVaddr;
+            if (section.HasFileBytes)
+                version = DebugOffsets.ReadVersion(elf.ReadSection(section, 16));
+        }
+        else if (elf.FindSymbol("_PyRuntime") is { } symbol)
+        {
+            address = mapping.Start + symbol - elf.FirstLoadVaddr;
+        }
+        if (address is null) return null; // right file, but no runtime in it
+        // Before 3.13 the file has no debug offsets; 3.11+ exports the constant Py_Version.
+        if (version is null && elf.FindSymbol("Py_Version", exportedOnly: true) is { } pyVersion
+            && elf.ReadVirtual(pyVersion, 4) is { } hex)
+            version = PythonVersion.FromHex(System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(hex));
+        return new PythonBinary(mapping.Path, openedPath, address.Value, version, VersionFromName(mapping.FileName))
+        {
+            LoadBias = mapping.Start - elf.FirstLoadVaddr,
+        };
     }
 
     /// <summary>

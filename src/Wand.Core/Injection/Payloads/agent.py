@@ -20,6 +20,7 @@
 #                                                  -> the payload's result, or {"ok": false, "error": ...};
 #                                                     3.9-3.13 (no sys.remote_exec): agent_ptrace.py queues it
 #   {"op": "withdraw", "name": "wand-HEX"}         -> {"ok": true}; the inject request's folder is removed
+#   {"op": "memory", "pid": N}                     -> stacks_agent.py's memory server (sent ahead of this file)
 import json
 import os
 import sys
@@ -332,6 +333,9 @@ def _emit(message):
 
 
 def main(request):
+    if request["op"] == "memory":
+        memory(request)  # noqa: F821 (stacks_agent.py, sent ahead of this file by `wand stacks`)
+        return
     if request["op"] == "watch":
         if request.get("serve"):
             serve()

@@ -1,0 +1,38 @@
+using Wand.Errors;
+using Wand.Progress;
+using Wand.Stacks;
+using Wand.Transport.Exec;
+using Wand.Transport.Kubernetes;
+
+namespace Wand.Session;
+
+/// <summary>
+/// <c>stacks --all-pods</c>: the stacks of the chosen process of every given pod, read through each
+/// pod's exec, all pods at once; a pod that cannot be read does not stop the others.
+/// </summary>
+public static class AllPodsStacks
+{
+    /// <summary>One pod's stacks, or why they could not be read.</summary>
+    public sealed record Outcome(string Pod, ProcessStacks? Stacks, string? Error);
+
+    /// <returns>One outcome per pod, in the order of <paramref name="pods"/>.</returns>
+    public static async Task<IReadOnlyList<Outcome>> ReadAsync(IReadOnlyList<PodInfo> pods, Func<PodInfo, PodExecTarget> target, bool withLocals,
+        CancellationToken cancellationToken) =>
+        await Task.WhenAll(pods.Select(async pod =>
+        {
+            try
+            {
+                var exec = target(pod);
+                var route = new ExecRoute(new ExecPayloadRunner(exec, TimeProvider.System, NullProgress.Instance));
+                var choice = ReadableProcesses.Among(await route.ScanAsync(cancellationToken), exec.Description);
+                var chosen = choice.WithoutAsking();
+                // The read is synchronous (one answer line per request): one thread per pod keeps the pods parallel.
+                var stacks = await Task.Run(() => StackCapture.CaptureThroughExec(exec, chosen.Pid, withLocals), cancellationToken);
+                return new Outcome(pod.Name, stacks, null);
+            }
+            catch (WandException e)
+            {
+                return new Outcome(pod.Name, null, e.Message);
+            }
+        }));
+}
