@@ -7,9 +7,10 @@ using Xunit;
 namespace Wand.Tests.EndToEnd;
 
 /// <summary>
-/// `wand pods/exec/debug` against the kubectl stand-in (tests/kubectl-standin): cluster state as
-/// Kubernetes JSON, every pod container a real podman container running real Python. wand only ever
-/// runs `kubectl`; debugpy stays on loopback in the pod and is reached through `kubectl exec -i`.
+/// `wand pods/exec/debug` through the machine's real kubectl against the test API server
+/// (tests/Wand.Testing.KubeApi): cluster state as Kubernetes JSON, every pod container a real podman
+/// container running real Python. debugpy stays on loopback in the pod and is reached through
+/// `kubectl exec -i` and `kubectl port-forward`.
 /// </summary>
 [Collection(TargetRootCollection.Name)]
 public class KubernetesTests
@@ -38,15 +39,15 @@ public class KubernetesTests
         await ContainerApp.WaitUntilServingAsync(older.Main);
         await ContainerApp.WaitUntilServingAsync(newer.Main);
 
-        var pods = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api", "--context", "standin-ctx", "-o", "json"]);
+        var pods = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api", "--context", KubeCluster.SecondContext, "-o", "json"]);
         Assert.True(pods.ExitCode == 0, pods.ToString());
         var list = JsonDocument.Parse(pods.Stdout).RootElement.EnumerateArray().ToList();
         Assert.Equal(["api-5d8f-new", "api-5d8f-old"], list.Select(p => p.GetProperty("name").GetString() ?? "").ToArray()); // newest first, the worker pod not selected
         Assert.All(list, p => Assert.True(p.GetProperty("ready").GetBoolean()));
         Assert.All(list, p => Assert.Equal("Running", p.GetProperty("phase").GetString()));
-        Assert.Equal("standin-node-1", list[0].GetProperty("node").GetString());
+        Assert.Equal("test-node-1", list[0].GetProperty("node").GetString());
         Assert.True(list[1].GetProperty("ageSeconds").GetDouble() >= 1700);
-        Assert.Contains("\"--context\", \"standin-ctx\"", KubeCluster.Log); // the user's context reaches kubectl
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(KubeCluster.Log, $@"/api/v1/namespaces/{cluster.Namespace}/pods\?labelSelector=app%3Dapi[^ ]* \(context {KubeCluster.SecondContext}\)"), KubeCluster.Log); // the user's context reaches kubectl
 
         var table = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api"]);
         Assert.True(table.ExitCode == 0, table.ToString());
@@ -110,7 +111,7 @@ public class KubernetesTests
         Assert.Contains("session ended", session.Stderr);
         Assert.False(TestNet.IsListening(localPort));
         await AssertNothingLeftAsync(pod.Main);
-        Assert.Contains("\"exec\", \"-i\", \"api-7c9b-x2k4q\", \"-c\", \"app\", \"--\"", KubeCluster.Log); // wand went through kubectl exec
+        Assert.Matches($"GET /api/v1/namespaces/{cluster.Namespace}/pods/api-7c9b-x2k4q/exec\\?command=[^ ]*&container=app&stdin=true", KubeCluster.Log); // wand went through kubectl exec
     }
 
     [Fact(Timeout = TestTimeouts.EndToEnd)]
@@ -217,17 +218,13 @@ public class KubernetesTests
     }
 
     /// <summary>
-    /// Issue 17, item 2: the real kubectl (not the stand-in) with a kubeconfig whose server is a closed
+    /// Issue 17, item 2: the real kubectl with a kubeconfig whose server is a closed
     /// loopback port logs five klog lines (memcache.go) before its own message; wand shows only that message
     /// and how to choose the cluster.
     /// </summary>
     [Fact(Timeout = 120_000)]
     public async Task NoClusterShowsKubectlsOwnMessageAndHowToChooseOne()
     {
-        var standin = Path.Combine(Testbed.RepoRoot, "tests/kubectl-standin");
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
-        var realDir = path.Split(':').FirstOrDefault(d => Path.GetFullPath(d.Length == 0 ? "." : d) != Path.GetFullPath(standin) && File.Exists(Path.Combine(d, "kubectl")));
-        Assert.True(realDir is not null, $"no real kubectl on PATH ({path})");
         var closedPort = TestNet.FreePort();
         var kubeconfig = Path.Combine(Directory.CreateTempSubdirectory("wand-kubeconfig-").FullName, "config");
         await File.WriteAllTextAsync(kubeconfig, $$$"""
@@ -240,7 +237,7 @@ public class KubernetesTests
             """);
         try
         {
-            var r = await WandCli.RunAsync(["pods", "-s", "x"], env: new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig, ["PATH"] = realDir + ":" + path });
+            var r = await WandCli.RunAsync(["pods", "-s", "x"], env: new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig });
             Assert.True(r.ExitCode == ExitCodes.KubectlFailed, r.ToString());
             Assert.DoesNotContain("memcache.go", r.Stderr);
             Assert.Contains($"The connection to the server 127.0.0.1:{closedPort} was refused", r.Stderr);
