@@ -113,6 +113,12 @@ public sealed class KubeApiServer : IAsyncDisposable
         {
             // kubectl went away (a watch, a log follow)
         }
+        catch (Exception e)
+        {
+            // A defect of this server: in the test output, next to the failure it causes.
+            Console.Error.WriteLine($"kube test API server: {request.Method} {request.Path}: {e}");
+            throw;
+        }
     }
 
     private Task RouteAsync(HttpContext context, string[] s)

@@ -42,9 +42,18 @@ internal sealed class PodPortForward(ClusterState state)
             return;
         }
         Stream io;
-        if (context.WebSockets.IsWebSocketRequest && context.WebSockets.WebSocketRequestedProtocols.Contains(Tunnel))
+        if (context.WebSockets.IsWebSocketRequest && context.WebSockets.WebSocketRequestedProtocols.Contains(Tunnel)
+            && context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } wsUpgrade)
         {
-            var ws = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = Tunnel });
+            // The handshake by hand: .NET refuses "SPDY/3.1+portforward.k8s.io" as a subprotocol ('/' is
+            // no token character in RFC 6455), Go's gorilla/websocket takes it.
+            var key = context.Request.Headers["Sec-WebSocket-Key"].ToString();
+            context.Response.Headers["Sec-WebSocket-Accept"] = Convert.ToBase64String(System.Security.Cryptography.SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+            context.Response.Headers["Sec-WebSocket-Protocol"] = Tunnel;
+            context.Response.Headers.Upgrade = "websocket";
+            context.Response.Headers.Connection = "Upgrade";
+            var raw = await wsUpgrade.UpgradeAsync();
+            var ws = WebSocket.CreateFromStream(raw, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
             io = WebSocketStream.Create(ws, WebSocketMessageType.Binary, ownsWebSocket: true);
         }
         else if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade

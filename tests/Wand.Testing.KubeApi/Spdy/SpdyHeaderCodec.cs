@@ -63,7 +63,7 @@ internal sealed class SpdyHeaderCodec
         return headers;
     }
 
-    /// <summary>An empty header block for a SYN_REPLY: the zlib header once, then a stored block holding "0 headers".</summary>
+    /// <summary>An empty header block for a SYN_REPLY: the zlib header once, then a stored block holding "0 headers" and a sync marker.</summary>
     public byte[] EmptyBlock()
     {
         var block = new List<byte>();
@@ -73,6 +73,10 @@ internal sealed class SpdyHeaderCodec
             _wroteZlibHeader = true;
         }
         block.AddRange([0, 4, 0, 0xfb, 0xff, 0, 0, 0, 0]);
+        // An empty stored block, as zlib's Z_SYNC_FLUSH ends each block: Go's flate reader hands out a
+        // stored block's bytes only at the next block, and must find that within this frame (spdystream
+        // checks the frame's header bytes are used up).
+        block.AddRange([0, 0, 0, 0xff, 0xff]);
         return [.. block];
     }
 }
