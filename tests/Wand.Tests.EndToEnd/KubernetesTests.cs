@@ -182,6 +182,83 @@ public class KubernetesTests
         Assert.Contains("Error from server (NotFound): pods \"ghost\" not found", pod.Stderr);
     }
 
+    /// <summary>Issue 16: what the real kubectl says about a missing pod is what the user reads, word for word.</summary>
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
+    public async Task AMissingPodShowsKubectlsOwnErrorWordForWord()
+    {
+        await using var cluster = KubeCluster.Create();
+        var own = await KubectlAsync(["get", "pods", "ghost-7d9f", "-n", cluster.Namespace], TimeSpan.FromSeconds(60));
+        Assert.Equal(1, own.ExitCode);
+        var line = own.Stderr.TrimEnd('\n');
+        Assert.Equal("Error from server (NotFound): pods \"ghost-7d9f\" not found", line);
+
+        foreach (var args in new[] { new[] { "exec", "-n", cluster.Namespace, "--pod", "ghost-7d9f", "-c", "print(1)" }, ["debug", "-n", cluster.Namespace, "pod/ghost-7d9f", "--yes"] })
+        {
+            var r = await WandCli.RunAsync(args);
+            Assert.Equal(ExitCodes.KubeNotFound, r.ExitCode);
+            Assert.Contains(line, r.Stderr.Split('\n').Select(l => l.Replace("error: ", "", StringComparison.Ordinal)));
+        }
+    }
+
+    /// <summary>
+    /// Issue 16, item 4: an API server older than 1.30 has no v5.channel.k8s.io, so kubectl 1.32 execs
+    /// over SPDY with v4 and the end of its stdin never reaches the command. Nothing wand runs in the pod
+    /// may wait for it: `wand exec`, `wand pods --with-pids` and a debug session work through such a server.
+    /// </summary>
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
+    public async Task ExecAndDebugWorkWhenTheServerSpeaksOnlyV4AndCannotSignalTheEndOfStdin()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", ApiLabels);
+        var pod = await cluster.AddPodAsync("api-v4-0", ApiLabels, [("app", ContainerApp.Uvicorn(reload: false))]);
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
+        string[] v4 = ["--kubeconfig", KubeCluster.V4OnlyKubeconfig, "-n", cluster.Namespace];
+
+        // The server really withholds the end of stdin: a command reading stdin to its end does not finish.
+        var reader = await KubectlAsync(["--kubeconfig", KubeCluster.V4OnlyKubeconfig, "-n", cluster.Namespace, "exec", "-i", "api-v4-0", "--",
+            "/usr/bin/python3.14", "-c", "import sys; sys.stdin.read(); print('eof')"], TimeSpan.FromSeconds(5));
+        Assert.Null(reader.ExitCode);
+        Assert.Contains($"POST /api/v1/namespaces/{cluster.Namespace}/pods/api-v4-0/exec?", KubeCluster.V4OnlyLog); // SPDY (v4), not a WebSocket
+
+        var exec = await WandCli.RunAsync(["exec", .. v4, "--pod", "api-v4-0", "-c", "import os; print(os.getpid(), 6 * 7)"], timeout: TimeSpan.FromSeconds(60));
+        Assert.True(exec.ExitCode == 0, exec.ToString());
+        Assert.Equal("1 42\n", exec.Stdout);
+
+        var pids = await WandCli.RunAsync(["pods", .. v4, "-s", "api", "--with-pids", "-o", "json"], timeout: TimeSpan.FromSeconds(60));
+        Assert.True(pids.ExitCode == 0, pids.ToString());
+        Assert.Contains(JsonDocument.Parse(pids.Stdout).RootElement[0].GetProperty("processes").EnumerateArray(), p => p.GetProperty("pid").GetInt32() == 1);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", .. v4, "pod/api-v4-0", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        Assert.Equal(1, session.NextEvent(EventTimeout).GetProperty("pidInside").GetInt32());
+        Assert.Equal("1", await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "v4"));
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        await AssertNothingLeftAsync(pod.Main);
+    }
+
+    /// <summary>The machine's kubectl with <paramref name="args"/>; ExitCode null when it had to be killed after <paramref name="timeout"/>.</summary>
+    private static async Task<(int? ExitCode, string Stdout, string Stderr)> KubectlAsync(string[] args, TimeSpan timeout)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        int? code = null;
+        try
+        {
+            await p.WaitForExitAsync().WaitAsync(timeout);
+            code = p.ExitCode;
+        }
+        catch (TimeoutException)
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+        return (code, await stdout, await stderr);
+    }
+
     [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ServiceWithoutSelectorOrWithoutReadyPodsSaysSo()
     {

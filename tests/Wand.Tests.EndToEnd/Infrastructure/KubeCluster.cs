@@ -27,8 +27,11 @@ public sealed class KubeCluster : IAsyncDisposable
         return (state, server);
     });
 
-    private static readonly Lazy<string> V4Only = new(() =>
-        WriteKubeconfig(State, "config-v4", KubeApiServer.StartAsync(State, new KubeApiOptions { ExecV4Only = true }).GetAwaiter().GetResult()));
+    private static readonly Lazy<(string Kubeconfig, KubeApiServer Server)> V4Only = new(() =>
+    {
+        var server = KubeApiServer.StartAsync(State, new KubeApiOptions { ExecV4Only = true }).GetAwaiter().GetResult();
+        return (WriteKubeconfig(State, "config-v4", server), server);
+    });
 
     private static string State => Cluster.Value.State;
 
@@ -65,7 +68,10 @@ public sealed class KubeCluster : IAsyncDisposable
     /// A kubeconfig for a second server on the same cluster that serves exec as API servers before 1.30
     /// do: SPDY with v4.channel.k8s.io only, so kubectl cannot signal the end of its stdin.
     /// </summary>
-    public static string V4OnlyKubeconfig => V4Only.Value;
+    public static string V4OnlyKubeconfig => V4Only.Value.Kubeconfig;
+
+    /// <summary>The requests the v4-only server has had (<see cref="Log"/>'s format).</summary>
+    public static string V4OnlyLog => V4Only.Value.Server.RequestLog;
 
     /// <summary>PIDs of the running `kubectl port-forward pod/POD ...` processes of this namespace.</summary>
     public IReadOnlyList<int> PortForwardPids(string pod) => KubectlPids(argv => argv.Contains("port-forward") && argv.Contains("pod/" + pod));

@@ -28,13 +28,6 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
     private StreamWriter? _requests;
     private int _nextId;
 
-    /// <summary>
-    /// As <see cref="Payload.AgentBoot"/>, reading only the first line of stdin: the following lines
-    /// carry requests to the watcher (agent.py serve).
-    /// </summary>
-    public const string LineBoot =
-        "import sys,json;m=json.loads(sys.stdin.buffer.readline());exec(m['agent'],{'__name__':'__wand_agent__','REQUEST':m['request']})";
-
     /// <summary>How many times the watcher was started again after it ended.</summary>
     public int Restarts { get; private set; }
 
@@ -149,7 +142,7 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
     private async Task<string> RunOnceAsync(string interp, string place)
     {
         var psi = new ProcessStartInfo(target.Program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in target.ExecArguments([interp, "-I", "-S", "-c", LineBoot])) psi.ArgumentList.Add(a);
+        foreach (var a in target.ExecArguments([interp, "-I", "-S", "-c", Payload.AgentBoot])) psi.ArgumentList.Add(a);
         Process process;
         try
         {
