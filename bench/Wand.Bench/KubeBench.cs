@@ -4,13 +4,14 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Wand.Bench.Harness;
 using Wand.Session.Dap;
+using Wand.Testing.KubeApi;
 using Wand.Transport;
 
 namespace Wand.Bench;
 
 /// <summary>
-/// Pods, on the kubectl stand-in (tests/kubectl-standin: Kubernetes JSON, every container a real
-/// podman container). Two measurements:
+/// Pods, through the machine's real kubectl on the test Kubernetes API server (tests/Wand.Testing.KubeApi:
+/// Kubernetes JSON, every container a real podman container). Two measurements:
 /// <list type="number">
 /// <item>Attach: from the start of <c>wand debug -n NS -s SVC</c> until a DAP <c>initialize</c>
 /// response through wand's local port (kubectl port-forward behind it). Floor, same run, a fresh pod
@@ -25,6 +26,7 @@ public static class KubeBench
 {
     private const string Namespace = "wand-bench";
     private const string AppDir = "/srv/apps/fastapi_app";
+    private static KubeApiServer? s_server;
 
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
     {
@@ -57,8 +59,9 @@ public static class KubeBench
         finally
         {
             foreach (var pod in Directory.EnumerateFiles(Path.Combine(state, Namespace, "pods")))
-                if (JsonNode.Parse(File.ReadAllText(pod))?["metadata"]?["annotations"]?["kubectl-standin/podman.app"]?.GetValue<string>() is { } container)
+                if (JsonNode.Parse(File.ReadAllText(pod))?["metadata"]?["annotations"]?[KubeApiServer.ContainerAnnotation + "app"]?.GetValue<string>() is { } container)
                     await RemoveAsync(container);
+            if (s_server is not null) await s_server.DisposeAsync();
             Directory.Delete(state, recursive: true);
         }
     }
@@ -178,15 +181,17 @@ public static class KubeBench
         static int Count(string stdout) => stdout.Split('\n').Count(l => l.Contains("\"event\":\"reattached\"", StringComparison.Ordinal));
     }
 
-    /// <summary>A state folder for the stand-in with one namespace and a service "api" selecting app=api; puts the stand-in first on PATH.</summary>
+    /// <summary>A state folder with one namespace and a service "api" selecting app=api, served by the test API server (KUBECONFIG points at it).</summary>
     private static string Prepare()
     {
         var conf = ProcessRunner.RunAsync(Path.Combine(BenchEnv.RepoRoot(), "tests/testbed/podman.sh"), [], null, TimeSpan.FromMinutes(5), CancellationToken.None).GetAwaiter().GetResult();
         if (!conf.Ok) throw new InvalidOperationException("tests/testbed/podman.sh failed: " + conf.Stderr);
         Environment.SetEnvironmentVariable("CONTAINERS_CONF", conf.Stdout.Trim());
         var state = Directory.CreateTempSubdirectory("wand-bench-kube-").FullName;
-        Environment.SetEnvironmentVariable("WAND_KUBE_STATE", state);
-        Environment.SetEnvironmentVariable("PATH", Path.Combine(BenchEnv.RepoRoot(), "tests/kubectl-standin") + ":" + Environment.GetEnvironmentVariable("PATH"));
+        s_server = KubeApiServer.StartAsync(state).GetAwaiter().GetResult();
+        File.WriteAllText(Path.Combine(state, "config"), s_server.Kubeconfig());
+        Environment.SetEnvironmentVariable("KUBECONFIG", Path.Combine(state, "config"));
+        Environment.SetEnvironmentVariable("KUBECACHEDIR", Path.Combine(state, "kubectl-cache"));
         Directory.CreateDirectory(Path.Combine(state, Namespace, "pods"));
         Directory.CreateDirectory(Path.Combine(state, Namespace, "services"));
         File.WriteAllText(Path.Combine(state, Namespace, "namespace.json"), new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = Namespace } }.ToJsonString());
@@ -203,7 +208,8 @@ public static class KubeBench
     private static Dictionary<string, string?> Env(string state) => new()
     {
         ["DEBUGWAND_SIMPLE_UI"] = "1",
-        ["WAND_KUBE_STATE"] = state,
+        ["KUBECONFIG"] = Path.Combine(state, "config"),
+        ["KUBECACHEDIR"] = Path.Combine(state, "kubectl-cache"),
         ["PATH"] = Environment.GetEnvironmentVariable("PATH"),
         ["CONTAINERS_CONF"] = Environment.GetEnvironmentVariable("CONTAINERS_CONF"),
     };
@@ -225,7 +231,7 @@ public static class KubeBench
                 ["namespace"] = Namespace,
                 ["creationTimestamp"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 ["labels"] = new JsonObject { ["app"] = "api" },
-                ["annotations"] = new JsonObject { ["kubectl-standin/podman.app"] = container },
+                ["annotations"] = new JsonObject { [KubeApiServer.ContainerAnnotation + "app"] = container },
             },
             ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "app", ["command"] = new JsonArray(command.Select(c => (JsonNode?)c).ToArray()) }) },
             ["status"] = new JsonObject { ["phase"] = "Running" },

@@ -18,6 +18,9 @@ namespace Wand.Testing.KubeApi;
 /// </summary>
 public sealed class KubeApiServer : IAsyncDisposable
 {
+    /// <summary>Pod annotation naming the podman container behind a container: this prefix + the container's name (README.md).</summary>
+    public const string ContainerAnnotation = ClusterState.ContainerAnnotation;
+
     private readonly WebApplication _app;
     private readonly ClusterState _state;
     private readonly List<string> _requests = [];

@@ -42,9 +42,6 @@ public sealed class KubeCluster : IAsyncDisposable
         return path;
     }
 
-    /// <summary>Pod annotation naming the podman container behind a container: this prefix + the container's name.</summary>
-    private const string ClusterAnnotation = "kube-test-server/podman.";
-
     private readonly List<TestContainer> _containers = [];
 
     private KubeCluster(string ns)
@@ -138,7 +135,7 @@ public sealed class KubeCluster : IAsyncDisposable
             var c = await TestContainer.StartAsync(command, rootfs);
             _containers.Add(c);
             backing[container] = c;
-            annotations[ClusterAnnotation + container] = c.Name;
+            annotations[KubeApiServer.ContainerAnnotation + container] = c.Name;
             specs.Add(new JsonObject { ["name"] = container, ["image"] = "localhost/wand-testbed:latest", ["command"] = new JsonArray(command.Select(a => (JsonNode?)a).ToArray()) });
             if (livenessProbe is not null && specs.Count == 1) specs[0]!["livenessProbe"] = livenessProbe.DeepClone(); // the first container's
         }
