@@ -93,7 +93,9 @@ public static class KubeBench
         {
             var clock = Stopwatch.StartNew();
             await using var forward = Child.Start("kubectl", ["-n", Namespace, "port-forward", "pod/" + pod, ":" + Str(port), "--address", "127.0.0.1"], clock, env: Env(state));
-            var exec = ProcessRunner.RunAsync("kubectl", ["-n", Namespace, "exec", "-i", pod, "-c", "app", "--", "/usr/bin/python3.14", "-c", ByHandFloor.Program, .. ByHandFloor.Arguments(1, "127.0.0.1", port, "/tmp", wait: false)],
+            // The exec returns once debugpy listens: kubectl 1.32's port-forward ends at the first connection
+            // refused in the pod (client-go portforward.go closes the connection on an error stream message).
+            var exec = ProcessRunner.RunAsync("kubectl", ["-n", Namespace, "exec", "-i", pod, "-c", "app", "--", "/usr/bin/python3.14", "-c", ByHandFloor.Program, .. ByHandFloor.Arguments(1, "127.0.0.1", port, "/tmp", wait: true)],
                 null, TimeSpan.FromSeconds(120), CancellationToken.None);
             await forward.WaitForStdoutAsync("Forwarding from 127.0.0.1:", TimeSpan.FromSeconds(60));
             var local = int.Parse(forward.Stdout.Split("Forwarding from 127.0.0.1:")[1].Split(' ')[0], CultureInfo.InvariantCulture);

@@ -236,6 +236,29 @@ public class KubernetesTests
         await AssertNothingLeftAsync(pod.Main);
     }
 
+    /// <summary>
+    /// The test cluster's pods are podman pods: their containers share the network namespace, and with
+    /// shareProcessNamespace the PID namespace, whose PID 1 is the pod's pause process (as in Kubernetes).
+    /// </summary>
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
+    public async Task APodsContainersShareItsNetworkAndWithShareProcessNamespaceItsProcesses()
+    {
+        await using var cluster = KubeCluster.Create();
+        var pod = await cluster.AddPodAsync("shared-0", ApiLabels,
+            [("sidecar", ["/usr/bin/python3.14", "-c", "import time; time.sleep(600)"]), ("app", ContainerApp.Uvicorn(reload: false))], shareProcessNamespace: true);
+        await ContainerApp.WaitUntilServingAsync(pod.Containers["app"]);
+        string[] inSidecar = ["-n", cluster.Namespace, "exec", "shared-0", "-c", "sidecar", "--", "/usr/bin/python3.14", "-c"];
+
+        var pid1 = await KubectlAsync([.. inSidecar, "print(open('/proc/1/cmdline').read().split(chr(0))[0])"], TimeSpan.FromSeconds(60));
+        Assert.True(pid1.ExitCode == 0, pid1.Stderr);
+        Assert.Contains("catatonit", pid1.Stdout); // podman's pause process
+        var seen = await KubectlAsync([.. inSidecar, "import glob; print([open(p).read() for p in glob.glob('/proc/[0-9]*/cmdline')])"], TimeSpan.FromSeconds(60));
+        Assert.Contains("uvicorn", seen.Stdout); // the app container's process, from the sidecar
+        var served = await KubectlAsync([.. inSidecar, "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000/items/3?q=shared').read().decode())"], TimeSpan.FromSeconds(60));
+        Assert.True(served.ExitCode == 0, served.Stderr);
+        Assert.Contains("\"q\":\"shared\"", served.Stdout); // the app's port, on the sidecar's loopback
+    }
+
     /// <summary>The machine's kubectl with <paramref name="args"/>; ExitCode null when it had to be killed after <paramref name="timeout"/>.</summary>
     private static async Task<(int? ExitCode, string Stdout, string Stderr)> KubectlAsync(string[] args, TimeSpan timeout)
     {

@@ -43,6 +43,7 @@ public sealed class KubeCluster : IAsyncDisposable
     }
 
     private readonly List<TestContainer> _containers = [];
+    private readonly List<string> _pods = [];
 
     private KubeCluster(string ns)
     {
@@ -123,16 +124,28 @@ public sealed class KubeCluster : IAsyncDisposable
         Write($"services/{name}.json", Resource("Service", name, new Dictionary<string, string> { ["serving.knative.dev/service"] = name },
             new JsonObject { ["type"] = "ExternalName", ["externalName"] = "kourier-internal.kourier-system.svc.cluster.local" }));
 
-    /// <summary>Starts one podman container per pod container and records the pod.</summary>
+    /// <summary>
+    /// Starts one podman container per pod container and records the pod. A pod of several containers,
+    /// or one with <paramref name="shareProcessNamespace"/>, is a podman pod: its containers share the
+    /// network namespace (and then the PID namespace, where PID 1 is the pod's pause process, as in Kubernetes).
+    /// </summary>
     public async Task<KubePod> AddPodAsync(string name, IReadOnlyDictionary<string, string> labels, IReadOnlyList<(string Name, string[] Command)> containers,
-        string? rootfs = null, DateTimeOffset? created = null, JsonObject? livenessProbe = null)
+        string? rootfs = null, DateTimeOffset? created = null, JsonObject? livenessProbe = null, bool shareProcessNamespace = false)
     {
+        string? podmanPod = null;
+        if (containers.Count > 1 || shareProcessNamespace)
+        {
+            podmanPod = "wand-test-pod-" + Guid.NewGuid().ToString("N")[..10];
+            var made = await TestContainer.PodmanAsync(["pod", "create", "--name", podmanPod, "--share", shareProcessNamespace ? "net,ipc,uts,pid" : "net,ipc,uts"]);
+            if (made.ExitCode != 0) throw new InvalidOperationException($"podman pod create failed: {made}");
+            _pods.Add(podmanPod);
+        }
         var backing = new Dictionary<string, TestContainer>();
         var annotations = new JsonObject();
         var specs = new JsonArray();
         foreach (var (container, command) in containers)
         {
-            var c = await TestContainer.StartAsync(command, rootfs);
+            var c = await TestContainer.StartAsync(command, rootfs, pod: podmanPod);
             _containers.Add(c);
             backing[container] = c;
             annotations[KubeApiServer.ContainerAnnotation + container] = c.Name;
@@ -140,11 +153,12 @@ public sealed class KubeCluster : IAsyncDisposable
             if (livenessProbe is not null && specs.Count == 1) specs[0]!["livenessProbe"] = livenessProbe.DeepClone(); // the first container's
         }
         var pod = Resource("Pod", name, labels, new JsonObject { ["containers"] = specs, ["nodeName"] = "test-node-1", ["restartPolicy"] = "Always" });
+        if (shareProcessNamespace) pod["spec"]!["shareProcessNamespace"] = true;
         pod["metadata"]!["annotations"] = annotations;
         pod["metadata"]!["creationTimestamp"] = (created ?? DateTimeOffset.UtcNow).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ");
         pod["status"] = new JsonObject { ["phase"] = "Running", ["podIP"] = "10.88.0.10", ["hostIP"] = "192.168.1.10", ["qosClass"] = "BestEffort" };
         Write($"pods/{name}.json", pod);
-        return new KubePod(name, backing);
+        return new KubePod(name, backing, podmanPod);
     }
 
     /// <summary>Deletes the pod and its containers, as `kubectl delete pod` would.</summary>
@@ -153,6 +167,7 @@ public sealed class KubeCluster : IAsyncDisposable
         File.Delete(Path.Combine(State, Namespace, "pods", pod.Name + ".json"));
         foreach (var c in pod.Containers.Values) _containers.Remove(c);
         await Task.WhenAll(pod.Containers.Values.Select(c => RemoveContainerAsync(c.Name)));
+        if (pod.PodmanPod is { } podmanPod && _pods.Remove(podmanPod)) await RemovePodmanPodAsync(podmanPod);
     }
 
     /// <summary>
@@ -181,9 +196,23 @@ public sealed class KubeCluster : IAsyncDisposable
         Console.Error.WriteLine($"warning: podman could not remove container {name}");
     }
 
+    /// <summary>`podman pod rm -f` (its infra container), bounded; cleanup never fails a test.</summary>
+    private static async Task RemovePodmanPodAsync(string name)
+    {
+        try
+        {
+            await TestContainer.PodmanAsync(["pod", "rm", "-f", "--ignore", name]);
+        }
+        catch (TimeoutException)
+        {
+            Console.Error.WriteLine($"warning: podman could not remove pod {name}");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Task.WhenAll(_containers.Select(c => RemoveContainerAsync(c.Name)));
+        await Task.WhenAll(_pods.Select(RemovePodmanPodAsync));
         try
         {
             Directory.Delete(Path.Combine(State, Namespace), recursive: true);
