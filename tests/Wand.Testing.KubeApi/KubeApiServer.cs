@@ -228,18 +228,19 @@ public sealed class KubeApiServer : IAsyncDisposable
     private int _watchers;
     private Task? _poller;
 
-    /// <summary>While a watch is open, pod files and podman are read again every 200 ms (a change becomes an event).</summary>
+    /// <summary>While a watch is open, pod files and podman are read again when they may have changed (a change becomes an event).</summary>
     private IDisposable Watching()
     {
         if (Interlocked.Increment(ref _watchers) == 1 || _poller is null or { IsCompleted: true })
             _poller = Task.Run(async () =>
             {
+                using var changes = new ChangeNotifier(_state.Root);
                 while (Volatile.Read(ref _watchers) > 0 && !_stopping.IsCancellationRequested)
                 {
                     try
                     {
                         await _state.RefreshAsync();
-                        await Task.Delay(200, _stopping.Token);
+                        await changes.WaitAsync(TimeSpan.FromSeconds(2), _stopping.Token);
                     }
                     catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
                     {
