@@ -20,6 +20,12 @@ for script in provision.sh oldpythons.sh podman.sh slurm.sh sshd.sh; do
     exit 1
   fi
 done
+# The Kubernetes tests run the machine's real kubectl against the test API server (tests/Wand.Testing.KubeApi).
+if ! command -v kubectl >/dev/null; then
+  echo "kubectl is not on PATH: the Kubernetes tests need the real kubectl client (1.32, on the machine image; https://kubernetes.io/docs/tasks/tools/)" >&2
+  summary 0 1 0
+  exit 1
+fi
 # Leftovers of an earlier, interrupted run would fail the "nothing left behind" checks of this one.
 rm -rf "${WAND_TESTBED:-/var/cache/wand-testbed}"/rootfs/tmp/wand-*
 if ! dotnet build Wand.slnx -c Release > "$results/build.log" 2>&1; then

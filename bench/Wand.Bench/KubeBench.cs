@@ -5,13 +5,14 @@ using System.Text.Json.Nodes;
 using Wand.Bench.Harness;
 using Wand.Session.Dap;
 using Wand.Testing;
+using Wand.Testing.KubeApi;
 using Wand.Transport;
 
 namespace Wand.Bench;
 
 /// <summary>
-/// Pods, on the kubectl stand-in (tests/kubectl-standin: Kubernetes JSON, every container a real
-/// podman container). Two measurements:
+/// Pods, through the machine's real kubectl on the test Kubernetes API server (tests/Wand.Testing.KubeApi:
+/// Kubernetes JSON, every container a real podman container). Two measurements:
 /// <list type="number">
 /// <item>Attach: from the start of <c>wand debug -n NS -s SVC</c> until a DAP <c>initialize</c>
 /// response through wand's local port (kubectl port-forward behind it). Floor, same run, a fresh pod
@@ -26,6 +27,7 @@ public static class KubeBench
 {
     private const string Namespace = "wand-bench";
     private const string AppDir = "/srv/apps/fastapi_app";
+    private static KubeApiServer? s_server;
 
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
     {
@@ -58,8 +60,9 @@ public static class KubeBench
         finally
         {
             foreach (var pod in Directory.EnumerateFiles(Path.Combine(state, Namespace, "pods")))
-                if (JsonNode.Parse(File.ReadAllText(pod))?["metadata"]?["annotations"]?["kubectl-standin/podman.app"]?.GetValue<string>() is { } container)
+                if (JsonNode.Parse(File.ReadAllText(pod))?["metadata"]?["annotations"]?[KubeApiServer.ContainerAnnotation + "app"]?.GetValue<string>() is { } container)
                     await RemoveAsync(container);
+            if (s_server is not null) await s_server.DisposeAsync();
             Directory.Delete(state, recursive: true);
         }
     }
@@ -91,7 +94,9 @@ public static class KubeBench
         {
             var clock = Stopwatch.StartNew();
             await using var forward = Child.Start("kubectl", ["-n", Namespace, "port-forward", "pod/" + pod, ":" + Str(port), "--address", "127.0.0.1"], clock, env: Env(state));
-            var exec = ProcessRunner.RunAsync("kubectl", ["-n", Namespace, "exec", "-i", pod, "-c", "app", "--", "/usr/bin/python3.14", "-c", ByHandFloor.Program, .. ByHandFloor.Arguments(1, "127.0.0.1", port, "/tmp", wait: false)],
+            // The exec returns once debugpy listens: kubectl 1.32's port-forward ends at the first connection
+            // refused in the pod (client-go portforward.go closes the connection on an error stream message).
+            var exec = ProcessRunner.RunAsync("kubectl", ["-n", Namespace, "exec", "-i", pod, "-c", "app", "--", "/usr/bin/python3.14", "-c", ByHandFloor.Program, .. ByHandFloor.Arguments(1, "127.0.0.1", port, "/tmp", wait: true)],
                 null, TimeSpan.FromSeconds(120), CancellationToken.None);
             await forward.WaitForStdoutAsync("Forwarding from 127.0.0.1:", TimeSpan.FromSeconds(60));
             var local = int.Parse(forward.Stdout.Split("Forwarding from 127.0.0.1:")[1].Split(' ')[0], CultureInfo.InvariantCulture);
@@ -175,15 +180,17 @@ public static class KubeBench
         static int Count(string stdout) => stdout.Split('\n').Count(l => l.Contains("\"event\":\"reattached\"", StringComparison.Ordinal));
     }
 
-    /// <summary>A state folder for the stand-in with one namespace and a service "api" selecting app=api; puts the stand-in first on PATH.</summary>
+    /// <summary>A state folder with one namespace and a service "api" selecting app=api, served by the test API server (KUBECONFIG points at it).</summary>
     private static string Prepare()
     {
         var conf = ProcessRunner.RunAsync(Path.Combine(BenchEnv.RepoRoot(), "tests/testbed/podman.sh"), [], null, TimeSpan.FromMinutes(5), CancellationToken.None).GetAwaiter().GetResult();
         if (!conf.Ok) throw new InvalidOperationException("tests/testbed/podman.sh failed: " + conf.Stderr);
         Environment.SetEnvironmentVariable("CONTAINERS_CONF", conf.Stdout.Trim());
         var state = Directory.CreateTempSubdirectory("wand-bench-kube-").FullName;
-        Environment.SetEnvironmentVariable("WAND_KUBE_STATE", state);
-        Environment.SetEnvironmentVariable("PATH", Path.Combine(BenchEnv.RepoRoot(), "tests/kubectl-standin") + ":" + Environment.GetEnvironmentVariable("PATH"));
+        s_server = KubeApiServer.StartAsync(state).GetAwaiter().GetResult();
+        File.WriteAllText(Path.Combine(state, "config"), s_server.Kubeconfig());
+        Environment.SetEnvironmentVariable("KUBECONFIG", Path.Combine(state, "config"));
+        Environment.SetEnvironmentVariable("KUBECACHEDIR", Path.Combine(state, "kubectl-cache"));
         Directory.CreateDirectory(Path.Combine(state, Namespace, "pods"));
         Directory.CreateDirectory(Path.Combine(state, Namespace, "services"));
         File.WriteAllText(Path.Combine(state, Namespace, "namespace.json"), new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = Namespace } }.ToJsonString());
@@ -200,7 +207,8 @@ public static class KubeBench
     private static Dictionary<string, string?> Env(string state) => new()
     {
         ["DEBUGWAND_SIMPLE_UI"] = "1",
-        ["WAND_KUBE_STATE"] = state,
+        ["KUBECONFIG"] = Path.Combine(state, "config"),
+        ["KUBECACHEDIR"] = Path.Combine(state, "kubectl-cache"),
         ["PATH"] = Environment.GetEnvironmentVariable("PATH"),
         ["CONTAINERS_CONF"] = Environment.GetEnvironmentVariable("CONTAINERS_CONF"),
     };
@@ -222,7 +230,7 @@ public static class KubeBench
                 ["namespace"] = Namespace,
                 ["creationTimestamp"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 ["labels"] = new JsonObject { ["app"] = "api" },
-                ["annotations"] = new JsonObject { ["kubectl-standin/podman.app"] = container },
+                ["annotations"] = new JsonObject { [KubeApiServer.ContainerAnnotation + "app"] = container },
             },
             ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "app", ["command"] = new JsonArray(command.Select(c => (JsonNode?)c).ToArray()) }) },
             ["status"] = new JsonObject { ["phase"] = "Running" },

@@ -6,7 +6,7 @@ using Xunit;
 namespace Wand.Tests.EndToEnd;
 
 /// <summary>
-/// Issue 7 on the Kubernetes stand-in: the editor's one session survives a pod replacement.
+/// Issue 7 on the test Kubernetes API server: the editor's one session survives a pod replacement.
 /// </summary>
 [Collection(TargetRootCollection.Name)]
 public class KubernetesProxyTests

@@ -8,8 +8,8 @@ namespace Wand.Tests.EndToEnd;
 
 /// <summary>
 /// What keeps a pod session alive: the editor link (wand's listener on the user's port relays to a
-/// supervised `kubectl port-forward`; the stand-in's forwards into the pod's network namespace and
-/// ends with the pod) and the in-pod process watcher (agent.py watch through one long `kubectl exec`).
+/// supervised `kubectl port-forward`; the test API server forwards into the pod's network namespace
+/// and ends the forward with the pod) and the in-pod process watcher (agent.py watch through one long `kubectl exec`).
 /// </summary>
 [Collection(TargetRootCollection.Name)]
 public class KubernetesSessionTests
@@ -30,7 +30,7 @@ public class KubernetesSessionTests
         var attached = session.NextEvent(EventTimeout);
         Assert.Equal(localPort, attached.GetProperty("localPort").GetInt32());
         Assert.Equal("1", await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "before"));
-        Assert.Contains("\"port-forward\", \"pod/api-pf-0\"", KubeCluster.Log); // the editor link goes through kubectl port-forward
+        Assert.Contains($"/api/v1/namespaces/{cluster.Namespace}/pods/api-pf-0/portforward", KubeCluster.Log); // the editor link goes through kubectl port-forward
 
         var first = Assert.Single(cluster.PortForwardPids("api-pf-0"));
         Process.GetProcessById(first).Kill();

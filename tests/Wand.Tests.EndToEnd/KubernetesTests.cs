@@ -7,9 +7,10 @@ using Xunit;
 namespace Wand.Tests.EndToEnd;
 
 /// <summary>
-/// `wand pods/exec/debug` against the kubectl stand-in (tests/kubectl-standin): cluster state as
-/// Kubernetes JSON, every pod container a real podman container running real Python. wand only ever
-/// runs `kubectl`; debugpy stays on loopback in the pod and is reached through `kubectl exec -i`.
+/// `wand pods/exec/debug` through the machine's real kubectl against the test API server
+/// (tests/Wand.Testing.KubeApi): cluster state as Kubernetes JSON, every pod container a real podman
+/// container running real Python. debugpy stays on loopback in the pod and is reached through
+/// `kubectl exec -i` and `kubectl port-forward`.
 /// </summary>
 [Collection(TargetRootCollection.Name)]
 public class KubernetesTests
@@ -38,15 +39,15 @@ public class KubernetesTests
         await ContainerApp.WaitUntilServingAsync(older.Main);
         await ContainerApp.WaitUntilServingAsync(newer.Main);
 
-        var pods = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api", "--context", "standin-ctx", "-o", "json"]);
+        var pods = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api", "--context", KubeCluster.SecondContext, "-o", "json"]);
         Assert.True(pods.ExitCode == 0, pods.ToString());
         var list = JsonDocument.Parse(pods.Stdout).RootElement.EnumerateArray().ToList();
         Assert.Equal(["api-5d8f-new", "api-5d8f-old"], list.Select(p => p.GetProperty("name").GetString() ?? "").ToArray()); // newest first, the worker pod not selected
         Assert.All(list, p => Assert.True(p.GetProperty("ready").GetBoolean()));
         Assert.All(list, p => Assert.Equal("Running", p.GetProperty("phase").GetString()));
-        Assert.Equal("standin-node-1", list[0].GetProperty("node").GetString());
+        Assert.Equal("test-node-1", list[0].GetProperty("node").GetString());
         Assert.True(list[1].GetProperty("ageSeconds").GetDouble() >= 1700);
-        Assert.Contains("\"--context\", \"standin-ctx\"", KubeCluster.Log); // the user's context reaches kubectl
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(KubeCluster.Log, $@"/api/v1/namespaces/{cluster.Namespace}/pods\?labelSelector=app%3Dapi[^ ]* \(context {KubeCluster.SecondContext}\)"), KubeCluster.Log); // the user's context reaches kubectl
 
         var table = await WandCli.RunAsync(["pods", "-n", cluster.Namespace, "-s", "api"]);
         Assert.True(table.ExitCode == 0, table.ToString());
@@ -110,7 +111,7 @@ public class KubernetesTests
         Assert.Contains("session ended", session.Stderr);
         Assert.False(TestNet.IsListening(localPort));
         await AssertNothingLeftAsync(pod.Main);
-        Assert.Contains("\"exec\", \"-i\", \"api-7c9b-x2k4q\", \"-c\", \"app\", \"--\"", KubeCluster.Log); // wand went through kubectl exec
+        Assert.Matches($@"GET /api/v1/namespaces/{cluster.Namespace}/pods/api-7c9b-x2k4q/exec\?[^ ]*container=app[^ ]*stdin=true", KubeCluster.Log); // wand went through kubectl exec
     }
 
     [Fact(Timeout = TestTimeouts.EndToEnd)]
@@ -181,6 +182,106 @@ public class KubernetesTests
         Assert.Contains("Error from server (NotFound): pods \"ghost\" not found", pod.Stderr);
     }
 
+    /// <summary>Issue 16: what the real kubectl says about a missing pod is what the user reads, word for word.</summary>
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
+    public async Task AMissingPodShowsKubectlsOwnErrorWordForWord()
+    {
+        await using var cluster = KubeCluster.Create();
+        var own = await KubectlAsync(["get", "pods", "ghost-7d9f", "-n", cluster.Namespace], TimeSpan.FromSeconds(60));
+        Assert.Equal(1, own.ExitCode);
+        var line = own.Stderr.TrimEnd('\n');
+        Assert.Equal("Error from server (NotFound): pods \"ghost-7d9f\" not found", line);
+
+        foreach (var args in new[] { new[] { "exec", "-n", cluster.Namespace, "--pod", "ghost-7d9f", "-c", "print(1)" }, ["debug", "-n", cluster.Namespace, "pod/ghost-7d9f", "--yes"] })
+        {
+            var r = await WandCli.RunAsync(args);
+            Assert.Equal(ExitCodes.KubeNotFound, r.ExitCode);
+            Assert.Contains(line, r.Stderr.Split('\n').Select(l => l.Replace("error: ", "", StringComparison.Ordinal)));
+        }
+    }
+
+    /// <summary>
+    /// Issue 16, item 4: an API server older than 1.30 has no v5.channel.k8s.io, so kubectl 1.32 execs
+    /// over SPDY with v4 and the end of its stdin never reaches the command. Nothing wand runs in the pod
+    /// may wait for it: `wand exec`, `wand pods --with-pids` and a debug session work through such a server.
+    /// </summary>
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
+    public async Task ExecAndDebugWorkWhenTheServerSpeaksOnlyV4AndCannotSignalTheEndOfStdin()
+    {
+        await using var cluster = KubeCluster.Create();
+        cluster.AddService("api", ApiLabels);
+        var pod = await cluster.AddPodAsync("api-v4-0", ApiLabels, [("app", ContainerApp.Uvicorn(reload: false))]);
+        await ContainerApp.WaitUntilServingAsync(pod.Main);
+        string[] v4 = ["--kubeconfig", KubeCluster.V4OnlyKubeconfig, "-n", cluster.Namespace];
+
+        // The server really withholds the end of stdin: a command reading stdin to its end does not finish.
+        var reader = await KubectlAsync(["--kubeconfig", KubeCluster.V4OnlyKubeconfig, "-n", cluster.Namespace, "exec", "-i", "api-v4-0", "--",
+            "/usr/bin/python3.14", "-c", "import sys; sys.stdin.read(); print('eof')"], TimeSpan.FromSeconds(5));
+        Assert.Null(reader.ExitCode);
+        Assert.Contains($"POST /api/v1/namespaces/{cluster.Namespace}/pods/api-v4-0/exec?", KubeCluster.V4OnlyLog); // SPDY (v4), not a WebSocket
+
+        var exec = await WandCli.RunAsync(["exec", .. v4, "--pod", "api-v4-0", "-c", "import os; print(os.getpid(), 6 * 7)"], timeout: TimeSpan.FromSeconds(60));
+        Assert.True(exec.ExitCode == 0, exec.ToString());
+        Assert.Equal("1 42\n", exec.Stdout);
+
+        var pids = await WandCli.RunAsync(["pods", .. v4, "-s", "api", "--with-pids", "-o", "json"], timeout: TimeSpan.FromSeconds(60));
+        Assert.True(pids.ExitCode == 0, pids.ToString());
+        Assert.Contains(JsonDocument.Parse(pids.Stdout).RootElement[0].GetProperty("processes").EnumerateArray(), p => p.GetProperty("pid").GetInt32() == 1);
+
+        var localPort = TestNet.FreePort();
+        await using var session = WandSession.Start(["debug", .. v4, "pod/api-v4-0", "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        Assert.Equal(1, session.NextEvent(EventTimeout).GetProperty("pidInside").GetInt32());
+        Assert.Equal("1", await ContainerApp.HitBreakpointAsync(pod.Main, localPort, "v4"));
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(60)));
+        await AssertNothingLeftAsync(pod.Main);
+    }
+
+    /// <summary>
+    /// The test cluster's pods are podman pods: their containers share the network namespace, and with
+    /// shareProcessNamespace the PID namespace, whose PID 1 is the pod's pause process (as in Kubernetes).
+    /// </summary>
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
+    public async Task APodsContainersShareItsNetworkAndWithShareProcessNamespaceItsProcesses()
+    {
+        await using var cluster = KubeCluster.Create();
+        var pod = await cluster.AddPodAsync("shared-0", ApiLabels,
+            [("sidecar", ["/usr/bin/python3.14", "-c", "import time; time.sleep(600)"]), ("app", ContainerApp.Uvicorn(reload: false))], shareProcessNamespace: true);
+        await ContainerApp.WaitUntilServingAsync(pod.Containers["app"]);
+        string[] inSidecar = ["-n", cluster.Namespace, "exec", "shared-0", "-c", "sidecar", "--", "/usr/bin/python3.14", "-c"];
+
+        var pid1 = await KubectlAsync([.. inSidecar, "print(open('/proc/1/cmdline').read().split(chr(0))[0])"], TimeSpan.FromSeconds(60));
+        Assert.True(pid1.ExitCode == 0, pid1.Stderr);
+        Assert.Contains("catatonit", pid1.Stdout); // podman's pause process
+        var seen = await KubectlAsync([.. inSidecar, "import glob; print([open(p).read() for p in glob.glob('/proc/[0-9]*/cmdline')])"], TimeSpan.FromSeconds(60));
+        Assert.Contains("uvicorn", seen.Stdout); // the app container's process, from the sidecar
+        var served = await KubectlAsync([.. inSidecar, "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8000/items/3?q=shared').read().decode())"], TimeSpan.FromSeconds(60));
+        Assert.True(served.ExitCode == 0, served.Stderr);
+        Assert.Contains("\"q\":\"shared\"", served.Stdout); // the app's port, on the sidecar's loopback
+    }
+
+    /// <summary>The machine's kubectl with <paramref name="args"/>; ExitCode null when it had to be killed after <paramref name="timeout"/>.</summary>
+    private static async Task<(int? ExitCode, string Stdout, string Stderr)> KubectlAsync(string[] args, TimeSpan timeout)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        int? code = null;
+        try
+        {
+            await p.WaitForExitAsync().WaitAsync(timeout);
+            code = p.ExitCode;
+        }
+        catch (TimeoutException)
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+        return (code, await stdout, await stderr);
+    }
+
     [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task ServiceWithoutSelectorOrWithoutReadyPodsSaysSo()
     {
@@ -217,17 +318,13 @@ public class KubernetesTests
     }
 
     /// <summary>
-    /// Issue 17, item 2: the real kubectl (not the stand-in) with a kubeconfig whose server is a closed
+    /// Issue 17, item 2: the real kubectl with a kubeconfig whose server is a closed
     /// loopback port logs five klog lines (memcache.go) before its own message; wand shows only that message
     /// and how to choose the cluster.
     /// </summary>
     [Fact(Timeout = 120_000)]
     public async Task NoClusterShowsKubectlsOwnMessageAndHowToChooseOne()
     {
-        var standin = Path.Combine(Testbed.RepoRoot, "tests/kubectl-standin");
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
-        var realDir = path.Split(':').FirstOrDefault(d => Path.GetFullPath(d.Length == 0 ? "." : d) != Path.GetFullPath(standin) && File.Exists(Path.Combine(d, "kubectl")));
-        Assert.True(realDir is not null, $"no real kubectl on PATH ({path})");
         var closedPort = TestNet.FreePort();
         var kubeconfig = Path.Combine(Directory.CreateTempSubdirectory("wand-kubeconfig-").FullName, "config");
         await File.WriteAllTextAsync(kubeconfig, $$$"""
@@ -240,7 +337,7 @@ public class KubernetesTests
             """);
         try
         {
-            var r = await WandCli.RunAsync(["pods", "-s", "x"], env: new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig, ["PATH"] = realDir + ":" + path });
+            var r = await WandCli.RunAsync(["pods", "-s", "x"], env: new Dictionary<string, string> { ["KUBECONFIG"] = kubeconfig });
             Assert.True(r.ExitCode == ExitCodes.KubectlFailed, r.ToString());
             Assert.DoesNotContain("memcache.go", r.Stderr);
             Assert.Contains($"The connection to the server 127.0.0.1:{closedPort} was refused", r.Stderr);

@@ -1,29 +1,49 @@
 using System.Text.Json.Nodes;
+using Wand.Testing.KubeApi;
 
 namespace Wand.Tests.EndToEnd.Infrastructure;
 
 /// <summary>
-/// One namespace of the kubectl stand-in (tests/kubectl-standin): writes services and pods as
-/// Kubernetes JSON into its state folder and backs every pod container with a real podman container.
-/// The stand-in comes first on PATH for this test process and everything it starts (wand included).
+/// One namespace of the test Kubernetes API server (tests/Wand.Testing.KubeApi): writes services and
+/// pods as Kubernetes JSON into its state folder and backs every pod container with a real podman
+/// container. The server starts with the first cluster; KUBECONFIG points this test process and
+/// everything it starts (wand, and the machine's real kubectl under it) at it.
 /// Disposing removes the containers and the namespace.
 /// </summary>
 public sealed class KubeCluster : IAsyncDisposable
 {
-    private static readonly Lazy<string> State = new(() =>
+    /// <summary>A second kubeconfig context (the server's log names the context of each request).</summary>
+    public const string SecondContext = "second-ctx";
+
+    private static readonly Lazy<(string State, KubeApiServer Server)> Cluster = new(() =>
     {
-        var standin = Path.Combine(Testbed.RepoRoot, "tests/kubectl-standin");
-        var script = Path.Combine(standin, "kubectl");
-        File.SetUnixFileMode(script, File.GetUnixFileMode(script) | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         var state = Path.Combine(Path.GetTempPath(), $"wand-kube-state-{Environment.ProcessId}");
         Directory.CreateDirectory(state);
-        Environment.SetEnvironmentVariable("WAND_KUBE_STATE", state);
-        Environment.SetEnvironmentVariable("PATH", standin + ":" + Environment.GetEnvironmentVariable("PATH"));
+        var server = KubeApiServer.StartAsync(state).GetAwaiter().GetResult();
+        Environment.SetEnvironmentVariable("KUBECONFIG", WriteKubeconfig(state, "config", server));
+        // kubectl's discovery cache (default ~/.kube/cache) stays with the state.
+        Environment.SetEnvironmentVariable("KUBECACHEDIR", Path.Combine(state, "kubectl-cache"));
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(state, recursive: true);
-        return state;
+        return (state, server);
     });
 
+    private static readonly Lazy<(string Kubeconfig, KubeApiServer Server)> V4Only = new(() =>
+    {
+        var server = KubeApiServer.StartAsync(State, new KubeApiOptions { ExecV4Only = true }).GetAwaiter().GetResult();
+        return (WriteKubeconfig(State, "config-v4", server), server);
+    });
+
+    private static string State => Cluster.Value.State;
+
+    private static string WriteKubeconfig(string state, string name, KubeApiServer server)
+    {
+        var path = Path.Combine(state, name);
+        File.WriteAllText(path, server.Kubeconfig(SecondContext));
+        return path;
+    }
+
     private readonly List<TestContainer> _containers = [];
+    private readonly List<string> _pods = [];
 
     private KubeCluster(string ns)
     {
@@ -39,22 +59,28 @@ public sealed class KubeCluster : IAsyncDisposable
 
     public string Namespace { get; }
 
-    /// <summary>Every kubectl invocation so far (one JSON argv a line).</summary>
-    public static string Log => File.Exists(Path.Combine(State.Value, "kubectl.log")) ? File.ReadAllText(Path.Combine(State.Value, "kubectl.log")) : "";
+    /// <summary>Every request the API server has had so far, one a line: "METHOD PATH?QUERY (context NAME)".</summary>
+    public static string Log => Cluster.Value.Server.RequestLog;
+
+    /// <summary>
+    /// A kubeconfig for a second server on the same cluster that serves exec as API servers before 1.30
+    /// do: SPDY with v4.channel.k8s.io only, so kubectl cannot signal the end of its stdin.
+    /// </summary>
+    public static string V4OnlyKubeconfig => V4Only.Value.Kubeconfig;
+
+    /// <summary>The requests the v4-only server has had (<see cref="Log"/>'s format).</summary>
+    public static string V4OnlyLog => V4Only.Value.Server.RequestLog;
 
     /// <summary>PIDs of the running `kubectl port-forward pod/POD ...` processes of this namespace.</summary>
     public IReadOnlyList<int> PortForwardPids(string pod) => KubectlPids(argv => argv.Contains("port-forward") && argv.Contains("pod/" + pod));
 
-    /// <summary>
-    /// PIDs of the running `kubectl exec -i POD ...` processes of wand's agent into the pod (the watcher
-    /// lives long; others come and go). The stand-in execs `podman exec`, so that is what runs.
-    /// </summary>
+    /// <summary>PIDs of the running `kubectl exec -i POD ...` processes of wand's agent into the pod (the watcher lives long; others come and go).</summary>
     public static IReadOnlyList<int> AgentExecPids(KubePod pod) =>
-        ProcessesWhere(argv => argv.Contains("exec") && argv.Any(a => a.Contains("__wand_agent__", StringComparison.Ordinal))
-            && pod.Containers.Values.Any(c => argv.Contains(c.Name)));
+        ProcessesWhere(argv => argv.Any(a => a.EndsWith("kubectl", StringComparison.Ordinal)) && argv.Contains("exec")
+            && argv.Any(a => a.Contains("__wand_agent__", StringComparison.Ordinal)) && argv.Contains(pod.Name));
 
-    /// <summary>How many `kubectl exec` calls into this namespace the stand-in has seen so far.</summary>
-    public int ExecCount => Log.Split('\n').Count(l => l.Contains("\"exec\"", StringComparison.Ordinal) && l.Contains($"\"{Namespace}\"", StringComparison.Ordinal));
+    /// <summary>How many exec requests into this namespace the API server has had so far.</summary>
+    public int ExecCount => Log.Split('\n').Count(l => l.Contains($"/namespaces/{Namespace}/pods/", StringComparison.Ordinal) && l.Contains("/exec?", StringComparison.Ordinal));
 
     private IReadOnlyList<int> KubectlPids(Func<string[], bool> match) =>
         ProcessesWhere(argv => argv.Any(a => a.EndsWith("kubectl", StringComparison.Ordinal)) && argv.Contains(Namespace) && match(argv));
@@ -98,36 +124,50 @@ public sealed class KubeCluster : IAsyncDisposable
         Write($"services/{name}.json", Resource("Service", name, new Dictionary<string, string> { ["serving.knative.dev/service"] = name },
             new JsonObject { ["type"] = "ExternalName", ["externalName"] = "kourier-internal.kourier-system.svc.cluster.local" }));
 
-    /// <summary>Starts one podman container per pod container and records the pod.</summary>
+    /// <summary>
+    /// Starts one podman container per pod container and records the pod. A pod of several containers,
+    /// or one with <paramref name="shareProcessNamespace"/>, is a podman pod: its containers share the
+    /// network namespace (and then the PID namespace, where PID 1 is the pod's pause process, as in Kubernetes).
+    /// </summary>
     public async Task<KubePod> AddPodAsync(string name, IReadOnlyDictionary<string, string> labels, IReadOnlyList<(string Name, string[] Command)> containers,
-        string? rootfs = null, DateTimeOffset? created = null, JsonObject? livenessProbe = null)
+        string? rootfs = null, DateTimeOffset? created = null, JsonObject? livenessProbe = null, bool shareProcessNamespace = false)
     {
+        string? podmanPod = null;
+        if (containers.Count > 1 || shareProcessNamespace)
+        {
+            podmanPod = "wand-test-pod-" + Guid.NewGuid().ToString("N")[..10];
+            var made = await TestContainer.PodmanAsync(["pod", "create", "--name", podmanPod, "--share", shareProcessNamespace ? "net,ipc,uts,pid" : "net,ipc,uts"]);
+            if (made.ExitCode != 0) throw new InvalidOperationException($"podman pod create failed: {made}");
+            _pods.Add(podmanPod);
+        }
         var backing = new Dictionary<string, TestContainer>();
         var annotations = new JsonObject();
         var specs = new JsonArray();
         foreach (var (container, command) in containers)
         {
-            var c = await TestContainer.StartAsync(command, rootfs);
+            var c = await TestContainer.StartAsync(command, rootfs, pod: podmanPod);
             _containers.Add(c);
             backing[container] = c;
-            annotations["kubectl-standin/podman." + container] = c.Name;
+            annotations[KubeApiServer.ContainerAnnotation + container] = c.Name;
             specs.Add(new JsonObject { ["name"] = container, ["image"] = "localhost/wand-testbed:latest", ["command"] = new JsonArray(command.Select(a => (JsonNode?)a).ToArray()) });
             if (livenessProbe is not null && specs.Count == 1) specs[0]!["livenessProbe"] = livenessProbe.DeepClone(); // the first container's
         }
-        var pod = Resource("Pod", name, labels, new JsonObject { ["containers"] = specs, ["nodeName"] = "standin-node-1", ["restartPolicy"] = "Always" });
+        var pod = Resource("Pod", name, labels, new JsonObject { ["containers"] = specs, ["nodeName"] = "test-node-1", ["restartPolicy"] = "Always" });
+        if (shareProcessNamespace) pod["spec"]!["shareProcessNamespace"] = true;
         pod["metadata"]!["annotations"] = annotations;
         pod["metadata"]!["creationTimestamp"] = (created ?? DateTimeOffset.UtcNow).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ");
         pod["status"] = new JsonObject { ["phase"] = "Running", ["podIP"] = "10.88.0.10", ["hostIP"] = "192.168.1.10", ["qosClass"] = "BestEffort" };
         Write($"pods/{name}.json", pod);
-        return new KubePod(name, backing);
+        return new KubePod(name, backing, podmanPod);
     }
 
     /// <summary>Deletes the pod and its containers, as `kubectl delete pod` would.</summary>
     public async Task DeletePodAsync(KubePod pod)
     {
-        File.Delete(Path.Combine(State.Value, Namespace, "pods", pod.Name + ".json"));
+        File.Delete(Path.Combine(State, Namespace, "pods", pod.Name + ".json"));
         foreach (var c in pod.Containers.Values) _containers.Remove(c);
         await Task.WhenAll(pod.Containers.Values.Select(c => RemoveContainerAsync(c.Name)));
+        if (pod.PodmanPod is { } podmanPod && _pods.Remove(podmanPod)) await RemovePodmanPodAsync(podmanPod);
     }
 
     /// <summary>
@@ -156,12 +196,26 @@ public sealed class KubeCluster : IAsyncDisposable
         Console.Error.WriteLine($"warning: podman could not remove container {name}");
     }
 
+    /// <summary>`podman pod rm -f` (its infra container), bounded; cleanup never fails a test.</summary>
+    private static async Task RemovePodmanPodAsync(string name)
+    {
+        try
+        {
+            await TestContainer.PodmanAsync(["pod", "rm", "-f", "--ignore", name]);
+        }
+        catch (TimeoutException)
+        {
+            Console.Error.WriteLine($"warning: podman could not remove pod {name}");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Task.WhenAll(_containers.Select(c => RemoveContainerAsync(c.Name)));
+        await Task.WhenAll(_pods.Select(RemovePodmanPodAsync));
         try
         {
-            Directory.Delete(Path.Combine(State.Value, Namespace), recursive: true);
+            Directory.Delete(Path.Combine(State, Namespace), recursive: true);
         }
         catch (IOException)
         {
@@ -188,7 +242,7 @@ public sealed class KubeCluster : IAsyncDisposable
 
     private void Write(string relative, JsonObject resource)
     {
-        var path = Path.Combine(State.Value, Namespace, relative);
+        var path = Path.Combine(State, Namespace, relative);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path + ".tmp", resource.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         File.Move(path + ".tmp", path, overwrite: true);

@@ -32,13 +32,14 @@ public sealed class TestContainer : IAsyncDisposable
     /// <summary>The folder the container runs from (the testbed, or a trimmed copy of it).</summary>
     public string Rootfs { get; }
 
-    public static async Task<TestContainer> StartAsync(IEnumerable<string> command, string? rootfs = null, bool interactive = false)
+    /// <param name="pod">A podman pod to join (its namespaces are shared with the pod's other containers).</param>
+    public static async Task<TestContainer> StartAsync(IEnumerable<string> command, string? rootfs = null, bool interactive = false, string? pod = null)
     {
         Testbed.EnsureReady();
         _ = Conf.Value;
         var name = "wand-test-" + Guid.NewGuid().ToString("N")[..10];
         rootfs ??= Testbed.Root;
-        var r = await PodmanAsync(["run", "-d", .. interactive ? new[] { "-i" } : [], "--name", name, "--rootfs", rootfs + ":O", .. command]);
+        var r = await PodmanAsync(["run", "-d", .. interactive ? new[] { "-i" } : [], .. pod is null ? [] : new[] { "--pod", pod }, "--name", name, "--rootfs", rootfs + ":O", .. command]);
         if (r.ExitCode != 0) throw new InvalidOperationException($"podman run failed: {r}");
         return new TestContainer(name, rootfs);
     }

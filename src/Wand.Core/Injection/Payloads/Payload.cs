@@ -36,8 +36,10 @@ public static class Payload
 
     /// <summary>
     /// The constant -c program that starts agent.py with the target's own interpreter: it reads
-    /// {"agent": source, "request": {...}} from stdin, so nothing from users travels in argv.
+    /// {"agent": source, "request": {...}} from stdin, so nothing from users travels in argv. It reads
+    /// one line, never up to stdin's end: an API server older than 1.30 (no v5.channel.k8s.io) cannot
+    /// pass the end of kubectl's stdin on, and the watcher's later lines carry requests.
     /// </summary>
     public const string AgentBoot =
-        "import sys,json;m=json.loads(sys.stdin.buffer.read());exec(m['agent'],{'__name__':'__wand_agent__','REQUEST':m['request']})";
+        "import sys,json;m=json.loads(sys.stdin.buffer.readline());exec(m['agent'],{'__name__':'__wand_agent__','REQUEST':m['request']})";
 }

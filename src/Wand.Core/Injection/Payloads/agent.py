@@ -11,7 +11,7 @@
 #                                                     end or exec; {"heartbeat": true} lines between;
 #                                                     with serve, {"id", "request"} lines on stdin are
 #                                                     answered as {"id", "answer"} lines
-#   (watch is started by Payload.AgentLineBoot, which reads only the first line of stdin)
+#   (Payload.AgentBoot reads only the first line of stdin: watch's requests follow it)
 #   {"op": "lend", "pid": N, "archive": B64TAR}   -> {"path": folder for sys.path} (owned by the target's user)
 #   {"op": "unlend", "path": P}                    -> {"removed": bool}
 #   {"op": "inject", "pid": N, "name": "wand-HEX", "script": "...", "request": {...},

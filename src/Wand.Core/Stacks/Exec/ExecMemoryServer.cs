@@ -43,7 +43,7 @@ public sealed class ExecMemoryServer : IDisposable
     public static ExecMemoryServer Start(IExecTarget target, int pid)
     {
         // The target's own interpreter runs the agent (as every exec-route request does): the image may have no other.
-        var stream = ProcessStream.Start(target.Program, target.ExecArguments([$"/proc/{pid}/exe", "-I", "-S", "-c", ExecWatcher.LineBoot]));
+        var stream = ProcessStream.Start(target.Program, target.ExecArguments([$"/proc/{pid}/exe", "-I", "-S", "-c", Payload.AgentBoot]));
         ExecMemoryServer? server = null;
         try
         {

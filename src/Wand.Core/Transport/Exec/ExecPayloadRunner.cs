@@ -84,7 +84,8 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
         if (request["op"]?.GetValue<string>() != "inject" && Channel is { } channel && await channel.TryRequestAsync(request, cancellationToken) is { } viaWatcher
             && !(viaWatcher.TryGetProperty("error", out var declined) && declined.GetString() == "other-interpreter"))
             return Checked(viaWatcher, request);
-        var input = new JsonObject { ["agent"] = Payload.Read(Payload.Agent), ["request"] = request }.ToJsonString();
+        // One line (compact JSON escapes newlines): the agent reads up to it, not up to stdin's end.
+        var input = new JsonObject { ["agent"] = Payload.Read(Payload.Agent), ["request"] = request }.ToJsonString() + "\n";
         var r = await ProcessRunner.RunAsync(target.Program, target.ExecArguments([interpreter, "-I", "-S", "-c", Payload.AgentBoot]), input, timeout ?? AgentTimeout, cancellationToken);
         if (!r.Ok || !r.Stdout.TrimStart().StartsWith('{'))
             throw new InjectionFailedException($"{target.Verb} into {target.Description} failed (exit {r.ExitCode}): {r.Stderr.Trim()}",

@@ -27,13 +27,6 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
     private StreamWriter? _requests;
     private int _nextId;
 
-    /// <summary>
-    /// As <see cref="Payload.AgentBoot"/>, reading only the first line of stdin: the following lines
-    /// carry requests to the watcher (agent.py serve).
-    /// </summary>
-    public const string LineBoot =
-        "import sys,json;m=json.loads(sys.stdin.buffer.readline());exec(m['agent'],{'__name__':'__wand_agent__','REQUEST':m['request']})";
-
     /// <summary>How many times the watcher was started again after it ended.</summary>
     public int Restarts { get; private set; }
 
@@ -160,7 +153,7 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
         ChildProcess process;
         try
         {
-            process = ProcessRunner.Start(target.Program, target.ExecArguments([interp, "-I", "-S", "-c", LineBoot]), new ChildProcessOptions { OnErrorLine = OnError });
+            process = ProcessRunner.Start(target.Program, target.ExecArguments([interp, "-I", "-S", "-c", Payload.AgentBoot]), new ChildProcessOptions { OnErrorLine = OnError });
         }
         catch (ProcessRunner.NotInstalledException)
         {
