@@ -194,8 +194,8 @@ public class StacksTests
         try
         {
             var psi = new ProcessStartInfo("strace") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "-f", "-qq", "-o", log, "-e", "trace=ptrace,kill,tkill,tgkill,pidfd_send_signal,process_vm_readv,process_vm_writev,openat,pwrite64,pwritev",
-                         "dotnet", "exec", WandCli.Dll, "stacks", "--pid", target.Pid.ToString(), "--locals" })
+            foreach (var a in (string[])["-f", "-qq", "-o", log, "-e", "trace=ptrace,kill,tkill,tgkill,pidfd_send_signal,process_vm_readv,process_vm_writev,openat,pwrite64,pwritev",
+                         .. TestedTool.Wand.With("stacks", "--pid", target.Pid.ToString(), "--locals")])
                 psi.ArgumentList.Add(a);
             psi.Environment["DEBUGWAND_SIMPLE_UI"] = "1";
             using var wand = Process.Start(psi)!;
