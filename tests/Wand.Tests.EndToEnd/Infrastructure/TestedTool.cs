@@ -13,6 +13,12 @@ public sealed class TestedTool
     public static TestedTool Wand { get; } = Resolve("wand");
     public static TestedTool Rdg { get; } = Resolve("rdg");
 
+    /// <summary>
+    /// <c>dotnet exec wand.dll</c> whatever <see cref="AotDirVariable"/> says: only for a test that needs wand's
+    /// JIT start-up (about 150 ms) as a window to act in, which the NativeAOT wand (about 10 ms) does not leave.
+    /// </summary>
+    public static TestedTool FrameworkDependentWand { get; } = FrameworkDependent("wand");
+
     private TestedTool(IReadOnlyList<string> argv, bool nativeAot) => (Argv, NativeAot) = (argv, nativeAot);
 
     /// <summary>The command line that starts the tool, before its own arguments: absolute paths only (tests change PATH).</summary>
@@ -33,6 +39,11 @@ public sealed class TestedTool
                 ? new([executable], nativeAot: true)
                 : throw new InvalidOperationException($"{AotDirVariable}={dir} has no {name}: publish it (tests/run.sh does) or unset {AotDirVariable}");
         }
+        return FrameworkDependent(name);
+    }
+
+    private static TestedTool FrameworkDependent(string name)
+    {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p ? p : "/usr/bin/dotnet";
         return new([dotnet, "exec", Path.Combine(AppContext.BaseDirectory, name + ".dll")], nativeAot: false);
     }

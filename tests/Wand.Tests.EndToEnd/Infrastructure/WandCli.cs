@@ -11,9 +11,9 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 /// <summary>Runs <c>wand</c> (<see cref="TestedTool.Wand"/>) as a separate process, as a user would; <c>user</c> is a numeric uid (its gid is taken to be the same).</summary>
 public static class WandCli
 {
-    public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? user = null, string? stdin = null, TimeSpan? timeout = null, IDictionary<string, string>? env = null)
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? user = null, string? stdin = null, TimeSpan? timeout = null, IDictionary<string, string>? env = null, TestedTool? tool = null)
     {
-        var argv = TestedTool.Wand.With(args);
+        var argv = (tool ?? TestedTool.Wand).With(args);
         var psi = new ProcessStartInfo(user is null ? argv[0] : "setpriv")
         {
             RedirectStandardOutput = true,
