@@ -89,7 +89,7 @@ public static class DebugBench
     }
 
     private static Phases NewPhases() => new(
-        ("dotnet start-up + CLI parsing (until 1st progress line)", "starting debugpy in PID"),
+        ("start-up + CLI parsing (until 1st progress line)", "starting debugpy in PID"),
         ("read interpreter state", "reading the interpreter state"),
         ("open target, lock, write request files", "asking PID"));
 

@@ -102,7 +102,7 @@ public static class ExecBench
     }
 
     private static Phases NewPhases() => new(
-        ("dotnet start-up + CLI parsing (until 1st progress line)", "reading the interpreter state"),
+        ("start-up + CLI parsing (until 1st progress line)", "reading the interpreter state"),
         ("open target, lock, write request files", "asking PID"));
 
     private static async Task CandidateAsync(Candidate wand, int pid, Samples? into, Phases? phases)

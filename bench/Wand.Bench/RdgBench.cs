@@ -51,7 +51,7 @@ public static class RdgBench
         var floor = new Samples("srun + sys.remote_exec (floor)");
         var floorExit = new Samples("  of which: srun step until exit");
         var phases = new Phases(
-            ("dotnet start-up + squeue + scontrol (until 1st progress line)", "starting the debugger in PID"));
+            ("start-up + squeue + scontrol (until 1st progress line)", "starting the debugger in PID"));
         try
         {
             var env = new Dictionary<string, string?>
@@ -130,7 +130,7 @@ public static class RdgBench
             var initialized = await InitializeAsync(host, port, clock);
             into?.Add(initialized);
             untilExit?.Add(exited);
-            phases?.Add(child.StderrLines, ("srun step: rdg node activate (.NET start-up, scan, injection) .. rdg exit", exited), ("DAP connect + initialize", initialized));
+            phases?.Add(child.StderrLines, ("srun step: rdg node activate (start-up, scan, injection) .. rdg exit", exited), ("DAP connect + initialize", initialized));
             return host;
         }
         finally
