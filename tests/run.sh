@@ -35,6 +35,22 @@ if ! dotnet build Wand.slnx -c Release > "$results/build.log" 2>&1; then
   exit 1
 fi
 
+# The end-to-end tests run wand and rdg as users get them on linux-x64, as NativeAOT executables, published
+# once here (tests/Wand.Tests.EndToEnd/Infrastructure/TestedTool.cs). NativeAOT links with clang or gcc.
+if ! command -v clang >/dev/null && ! command -v gcc >/dev/null; then
+  { apt-get update -qq && apt-get install -y -qq gcc libc6-dev binutils; } > "$results/linker.log" 2>&1 || { echo "installing gcc (NativeAOT's linker) failed" >&2; summary 0 1 0; exit 1; }
+fi
+rm -rf artifacts/aot
+for project in src/Wand.Cli src/Rdg.Cli; do
+  if ! dotnet publish "$project" -c Release -r linux-x64 -o artifacts/aot >> "$results/publish.log" 2>&1; then
+    tail -n 40 "$results/publish.log" >&2
+    echo "NativeAOT publish of $project failed" >&2
+    summary 0 1 0
+    exit 1
+  fi
+done
+export WAND_TEST_AOT_DIR="$PWD/artifacts/aot"
+
 dotnet test Wand.slnx -c Release --no-build --results-directory "$results" \
   --logger "trx" --logger "console;verbosity=normal" "$@"
 status=$?

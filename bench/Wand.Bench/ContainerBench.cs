@@ -20,7 +20,7 @@ public static class ContainerBench
 
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
     {
-        BenchEnv.EnsureBuilt(BenchEnv.WandDll);
+        BenchEnv.EnsureBuilt(BenchEnv.Candidates[0].Location);
         var conf = EnsurePodman();
         Report.Title($"container: `wand debug --container` until attached (host and exec routes) vs one `podman exec` calling sys.remote_exec until the port listens (N={iterations}, a fresh container per run)");
         var host = new Samples("wand debug --container --route host");
@@ -45,8 +45,8 @@ public static class ContainerBench
         try
         {
             var clock = Stopwatch.StartNew();
-            await using var wand = Child.Start(BenchEnv.Dotnet,
-                [BenchEnv.WandDll, "debug", "--container", name, "--route", route, "--yes", "--port", Str(port), "--output", "json"], clock,
+            await using var wand = Child.Start(BenchEnv.Candidates[0].Program,
+                BenchEnv.Candidates[0].Args("debug", "--container", name, "--route", route, "--yes", "--port", Str(port), "--output", "json"), clock,
                 env: new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1", ["CONTAINERS_CONF"] = conf });
             var attached = await wand.WaitForStdoutAsync("\"event\":\"attached\"", TimeSpan.FromSeconds(120));
             into?.Add(attached);

@@ -50,7 +50,7 @@ public static class DebugBench
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
     {
         var candidates = BenchEnv.Candidates;
-        BenchEnv.EnsureBuilt([.. candidates.Select(c => c.Dll)]);
+        BenchEnv.EnsureBuilt([.. candidates.Select(c => c.Location)]);
         Report.Title($"debug: `wand debug --pid` start until the first DAP initialize response vs in-process debugpy.listen() until the same response " +
                      $"(N={iterations}, interleaved, a fresh target per run)");
 
@@ -89,7 +89,7 @@ public static class DebugBench
     }
 
     private static Phases NewPhases() => new(
-        ("dotnet start-up + CLI parsing (until 1st progress line)", "starting debugpy in PID"),
+        ("start-up + CLI parsing (until 1st progress line)", "starting debugpy in PID"),
         ("read interpreter state", "reading the interpreter state"),
         ("open target, lock, write request files", "asking PID"));
 
@@ -102,8 +102,8 @@ public static class DebugBench
         {
             await target.WaitForStdoutAsync("ready", TimeSpan.FromSeconds(30));
             var clock = Stopwatch.StartNew();
-            await using var child = Child.Start(BenchEnv.Dotnet,
-                [wand.Dll, "debug", "--detach", "--pid", Str(target.Pid), "--port", Str(port), "--output", "json"], clock,
+            await using var child = Child.Start(wand.Program,
+                wand.Args("debug", "--detach", "--pid", Str(target.Pid), "--port", Str(port), "--output", "json"), clock,
                 env: new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1" });
             var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(120));
             var wandDone = clock.Elapsed;

@@ -60,7 +60,7 @@ public static class ExecBench
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
     {
         var candidates = BenchEnv.Candidates;
-        BenchEnv.EnsureBuilt([.. candidates.Select(c => c.Dll)]);
+        BenchEnv.EnsureBuilt([.. candidates.Select(c => c.Location)]);
         Report.Title($"exec: `wand exec --pid PID -c \"{Code}\"` end to end vs sys.remote_exec + output file read back " +
                      $"(N={iterations}, interleaved, target loops on time.sleep({SleepSeconds}))");
 
@@ -102,13 +102,13 @@ public static class ExecBench
     }
 
     private static Phases NewPhases() => new(
-        ("dotnet start-up + CLI parsing (until 1st progress line)", "reading the interpreter state"),
+        ("start-up + CLI parsing (until 1st progress line)", "reading the interpreter state"),
         ("open target, lock, write request files", "asking PID"));
 
     private static async Task CandidateAsync(Candidate wand, int pid, Samples? into, Phases? phases)
     {
         var clock = Stopwatch.StartNew();
-        await using var child = Child.Start(BenchEnv.Dotnet, [wand.Dll, "exec", "--pid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "-c", Code], clock,
+        await using var child = Child.Start(wand.Program, wand.Args("exec", "--pid", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "-c", Code), clock,
             env: new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1" });
         var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(60));
         var elapsed = clock.Elapsed;

@@ -31,7 +31,7 @@ public static class KubeBench
 
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
     {
-        BenchEnv.EnsureBuilt(BenchEnv.WandDll);
+        BenchEnv.EnsureBuilt(BenchEnv.Candidates[0].Location);
         var state = Prepare();
         try
         {
@@ -74,8 +74,8 @@ public static class KubeBench
         try
         {
             var clock = Stopwatch.StartNew();
-            await using var wand = Child.Start(BenchEnv.Dotnet,
-                [BenchEnv.WandDll, "debug", "-n", Namespace, "-s", "api", "--yes", "--port", Str(port), "--output", "json"], clock, env: Env(state));
+            await using var wand = Child.Start(BenchEnv.Candidates[0].Program,
+                BenchEnv.Candidates[0].Args("debug", "-n", Namespace, "-s", "api", "--yes", "--port", Str(port), "--output", "json"), clock, env: Env(state));
             await wand.WaitForStdoutAsync("\"event\":\"attached\"", TimeSpan.FromSeconds(120));
             await InitializeAsync(port, clock, TimeSpan.FromSeconds(60));
             into?.Add(clock.Elapsed);
@@ -142,8 +142,8 @@ public static class KubeBench
             await PodmanPythonAsync(container, "import urllib.request, time\nfor i in range(200):\n    try:\n        urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1); break\n    except OSError: time.sleep(0.1)");
             var clock = Stopwatch.StartNew();
             var origin = Stopwatch.GetTimestamp();
-            await using var wand = Child.Start(BenchEnv.Dotnet,
-                [BenchEnv.WandDll, "debug", "-n", Namespace, "-s", "api", "--yes", "--port", Str(Adapters.FreePort()), "--output", "json"], clock, env: Env(state));
+            await using var wand = Child.Start(BenchEnv.Candidates[0].Program,
+                BenchEnv.Candidates[0].Args("debug", "-n", Namespace, "-s", "api", "--yes", "--port", Str(Adapters.FreePort()), "--output", "json"), clock, env: Env(state));
             await wand.WaitForStdoutAsync("\"event\":\"attached\"", TimeSpan.FromSeconds(120));
             for (var i = -1; i < iterations; i++)
             {

@@ -34,7 +34,6 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
-if (wands.Count > 0) BenchEnv.Candidates = wands;
 if (wands.Select(w => w.Label).Distinct().Count() != wands.Count)
 {
     Console.Error.WriteLine("two --wand builds have the same label: name them with --wand LABEL=PATH");
@@ -51,14 +50,16 @@ var verdicts = new List<Verdict>();
 try
 {
     Console.WriteLine($"wand benchmarks: {Environment.ProcessorCount} CPUs, .NET {Environment.Version}, {RuntimeInformation.OSDescription}");
-    foreach (var c in BenchEnv.Candidates) Console.WriteLine($"candidate {c.Label}: dotnet {c.Dll}");
+    // Every benchmark measures what users install on linux-x64 unless told otherwise: the NativeAOT wand.
+    if (which is not ("proxy" or "rdg")) BenchEnv.Candidates = wands.Count > 0 ? wands : [new("wand", BenchEnv.PublishAot("src/Wand.Cli", "wand"))];
+    foreach (var c in BenchEnv.Candidates) Console.WriteLine($"candidate {c.Label}: {c}");
     if (which is "exec" or "debug" or "container" or "kube" or "proxy" or "ptrace" or "all") BenchEnv.EnsureTestbed();
     if (which is "startup" or "all") verdicts.AddRange(await StartupBench.RunAsync(iterations ?? 20));
     if (which is "exec" or "all") verdicts.AddRange(await ExecBench.RunAsync(iterations ?? 20));
     if (which is "debug" or "all") verdicts.AddRange(await DebugBench.RunAsync(iterations ?? 8));
     if (which is "container" or "all") verdicts.AddRange(await ContainerBench.RunAsync(iterations ?? 6));
     if (which is "kube" or "all") verdicts.AddRange(await KubeBench.RunAsync(iterations ?? 5));
-    if (which is "rdg" or "all") verdicts.AddRange(await RdgBench.RunAsync(iterations ?? 20, iterations ?? 6));
+    if (which is "rdg" or "all") verdicts.AddRange(await RdgBench.RunAsync(iterations ?? 6));
     if (which is "proxy" or "all") verdicts.AddRange(await ProxyBench.RunAsync(iterations ?? 240));
     if (which is "ptrace" or "all") verdicts.AddRange(await PtraceBench.RunAsync(iterations ?? 5, iterations ?? 20));
 }

@@ -10,10 +10,9 @@ using Wand.Transport;
 namespace Wand.Bench;
 
 /// <summary>
-/// rdg (issue 6), two figures against floors measured in the same run, interleaved, reported (the
-/// issue sets no target):
+/// rdg attach (issue 6) against a floor measured in the same run, interleaved, reported (the issue sets no
+/// target; <c>rdg --help</c> is measured by <see cref="StartupBench"/>):
 /// <list type="bullet">
-/// <item><c>dotnet rdg.dll --help</c> against <c>dotnet bench-noop.dll</c> (an empty program).</item>
 /// <item>From the start of <c>rdg attach JOB PID</c> (an unprepared Python 3.14 in a real Slurm job:
 /// zero-prep attach, squeue, then one <c>srun --overlap</c> step that injects) until the DAP
 /// <c>initialize</c> response on the address and port rdg printed. Floor: one
@@ -22,7 +21,7 @@ namespace Wand.Bench;
 /// until the port listens), then the same <c>initialize</c>.</item>
 /// </list>
 /// debugpy listens once per process, so every iteration gets a fresh job with two idle Pythons: one
-/// for rdg, one for the floor. rdg.dll is built (Release) from src/Rdg.Cli at the start.
+/// for rdg, one for the floor. The NativeAOT rdg is published (Release, linux-x64) from src/Rdg.Cli at the start.
 /// </summary>
 public static class RdgBench
 {
@@ -32,57 +31,16 @@ public static class RdgBench
     /// <summary>Starts two idle Pythons in the job and waits for them (argv: PYTHON SCRIPT).</summary>
     private const string JobScript = "#!/bin/bash\n\"$1\" -u \"$2\" &\n\"$1\" -u \"$2\" &\nwait\n";
 
-    public static async Task<IReadOnlyList<Verdict>> RunAsync(int startupIterations, int attachIterations)
+    public static async Task<IReadOnlyList<Verdict>> RunAsync(int attachIterations)
     {
-        var rdg = await BuildRdgAsync();
-        BenchEnv.EnsureBuilt(rdg, BenchEnv.NoopDll);
-        await StartupAsync(rdg, startupIterations);
+        var rdg = new Candidate("rdg", BenchEnv.PublishAot("src/Rdg.Cli", "rdg"));
         await AttachAsync(rdg, attachIterations);
-        return [new Verdict("rdg-startup", null), new Verdict("rdg-attach", null)];
-    }
-
-    private static async Task<string> BuildRdgAsync()
-    {
-        var project = Path.Combine(BenchEnv.RepoRoot(), "src/Rdg.Cli/Rdg.Cli.csproj");
-        Console.WriteLine("building rdg (dotnet build -c Release src/Rdg.Cli)");
-        var r = await RunAsync(BenchEnv.Dotnet, ["build", project, "-c", "Release", "-nologo", "-v", "q"], null, TimeSpan.FromMinutes(10));
-        if (!r.Ok) throw new InvalidOperationException($"building rdg failed:\n{r.Stdout}\n{r.Stderr}");
-        var dll = Directory.GetFiles(Path.Combine(BenchEnv.RepoRoot(), "src/Rdg.Cli/bin/Release"), "rdg.dll", SearchOption.AllDirectories)
-            .OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault();
-        return dll ?? throw new InvalidOperationException("rdg.dll not found under src/Rdg.Cli/bin/Release after the build");
-    }
-
-    // ---------------------------------------------------------------- start-up ----
-
-    private static async Task StartupAsync(string rdg, int iterations)
-    {
-        Report.Title($"rdg startup: `dotnet rdg.dll --help` vs `dotnet bench-noop.dll` (N={iterations}, interleaved)");
-        var help = new Samples("rdg --help (candidate)");
-        var floor = new Samples("empty .NET program (floor)");
-        await TimeAsync([rdg, "--help"], null);
-        await TimeAsync([BenchEnv.NoopDll], null);
-        for (var i = 0; i < iterations; i++)
-        {
-            await TimeAsync([rdg, "--help"], help);
-            await TimeAsync([BenchEnv.NoopDll], floor);
-        }
-        Report.Table(help, floor);
-        Report.Ratio(help, floor);
-        Report.Line($"  over the floor: {Report.F(help.Median - floor.Median)} ms (no target; reported only)");
-    }
-
-    private static async Task TimeAsync(string[] args, Samples? into)
-    {
-        var clock = Stopwatch.StartNew();
-        var r = await RunAsync(BenchEnv.Dotnet, args, new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1" }, TimeSpan.FromSeconds(60));
-        var elapsed = clock.Elapsed;
-        if (!r.Ok) throw new InvalidOperationException($"dotnet {string.Join(' ', args)} failed:\n{r.Stderr}");
-        into?.Add(elapsed);
+        return [new Verdict("rdg-attach", null)];
     }
 
     // ------------------------------------------------------------------ attach ----
 
-    private static async Task AttachAsync(string rdg, int iterations)
+    private static async Task AttachAsync(Candidate rdg, int iterations)
     {
         BenchEnv.EnsureTestbed();
         var conf = await EnsureSlurmAsync();
@@ -94,7 +52,7 @@ public static class RdgBench
         var floor = new Samples("srun + sys.remote_exec (floor)");
         var floorExit = new Samples("  of which: srun step until exit");
         var phases = new Phases(
-            ("dotnet start-up + squeue + scontrol (until 1st progress line)", "starting the debugger in PID"));
+            ("start-up + squeue + scontrol (until 1st progress line)", "starting the debugger in PID"));
         try
         {
             var env = new Dictionary<string, string?>
@@ -162,13 +120,13 @@ public static class RdgBench
     }
 
     /// <summary>Times rdg attach + initialize; returns the address rdg bound (the floor binds the same).</summary>
-    private static async Task<string> CandidateAsync(string rdg, string job, int pid, Dictionary<string, string?> env, Samples? into, Samples? untilExit, Phases? phases)
+    private static async Task<string> CandidateAsync(Candidate rdg, string job, int pid, Dictionary<string, string?> env, Samples? into, Samples? untilExit, Phases? phases)
     {
         var port = Adapters.FreePort();
         try
         {
             var clock = Stopwatch.StartNew();
-            await using var child = Child.Start(BenchEnv.Dotnet, [rdg, "attach", job, Str(pid), "--port", Str(port)], clock, env: env);
+            await using var child = Child.Start(rdg.Program, rdg.Args("attach", job, Str(pid), "--port", Str(port)), clock, env: env);
             var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(180));
             var exited = clock.Elapsed;
             if (exit != 0) throw new InvalidOperationException($"rdg attach failed (exit {exit}):\n{child.Stdout}\n{child.Stderr}");
@@ -178,7 +136,7 @@ public static class RdgBench
             var initialized = await InitializeAsync(host, port, clock);
             into?.Add(initialized);
             untilExit?.Add(exited);
-            phases?.Add(child.StderrLines, ("srun step: rdg node activate (.NET start-up, scan, injection) .. rdg exit", exited), ("DAP connect + initialize", initialized));
+            phases?.Add(child.StderrLines, ("srun step: rdg node activate (start-up, scan, injection) .. rdg exit", exited), ("DAP connect + initialize", initialized));
             return host;
         }
         finally

@@ -4,13 +4,11 @@ using Wand.Tests.EndToEnd.Infrastructure;
 namespace Wand.Tests.EndToEnd;
 
 /// <summary>
-/// The built <c>rdg</c> (rdg.dll next to the tests) as a user runs it: one-shot (<see cref="RunAsync"/>)
+/// <c>rdg</c> (<see cref="TestedTool.Rdg"/>) as a user runs it: one-shot (<see cref="RunAsync"/>)
 /// or in the background with its output streamed (<see cref="Start"/>), killed with its children on dispose.
 /// </summary>
 public sealed class RdgProcess : IAsyncDisposable
 {
-    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "rdg.dll");
-
     /// <summary>The testbed's host-runnable interpreter (finds its stdlib and debugpy in the rootfs).</summary>
     public static string HostPython(string version) => Testbed.HostPath($"/usr/bin/python{version}-host");
 
@@ -41,11 +39,10 @@ public sealed class RdgProcess : IAsyncDisposable
     private static ProcessStartInfo Psi(IEnumerable<string> args, IDictionary<string, string>? env, string? cwd)
     {
         Testbed.EnsureReady();
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        var argv = TestedTool.Rdg.With(args);
+        var psi = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         if (cwd is not null) psi.WorkingDirectory = cwd;
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(Dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in argv.Skip(1)) psi.ArgumentList.Add(a);
         psi.Environment["DEBUGWAND_SIMPLE_UI"] = "1";
         psi.Environment.Remove("PYTHONDONTWRITEBYTECODE");
         foreach (var v in new[] { "SLURM_JOB_ID", "SLURM_PROCID", "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SSH_CONNECTION", "SLURM_SUBMIT_HOST", "RDG_LOGIN_HOST", "SLURM_CONF" })

@@ -64,6 +64,8 @@ public sealed class RdgSlurmTests : IAsyncLifetime
     private Dictionary<string, string> Env(IDictionary<string, string>? extra = null) =>
         RdgProcess.Env(Path.Combine(_dir, "sessions"), new Dictionary<string, string> { ["SLURM_CONF"] = SlurmConf.Value }.Concat(extra ?? new Dictionary<string, string>()).ToDictionary());
 
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string[] argv, IDictionary<string, string>? env = null) => RunAsync(argv[0], argv[1..], env);
+
     private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, IEnumerable<string> args, IDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -113,7 +115,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         return content;
     }
 
-    private static string[] Rdg(params string[] args) => ["dotnet", "exec", RdgProcess.Dll, .. args];
+    private static string[] Rdg(params string[] args) => TestedTool.Rdg.With(args);
 
     private static string Value(string text, string key) =>
         text.Split('\n').First(l => l.StartsWith(key + ": ", StringComparison.Ordinal))[(key.Length + 2)..].Trim();
@@ -145,7 +147,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         Assert.Contains($"rdg attach {job} ", log);
         Assert.DoesNotContain("\u001b[", log);
 
-        var attach = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", job], Env());
+        var attach = await RunAsync(Rdg("attach", job), Env());
         Assert.True(attach.ExitCode == 0, attach.Stderr + attach.Stdout);
         Assert.Equal(job, Value(attach.Stdout, "Job ID"));
         Assert.Equal("lite", Value(attach.Stdout, "Mode"));
@@ -166,7 +168,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         var list = await RunAsync("srun", [$"--jobid={job}", "--overlap", .. Rdg("node", "list", "--job", job)], Env());
         var pid = System.Text.Json.JsonDocument.Parse(list.Stdout).RootElement[0].GetProperty("pid").GetInt32();
 
-        var attach = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", job, pid.ToString(), "--port", TestNet.FreePort().ToString()], Env());
+        var attach = await RunAsync(Rdg("attach", job, pid.ToString(), "--port", TestNet.FreePort().ToString()), Env());
         Assert.True(attach.ExitCode == 0, attach.Stderr + attach.Stdout);
         Assert.Equal("attached", Value(attach.Stdout, "Mode"));
         await HitLoopBreakpointAsync(Value(attach.Stdout, "Address"), int.Parse(Value(attach.Stdout, "Port")), script);
@@ -175,7 +177,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
     [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task JobsThatAreNotRunningAndPidsNotInTheJobAreRefused()
     {
-        var gone = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", "999999", "1"], Env());
+        var gone = await RunAsync(Rdg("attach", "999999", "1"), Env());
         Assert.Equal(ExitCodes.ProcessNotFound, gone.ExitCode);
         Assert.Contains("job 999999", gone.Stderr);
         Assert.Contains("only your RUNNING jobs can be attached", gone.Stderr);
@@ -185,7 +187,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         var (job, output) = await SubmitAsync(Rdg("debug", "--lite", RdgProcess.HostPython("3.13"), "train.py"));
         await WaitForOutputAsync(output, "training");
         await WaitForOutputAsync(output, "To activate the debugger");
-        var wrongPid = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", job, "1"], Env());
+        var wrongPid = await RunAsync(Rdg("attach", job, "1"), Env());
         Assert.Equal(ExitCodes.ProcessNotFound, wrongPid.ExitCode);
         Assert.Contains($"PID 1 is not one of your Python processes in job {job}", wrongPid.Stderr);
         Assert.Contains("lite-armed", wrongPid.Stderr); // the hint lists the job's processes
@@ -193,13 +195,13 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         // srun missing (squeue and scontrol only): a clear error, not a crash.
         var bin = Directory.CreateDirectory(Path.Combine(_dir, "bin")).FullName;
         foreach (var tool in new[] { "squeue", "scontrol" }) File.CreateSymbolicLink(Path.Combine(bin, tool), $"/usr/bin/{tool}");
-        var noSrun = await RunAsync("/usr/bin/dotnet", ["exec", RdgProcess.Dll, "attach", job], Env(new Dictionary<string, string> { ["PATH"] = bin }));
+        var noSrun = await RunAsync(Rdg("attach", job), Env(new Dictionary<string, string> { ["PATH"] = bin }));
         Assert.Equal(ExitCodes.SlurmFailed, noSrun.ExitCode); // Slurm failing is not a process that is not there
         Assert.Contains("srun was not found on PATH", noSrun.Stderr);
 
         await RunAsync("scancel", [job]);
         await Eventually.TrueAsync(async () => (await RunAsync("squeue", ["-h", "-j", job, "-t", "RUNNING"])).Stdout.Trim().Length == 0, TimeSpan.FromSeconds(30), $"job {job} to stop running");
-        var ended = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", job], Env());
+        var ended = await RunAsync(Rdg("attach", job), Env());
         Assert.Equal(ExitCodes.ProcessNotFound, ended.ExitCode);
         Assert.Contains($"job {job}", ended.Stderr);
     }
@@ -250,7 +252,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
 
         foreach (var args in new[] { new[] { "attach", theirs }, ["attach", theirs, "12345"] })
         {
-            var refused = await RunAsync("dotnet", ["exec", RdgProcess.Dll, .. args], Env());
+            var refused = await RunAsync(Rdg(args), Env());
             Assert.Equal(ExitCodes.ProcessNotFound, refused.ExitCode);
             Assert.Contains($"job {theirs} belongs to nobody, not to you; only your RUNNING jobs can be attached", refused.Stderr);
         }
@@ -259,7 +261,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         var (done, output) = await SubmitAsync(["/bin/echo", "finished"]);
         await WaitForOutputAsync(output, "finished");
         await Eventually.TrueAsync(async () => await JobStateAsync(done) is not ("RUNNING" or "COMPLETING" or "PENDING"), TimeSpan.FromSeconds(30), $"job {done} to end");
-        var ended = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", done], Env());
+        var ended = await RunAsync(Rdg("attach", done), Env());
         Assert.Equal(ExitCodes.ProcessNotFound, ended.ExitCode);
         Assert.Matches($"job {done} (is COMPLETED, not RUNNING|has ended \\(COMPLETED\\))", ended.Stderr);
     }
@@ -296,7 +298,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         // Two Python 3.13 processes in the job: rank 0 plain (not attachable), rank 1 armed. No PID needed.
         // No login host known on this side either: the placeholder, and how to set it.
         var noLogin = new Dictionary<string, string> { ["SSH_CONNECTION"] = "", ["SLURM_SUBMIT_HOST"] = "", ["RDG_LOGIN_HOST"] = "" };
-        var attach = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", job], Env(noLogin));
+        var attach = await RunAsync(Rdg("attach", job), Env(noLogin));
         Assert.True(attach.ExitCode == 0, attach.Stderr + attach.Stdout);
         Assert.Equal("lite", Value(attach.Stdout, "Mode"));
         Assert.Contains("@<login-host>", attach.Stdout);
@@ -322,13 +324,13 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         var (one, _) = await SubmitPythonsAsync(script, 1);
 
         // Not a terminal (a script, CI): no prompt, the candidates in the error.
-        var jobs = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach"], Env());
+        var jobs = await RunAsync(Rdg("attach"), Env());
         Assert.Equal(ExitCodes.Usage, jobs.ExitCode);
         Assert.Contains("running jobs: ", jobs.Stderr);
         Assert.Contains($"{two} (job.sh)", jobs.Stderr);
         Assert.Contains($"{one} (job.sh)", jobs.Stderr);
         Assert.Contains("pass the job id: rdg attach JOB_ID", jobs.Stderr);
-        var processes = await RunAsync("dotnet", ["exec", RdgProcess.Dll, "attach", two], Env());
+        var processes = await RunAsync(Rdg("attach", two), Env());
         Assert.Equal(ExitCodes.Usage, processes.ExitCode);
         Assert.Contains($"several Python processes in job {two}: ", processes.Stderr);
         foreach (var pid in pids) Assert.Contains($"PID {pid}  Python 3.14", processes.Stderr);
@@ -336,7 +338,7 @@ public sealed class RdgSlurmTests : IAsyncLifetime
 
         // In a terminal (a pseudo-terminal here): rdg asks, job first, then the process.
         var port = TestNet.FreePort();
-        await using var terminal = PseudoTerminal.Start(["dotnet", "exec", RdgProcess.Dll, "attach", "--port", port.ToString()], Env());
+        await using var terminal = PseudoTerminal.Start(Rdg("attach", "--port", port.ToString()), Env());
         var menu = await terminal.WaitForAsync("choice [1-");
         var jobChoice = menu.Split('\n').Single(l => l.Contains($"] {two}  ", StringComparison.Ordinal)).Trim().TrimStart('[').Split(']')[0];
         await terminal.SendLineAsync(jobChoice);

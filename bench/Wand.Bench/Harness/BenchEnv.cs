@@ -10,14 +10,14 @@ public static class BenchEnv
     public static string Dotnet { get; } =
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p && File.Exists(p) ? p : "dotnet";
 
-    /// <summary>The wand.dll built next to the benchmark (the default candidate).</summary>
+    /// <summary>The framework-dependent wand.dll built next to the benchmark (measure it with <c>--wand jit=PATH</c>).</summary>
     public static string WandDll { get; } = Path.Combine(AppContext.BaseDirectory, "wand.dll");
 
     /// <summary>
-    /// The builds of wand measured, each against the same interleaved floor: the one built next to
-    /// the benchmark, or those given with <c>--wand [LABEL=]PATH</c> (repeatable).
+    /// The builds of wand measured, each against the same interleaved floor: the NativeAOT wand users install
+    /// on linux-x64 (<see cref="PublishAot"/>), or those given with <c>--wand [LABEL=]PATH</c> (repeatable).
     /// </summary>
-    public static IReadOnlyList<Candidate> Candidates { get; set; } = [new("wand", WandDll)];
+    public static IReadOnlyList<Candidate> Candidates { get; set; } = [];
 
     public static string NoopDll { get; } = Path.Combine(AppContext.BaseDirectory, "bench-noop.dll");
 
@@ -58,6 +58,24 @@ public static class BenchEnv
         foreach (var dll in dlls)
             if (!File.Exists(dll))
                 throw new InvalidOperationException($"{dll} is missing: check --wand, or run the benchmark with `dotnet run -c Release --project bench/Wand.Bench` (it builds wand next to itself)");
+    }
+
+    /// <summary>
+    /// Publishes the NativeAOT executable <paramref name="name"/> of <paramref name="project"/> (linux-x64, as its tool
+    /// package ships it) into artifacts/aot, as tests/run.sh does; incremental, so seconds when it is up to date.
+    /// </summary>
+    public static string PublishAot(string project, string name)
+    {
+        var output = Path.Combine(FindRepoRoot(), "artifacts/aot");
+        Console.WriteLine($"publishing NativeAOT {name} (dotnet publish {project} -c Release -r linux-x64 -o artifacts/aot)");
+        var psi = new ProcessStartInfo(Dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "publish", Path.Combine(FindRepoRoot(), project), "-c", "Release", "-r", "linux-x64", "-o", output, "-nologo", "-v", "q" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet publish");
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"dotnet publish {project} failed:\n{stdout}\n{stderr.Result}");
+        return Path.Combine(output, name);
     }
 
     /// <summary>Starts <c>chroot ROOTFS /usr/bin/python3.14 -c CODE ARGS</c>: chroot execs the interpreter, so the child's PID is Python's.</summary>

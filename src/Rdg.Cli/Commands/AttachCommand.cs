@@ -109,7 +109,7 @@ public static class AttachCommand
                     ui.Step($"looking for Python processes of job {job.Id} on {node}");
                     var step = await slurm.StepAsync(job.Id, node, [.. self, "node", "list", "--job", job.Id], ct);
                     if (step.ExitCode != 0) throw new WandException(ExitCodes.SlurmFailed, $"srun on {node} failed: {step.Stderr.Trim()}", "check that the job is still running (squeue --me)");
-                    foreach (var p in JsonSerializer.Deserialize<List<NodeProcess>>(step.Stdout, NodeCommand.Json) ?? []) candidates.Add((node, p));
+                    foreach (var p in JsonSerializer.Deserialize(step.Stdout, HpcJson.Default.IReadOnlyListNodeProcess) ?? []) candidates.Add((node, p));
                 }
                 var chosenProcess = ChooseProcess(ui, [.. candidates.Select(c => c.Process)], pid, job.Id);
                 (chosenNode, chosenPid) = (candidates.First(c => c.Process == chosenProcess).Node, chosenProcess.Pid);
@@ -122,7 +122,7 @@ public static class AttachCommand
                 var hint = run.Stderr.Split('\n').FirstOrDefault(l => l.TrimStart().StartsWith("hint:", StringComparison.Ordinal))?.Trim()["hint:".Length..].Trim();
                 throw new WandException(run.ExitCode, $"on {chosenNode}: {message}", hint);
             }
-            var ep = JsonSerializer.Deserialize<NodeEndpoint>(run.Stdout, NodeCommand.Json)!;
+            var ep = JsonSerializer.Deserialize(run.Stdout, HpcJson.Default.NodeEndpoint)!;
             Report(ui, ep, chosenNode!, job.Id, loginTarget, result.GetValue(localPort));
             return ExitCodes.Ok;
         });

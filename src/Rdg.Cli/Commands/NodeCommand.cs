@@ -13,8 +13,6 @@ namespace Rdg.Cli.Commands;
 /// </summary>
 public static class NodeCommand
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>The words of activate's refusal when the PID is no Python process of the job (rdg attach then lists the job's processes).</summary>
     public const string NotInJob = "is not a Python process of job";
 
@@ -25,7 +23,7 @@ public static class NodeCommand
         list.SetAction(async (result, ct) =>
         {
             var processes = await new NodeAgent(ProcFs.Default, ui).ListAsync(result.GetValue(job), ct);
-            await ui.Out.WriteLineAsync(JsonSerializer.Serialize(processes, Json));
+            await ui.Out.WriteLineAsync(JsonSerializer.Serialize(processes, HpcJson.Default.IReadOnlyListNodeProcess));
             return ExitCodes.Ok;
         });
 
@@ -47,7 +45,7 @@ public static class NodeCommand
             var listenHost = result.GetValue(host)
                 ?? (loginTarget.Known || env("SLURM_JOB_ID") is { Length: > 0 } ? NodeAddress.Choose(loginTarget.Host) : "127.0.0.1");
             var endpoint = await agent.ActivateAsync(process, listenHost, result.GetValue(port), null, ct);
-            await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, Json));
+            await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, HpcJson.Default.NodeEndpoint));
             return ExitCodes.Ok;
         });
         return new Command("node", "(internal) the node side of rdg attach") { Hidden = true, Subcommands = { list, activate } };

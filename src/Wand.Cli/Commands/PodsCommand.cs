@@ -56,7 +56,7 @@ public static class PodsCommand
                         item["processes"] = new JsonArray(processes[i].Processes.Select(ProcessJson).ToArray());
                         if (processes[i].Error is { } error) item["error"] = error;
                     }
-                    array.Add(item);
+                    array.Add((JsonNode)item);
                 }
                 await ui.Out.WriteLineAsync(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             }

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Wand.Discovery;
 using Wand.Errors;
 
@@ -17,12 +16,6 @@ public static class PsCommand
     /// <summary>Width of COMMAND when stdout is not a terminal (piped output has no width to fit).</summary>
     private const int PipedCommandWidth = 120;
     private const int MinCommandWidth = 24;
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
 
     public static Command Create(IUserInterface ui)
     {
@@ -58,7 +51,7 @@ public static class PsCommand
 
             if (result.GetValue(output) == "json")
             {
-                await ui.Out.WriteLineAsync(JsonSerializer.Serialize(processes.Select(ToJson).ToList(), Json));
+                await ui.Out.WriteLineAsync(JsonSerializer.Serialize(processes.Select(ToJson).ToList(), CliJson.Default.ListPsJson));
             }
             else
             {
@@ -169,8 +162,8 @@ public static class PsCommand
         new AttachJson(p.Attach.State, p.Attach.Reason));
 
     /// <summary>The JSON shape of one process: stable names, uptime in seconds.</summary>
-    private sealed record PsJson(int Pid, int ParentPid, int Uid, string User, string? Version, ProcessRole Role, string? RoleDetail,
+    internal sealed record PsJson(int Pid, int ParentPid, int Uid, string User, string? Version, ProcessRole Role, string? RoleDetail,
         double CpuPercent, long RssBytes, double UptimeSeconds, IReadOnlyList<string> CommandLine, string? Root, string? Cwd, AttachJson Attach);
 
-    private sealed record AttachJson(AttachState State, string Reason);
+    internal sealed record AttachJson(AttachState State, string Reason);
 }

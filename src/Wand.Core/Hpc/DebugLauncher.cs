@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Wand.Injection.Payloads;
 using Wand.Transport;
 
@@ -88,9 +89,9 @@ public static class DebugLauncher
             var api = WriteApi(Path.Combine(dir.FullName, "api"));
             var socketPath = Path.Combine(dir.FullName, "events.sock");
             var config = Path.Combine(dir.FullName, "config.json");
-            await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new Dictionary<string, object?>
+            await File.WriteAllTextAsync(config, new JsonObject
             {
-                ["target"] = new Dictionary<string, object?> { ["kind"] = program.Kind, ["value"] = program.Value, ["args"] = program.Arguments },
+                ["target"] = new JsonObject { ["kind"] = program.Kind, ["value"] = program.Value, ["args"] = new JsonArray([.. program.Arguments.Select(a => JsonValue.Create(a))]) },
                 ["mode"] = options.Mode,
                 ["post_mortem"] = options.PostMortem,
                 ["wait"] = options.Wait,
@@ -103,7 +104,7 @@ public static class DebugLauncher
                 ["control"] = socketPath,
                 ["fifo_dir"] = dir.FullName,
                 ["safe_path"] = program.SafePath,
-            }), cancellationToken);
+            }.ToJsonString(), cancellationToken);
 
             using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             listener.Bind(new UnixDomainSocketEndPoint(socketPath));

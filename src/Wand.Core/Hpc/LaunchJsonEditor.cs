@@ -172,7 +172,7 @@ public static class LaunchJsonEditor
         ["default"] = @default,
     };
 
-    private static string Quote(string s) => JsonSerializer.Serialize(s);
+    private static string Quote(string s) => JsonValue.Create(s)!.ToJsonString();
 
     /// <summary>Indented JSON in the file's style; lines after the first are prefixed with <paramref name="indent"/>.</summary>
     private static string Format(JsonNode node, string indent, string unit, string newline)

@@ -10,8 +10,6 @@ namespace Wand.Hpc;
 /// </summary>
 public sealed class SessionStore(string folder)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-
     public static SessionStore Default { get; } = new(DefaultFolder(Environment.GetEnvironmentVariable, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)));
 
     public string Folder { get; } = folder;
@@ -25,7 +23,7 @@ public sealed class SessionStore(string folder)
         Directory.CreateDirectory(Folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var path = Path.Combine(Folder, record.FileName);
         var temporary = path + $".{Environment.ProcessId}.tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(record, Json));
+        File.WriteAllText(temporary, JsonSerializer.Serialize(record, HpcJson.Indented.SessionRecord));
         File.Move(temporary, path, overwrite: true);
         return path;
     }
@@ -50,7 +48,7 @@ public sealed class SessionStore(string folder)
         {
             try
             {
-                if (JsonSerializer.Deserialize<SessionRecord>(File.ReadAllText(file), Json) is { } r) records.Add(r);
+                if (JsonSerializer.Deserialize(File.ReadAllText(file), HpcJson.Default.SessionRecord) is { } r) records.Add(r);
             }
             catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
             {
@@ -82,7 +80,7 @@ public sealed class SessionStore(string folder)
                 if (reader.TokenType != JsonTokenType.StartObject) continue;
                 try
                 {
-                    if (JsonSerializer.Deserialize<SessionRecord>(ref reader, Json) is { } r) records.Add(r);
+                    if (JsonSerializer.Deserialize(ref reader, HpcJson.Default.SessionRecord) is { } r) records.Add(r);
                 }
                 catch (JsonException)
                 {

@@ -8,14 +8,13 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
     public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
 }
 
-/// <summary>Runs the built <c>wand</c> (wand.dll next to the tests) as a separate process, as a user would; <c>user</c> is a numeric uid (its gid is taken to be the same).</summary>
+/// <summary>Runs <c>wand</c> (<see cref="TestedTool.Wand"/>) as a separate process, as a user would; <c>user</c> is a numeric uid (its gid is taken to be the same).</summary>
 public static class WandCli
 {
-    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "wand.dll");
-
-    public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? user = null, string? stdin = null, TimeSpan? timeout = null, IDictionary<string, string>? env = null)
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, string? user = null, string? stdin = null, TimeSpan? timeout = null, IDictionary<string, string>? env = null, TestedTool? tool = null)
     {
-        var psi = new ProcessStartInfo(user is null ? "dotnet" : "setpriv")
+        var argv = (tool ?? TestedTool.Wand).With(args);
+        var psi = new ProcessStartInfo(user is null ? argv[0] : "setpriv")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -24,13 +23,11 @@ public static class WandCli
         if (user is not null)
         {
             // Drop to another user for permission tests: setpriv keeps argv intact (no shell).
-            foreach (var a in new[] { $"--reuid={user}", $"--regid={user}", "--clear-groups", "--", DotnetPath() }) psi.ArgumentList.Add(a);
+            foreach (var a in new[] { $"--reuid={user}", $"--regid={user}", "--clear-groups", "--", argv[0] }) psi.ArgumentList.Add(a);
             psi.Environment["DOTNET_CLI_HOME"] = "/tmp";
             psi.Environment["HOME"] = "/tmp";
         }
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(Dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var a in argv.Skip(1)) psi.ArgumentList.Add(a);
         psi.Environment["DEBUGWAND_SIMPLE_UI"] = "1";
         if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
 
@@ -51,7 +48,4 @@ public static class WandCli
         }
         return new CliResult(process.ExitCode, await stdoutTask, await stderrTask);
     }
-
-    private static string DotnetPath() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p ? p : "/usr/bin/dotnet";
 }

@@ -29,10 +29,9 @@ public sealed class WandSession : IAsyncDisposable
 
     public static WandSession Start(IEnumerable<string> args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(WandCli.Dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        var argv = TestedTool.Wand.With(args);
+        var psi = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in argv.Skip(1)) psi.ArgumentList.Add(a);
         psi.Environment["DEBUGWAND_SIMPLE_UI"] = "1";
         return new WandSession(Process.Start(psi)!);
     }

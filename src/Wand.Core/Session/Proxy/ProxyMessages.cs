@@ -60,7 +60,7 @@ internal static class ProxyMessages
             if (newId is not null) breakpoint["id"] = newId();
             if (item is JsonObject b && DapJson.Int(b, "line") is { } line) breakpoint["line"] = line;
             else if (item is JsonValue v && v.TryGetValue<int>(out var bare)) breakpoint["line"] = bare;
-            result.Add(breakpoint);
+            result.Add((JsonNode)breakpoint);
         }
         return new JsonObject { ["breakpoints"] = result };
     }
