@@ -39,7 +39,7 @@ public static class PtraceBench
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int attachIterations, int execIterations)
     {
         var candidates = BenchEnv.Candidates;
-        BenchEnv.EnsureBuilt([.. candidates.Select(c => c.Dll)]);
+        BenchEnv.EnsureBuilt([.. candidates.Select(c => c.Location)]);
         foreach (var required in new[] { Rootfs311 + "/usr/bin/python3.11", HostPython311, "/usr/bin/gdb" })
             if (!File.Exists(required))
                 throw new InvalidOperationException($"{required} is missing: run tests/testbed/oldpythons.sh as root; the floor needs gdb and python3.11 on this machine");
@@ -99,8 +99,8 @@ public static class PtraceBench
         {
             await target.WaitForStdoutAsync("ready", TimeSpan.FromSeconds(30));
             var clock = Stopwatch.StartNew();
-            await using var child = Child.Start(BenchEnv.Dotnet,
-                [wand.Dll, "debug", "--detach", "--pid", Str(target.Pid), "--port", Str(port), .. lend ? new[] { "--debugpy", copy + "/debugpy" } : [], "--output", "json"], clock,
+            await using var child = Child.Start(wand.Program,
+                wand.Args(["debug", "--detach", "--pid", Str(target.Pid), "--port", Str(port), .. lend ? new[] { "--debugpy", copy + "/debugpy" } : [], "--output", "json"]), clock,
                 env: new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1" });
             var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(120));
             if (exit != 0) throw new InvalidOperationException($"{wand.Label} debug failed (exit {exit}).\nstdout:\n{child.Stdout}\nstderr:\n{child.Stderr}");
@@ -180,7 +180,7 @@ public static class PtraceBench
     private static async Task ExecOnceAsync(Candidate wand, int pid, Samples? into)
     {
         var clock = Stopwatch.StartNew();
-        await using var child = Child.Start(BenchEnv.Dotnet, [wand.Dll, "exec", "--pid", Str(pid), "-c", "print(42)"], clock,
+        await using var child = Child.Start(wand.Program, wand.Args("exec", "--pid", Str(pid), "-c", "print(42)"), clock,
             env: new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1" });
         var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(60));
         var elapsed = clock.Elapsed;
