@@ -11,15 +11,12 @@ namespace Wand.Bench;
 
 /// <summary>
 /// rdg attach (issue 6) against a floor measured in the same run, interleaved, reported (the issue sets no
-/// target; <c>rdg --help</c> is measured by <see cref="StartupBench"/>):
-/// <list type="bullet">
-/// <item>From the start of <c>rdg attach JOB PID</c> (an unprepared Python 3.14 in a real Slurm job:
-/// zero-prep attach, squeue, then one <c>srun --overlap</c> step that injects) until the DAP
-/// <c>initialize</c> response on the address and port rdg printed. Floor: one
-/// <c>srun --jobid=J --overlap</c> step whose Python 3.14 does the same injection by hand (writes a
-/// bootstrap that starts <c>debugpy.listen</c>, <c>sys.remote_exec</c>, polls the node's socket table
-/// until the port listens), then the same <c>initialize</c>.</item>
-/// </list>
+/// target; <c>rdg --help</c> is measured by <see cref="StartupBench"/>): from the start of
+/// <c>rdg attach JOB PID</c> (an unprepared Python 3.14 in a real Slurm job: zero-prep attach, squeue, then
+/// one <c>srun --overlap</c> step that injects) until the DAP <c>initialize</c> response on the address and
+/// port rdg printed. Floor: one <c>srun --jobid=J --overlap</c> step whose Python 3.14 does the same
+/// injection by hand (writes a bootstrap that starts <c>debugpy.listen</c>, <c>sys.remote_exec</c>, polls
+/// the node's socket table until the port listens), then the same <c>initialize</c>.
 /// debugpy listens once per process, so every iteration gets a fresh job with two idle Pythons: one
 /// for rdg, one for the floor. The NativeAOT rdg is published (Release, linux-x64) from src/Rdg.Cli at the start.
 /// </summary>

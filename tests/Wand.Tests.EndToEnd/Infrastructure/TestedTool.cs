@@ -19,12 +19,10 @@ public sealed class TestedTool
     /// </summary>
     public static TestedTool FrameworkDependentWand { get; } = FrameworkDependent("wand");
 
-    private TestedTool(IReadOnlyList<string> argv, bool nativeAot) => (Argv, NativeAot) = (argv, nativeAot);
+    private TestedTool(IReadOnlyList<string> argv) => Argv = argv;
 
     /// <summary>The command line that starts the tool, before its own arguments: absolute paths only (tests change PATH).</summary>
     public IReadOnlyList<string> Argv { get; }
-
-    public bool NativeAot { get; }
 
     /// <summary>The whole command line for <paramref name="args"/>.</summary>
     public string[] With(params IEnumerable<string> args) => [.. Argv, .. args];
@@ -36,7 +34,7 @@ public sealed class TestedTool
             var executable = Path.GetFullPath(Path.Combine(dir, name));
             // Set but empty or stale is a broken run, not a reason to test something else quietly.
             return File.Exists(executable)
-                ? new([executable], nativeAot: true)
+                ? new([executable])
                 : throw new InvalidOperationException($"{AotDirVariable}={dir} has no {name}: publish it (tests/run.sh does) or unset {AotDirVariable}");
         }
         return FrameworkDependent(name);
@@ -45,6 +43,6 @@ public sealed class TestedTool
     private static TestedTool FrameworkDependent(string name)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } p ? p : "/usr/bin/dotnet";
-        return new([dotnet, "exec", Path.Combine(AppContext.BaseDirectory, name + ".dll")], nativeAot: false);
+        return new([dotnet, "exec", Path.Combine(AppContext.BaseDirectory, name + ".dll")]);
     }
 }
