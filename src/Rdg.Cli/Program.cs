@@ -10,6 +10,7 @@ root.Subcommands.Add(InitCommand.Create(ui));
 root.Subcommands.Add(DebugCommand.Create(ui));
 root.Subcommands.Add(AttachCommand.Create(ui));
 root.Subcommands.Add(TunnelCommand.Create(ui));
+root.Subcommands.Add(StacksCommand.Create(ui));
 root.Subcommands.Add(ApiCommand.CreatePath(ui));
 root.Subcommands.Add(ApiCommand.CreateInstall(ui));
 root.Subcommands.Add(NodeCommand.Create(ui));

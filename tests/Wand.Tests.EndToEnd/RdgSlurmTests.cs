@@ -220,6 +220,63 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         Assert.Single(log.Split('\n'), l => l.StartsWith("Port: ", StringComparison.Ordinal));
     }
 
+    /// <summary>Rank 1 deadlocks on a lock while rank 0 trains on: the job hangs because of one rank.</summary>
+    private const string OneRankHangs = """
+        import os
+        import threading
+        import time
+
+
+        def wait_for_peers(lock):
+            lock.acquire()  # STACK: hang
+
+
+        def train():
+            while True:
+                time.sleep(0.05)  # STACK: train
+
+
+        rank = int(os.environ["SLURM_PROCID"])
+        os.write(1, ("ready %d\n" % rank).encode())
+        if rank == 1:
+            lock = threading.Lock()
+            lock.acquire()
+            wait_for_peers(lock)  # STACK: rank1
+        else:
+            train()  # STACK: rank0
+        """;
+
+    /// <summary>
+    /// rdg stacks JOB: every rank's stacks, read from memory on the node through srun --overlap,
+    /// printed by rank; the hung rank shows the lock it waits on.
+    /// </summary>
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
+    public async Task StacksShowWhichRankHangs()
+    {
+        var script = Path.Combine(_dir, "hang.py");
+        await File.WriteAllTextAsync(script, OneRankHangs);
+        int Line(string mark) => Array.FindIndex(OneRankHangs.Split('\n'), l => l.TrimEnd().EndsWith("# STACK: " + mark, StringComparison.Ordinal)) + 1;
+        var (job, output) = await SubmitAsync(["srun", "-n", "2", "--overlap", RdgProcess.HostPython("3.14"), "-u", script], tasks: 2);
+        await WaitForOutputAsync(output, "ready 0");
+        await WaitForOutputAsync(output, "ready 1");
+
+        (int ExitCode, string Stdout, string Stderr) stacks = (-1, "", "");
+        var rank0 = $"    {script}:{Line("rank0")} <module>\n    {script}:{Line("train")} train\n";
+        var rank1 = $"    {script}:{Line("rank1")} <module>\n    {script}:{Line("hang")} wait_for_peers\n";
+        await Eventually.TrueAsync(async () =>
+        {
+            stacks = await RunAsync(Rdg("stacks", job), Env());
+            return stacks.ExitCode == 0 && stacks.Stdout.Contains(rank0, StringComparison.Ordinal) && stacks.Stdout.Contains(rank1, StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(60), "both ranks' stacks, rank 1 in its lock", () => stacks.Stdout + stacks.Stderr);
+        var blocks = stacks.Stdout.Split("==> ", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, blocks.Length);
+        Assert.StartsWith("rank 0, node ", blocks[0]);
+        Assert.Contains(rank0, blocks[0]);
+        Assert.StartsWith("rank 1, node ", blocks[1]);
+        Assert.Contains(rank1, blocks[1]);
+        Assert.Contains("waiting on a futex (lock)", blocks[1]);
+    }
+
     /// <summary>Prints its PID, then idles (an unprepared Python 3.14 for zero-prep attach).</summary>
     private const string Idle = """
         import os

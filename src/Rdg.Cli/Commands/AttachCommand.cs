@@ -62,20 +62,7 @@ public static class AttachCommand
                 return ExitCodes.Ok;
             }
 
-            SlurmJob job;
-            if (jobId is null)
-            {
-                if (jobs.Count == 0) throw new WandException(ExitCodes.ProcessNotFound, "you have no running jobs", "start one with sbatch; `rdg debug --lite python ...` in its script makes it attachable on any Python");
-                job = jobs.Count == 1 || !ui.CanPrompt ? jobs.Count == 1 ? jobs[0]
-                        : throw new WandException(ExitCodes.Usage, $"you have {jobs.Count} running jobs: {string.Join(", ", jobs.Select(j => $"{j.Id} ({j.Name})"))}", "pass the job id: rdg attach JOB_ID")
-                    : ui.Choose("Which job?", jobs, j => $"{j.Id}  {j.Name}  running {j.Time}  on {j.NodeList}");
-            }
-            else
-            {
-                job = jobs.FirstOrDefault(j => j.Id == jobId)
-                    ?? throw new WandException(ExitCodes.ProcessNotFound, await slurm.ExplainNotRunningAsync(jobId, ct) + "; only your RUNNING jobs can be attached",
-                        jobs.Count == 0 ? "you have no running jobs" : $"your running jobs: {string.Join(", ", jobs.Select(j => $"{j.Id} ({j.Name})"))}");
-            }
+            var job = await ChooseJobAsync(ui, slurm, jobs, jobId, "attach", "attachable on any Python", ct);
 
             var self = SelfCommand.Argv();
             var nodes = await slurm.ExpandNodesAsync(job.NodeList, ct);
@@ -127,6 +114,22 @@ public static class AttachCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>The running job meant: the given one, the only one, or the user's choice on a terminal.</summary>
+    /// <param name="verb">attach or stacks, for the messages.</param>
+    public static async Task<SlurmJob> ChooseJobAsync(IUserInterface ui, SlurmClient slurm, IReadOnlyList<SlurmJob> jobs, string? jobId, string verb, string liteMakes, CancellationToken ct)
+    {
+        if (jobId is null)
+        {
+            if (jobs.Count == 0) throw new WandException(ExitCodes.ProcessNotFound, "you have no running jobs", $"start one with sbatch; `rdg debug --lite python ...` in its script makes it {liteMakes}");
+            return jobs.Count == 1 || !ui.CanPrompt ? jobs.Count == 1 ? jobs[0]
+                    : throw new WandException(ExitCodes.Usage, $"you have {jobs.Count} running jobs: {string.Join(", ", jobs.Select(j => $"{j.Id} ({j.Name})"))}", $"pass the job id: rdg {verb} JOB_ID")
+                : ui.Choose("Which job?", jobs, j => $"{j.Id}  {j.Name}  running {j.Time}  on {j.NodeList}");
+        }
+        return jobs.FirstOrDefault(j => j.Id == jobId)
+            ?? throw new WandException(ExitCodes.ProcessNotFound, await slurm.ExplainNotRunningAsync(jobId, ct) + $"; only your RUNNING jobs can be {(verb == "attach" ? "attached" : "read")}",
+                jobs.Count == 0 ? "you have no running jobs" : $"your running jobs: {string.Join(", ", jobs.Select(j => $"{j.Id} ({j.Name})"))}");
     }
 
     private static NodeProcess ChooseProcess(IUserInterface ui, IReadOnlyList<NodeProcess> processes, int? pid, string? jobId)

@@ -48,6 +48,13 @@ public static class NodeCommand
             await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, HpcJson.Default.NodeEndpoint));
             return ExitCodes.Ok;
         });
-        return new Command("node", "(internal) the node side of rdg attach") { Hidden = true, Subcommands = { list, activate } };
+        var stacks = new Command("stacks", "the stacks of the job's Python processes, read from memory, as JSON") { job };
+        stacks.SetAction(async (result, ct) =>
+        {
+            var processes = await new NodeAgent(ProcFs.Default, ui).ListAsync(result.GetValue(job), ct);
+            await ui.Out.WriteLineAsync(JsonSerializer.Serialize(NodeStacks.Read(processes, ProcFs.Default), HpcJson.Default.IReadOnlyListNodeStacks));
+            return ExitCodes.Ok;
+        });
+        return new Command("node", "(internal) the node side of rdg attach and rdg stacks") { Hidden = true, Subcommands = { list, activate, stacks } };
     }
 }

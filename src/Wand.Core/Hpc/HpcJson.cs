@@ -11,6 +11,7 @@ namespace Wand.Hpc;
 [JsonSerializable(typeof(SessionRecord))]
 [JsonSerializable(typeof(NodeEndpoint))]
 [JsonSerializable(typeof(IReadOnlyList<NodeProcess>))]
+[JsonSerializable(typeof(IReadOnlyList<NodeStacks>))]
 public sealed partial class HpcJson : JsonSerializerContext
 {
     /// <summary>The same, indented: the session record files are read by people too.</summary>

@@ -176,6 +176,44 @@ public class PythonStackReaderTests
         }, TestContext.Current.CancellationToken);
     }
 
+    /// <summary>
+    /// The 3.9 and 3.11 layouts (PyFrameObject chains and co_lnotab; cframe and the location table)
+    /// over random images in which half the words point back into the image, so the walk follows
+    /// long chains of "objects": the reader may only return or throw <see cref="StackReadException"/>.
+    /// </summary>
+    [Theory(Timeout = 120_000)]
+    [InlineData(9)]
+    [InlineData(11)]
+    public async Task CorruptedLegacyImagesNeverCrashOrHang(int minor)
+    {
+        await Task.Run(() =>
+        {
+            var offsets = StackOffsets.ForLegacy(minor, null, $"3.{minor}");
+            var random = new Random(minor);
+            for (var round = 0; round < 300; round++)
+            {
+                var memory = new FakeProcessMemory();
+                var starts = Enumerable.Range(0, 8).Select(i => 0x10000UL + (ulong)i * 0x10000).ToArray();
+                foreach (var start in starts)
+                {
+                    var bytes = new byte[0x4000];
+                    random.NextBytes(bytes);
+                    for (var off = 0; off + 8 <= bytes.Length; off += 8)
+                        if (random.Next(2) == 0)
+                            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(off), starts[random.Next(starts.Length)] + (ulong)random.Next(0x4000 - 1024));
+                    memory.Map(start, bytes);
+                }
+                try
+                {
+                    new PythonStackReader(memory, offsets).Read(starts[0], withLocals: true);
+                }
+                catch (StackReadException)
+                {
+                }
+            }
+        }, TestContext.Current.CancellationToken);
+    }
+
     /// <summary>A corrupted offsets table either fails to parse with a typed error or reads with one.</summary>
     [Fact(Timeout = 60_000)]
     public async Task CorruptedTablesNeverCrash()

@@ -26,30 +26,28 @@ public sealed class ExecMemoryServer : IDisposable
     private int _start;
     private int _end;
 
-    private ExecMemoryServer(ProcessStream stream, IExecTarget target, int pid, JsonElement snapshot)
+    private ExecMemoryServer(ProcessStream stream, IExecTarget target, int pid)
     {
         _stream = stream;
         _target = target;
         Pid = pid;
-        Snapshot = snapshot;
     }
 
     /// <summary>The target's PID inside the container.</summary>
     public int Pid { get; }
 
     /// <summary>The agent's first answer: exe, maps, comm, status and each task's comm, syscall, wchan, status.</summary>
-    public JsonElement Snapshot { get; }
+    public JsonElement Snapshot { get; private set; }
 
     public static ExecMemoryServer Start(IExecTarget target, int pid)
     {
         // The target's own interpreter runs the agent (as every exec-route request does): the image may have no other.
         var stream = ProcessStream.Start(target.Program, target.ExecArguments([$"/proc/{pid}/exe", "-I", "-S", "-c", Payload.AgentBoot]));
-        ExecMemoryServer? server = null;
         try
         {
             var agent = Payload.Read("stacks_agent.py") + "\n\n" + Payload.Read(Payload.Agent);
             var request = new JsonObject { ["agent"] = agent, ["request"] = new JsonObject { ["op"] = "memory", ["pid"] = pid } };
-            server = new ExecMemoryServer(stream, target, pid, default);
+            var server = new ExecMemoryServer(stream, target, pid);
             server.Send(request.ToJsonString());
             var first = server.ReceiveLine()
                 ?? throw new InjectionFailedException($"wand's agent in {target.Description} ended without an answer", $"check that `{target.Verb}` works and that PID {pid} runs Python there");
@@ -64,7 +62,8 @@ public sealed class ExecMemoryServer : IDisposable
                     _ => new TargetExitedException(pid, $"while wand was reading its stacks in {target.Description}"),
                 };
             }
-            return new ExecMemoryServer(stream, target, pid, snapshot);
+            server.Snapshot = snapshot;
+            return server;
         }
         catch
         {
