@@ -105,7 +105,7 @@ public static class DebugCommand
             if (result.GetValue(detach))
             {
                 if (supervised is not null) target = DetachedTarget(ui, supervised);
-                var listenPort = Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes));
+                var listenPort = Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), target: target);
                 ui.Step($"starting debugpy in PID {target} on {result.GetValue(host)}:{listenPort} (the app keeps running)");
                 var endpoint = await injector.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
                 if (result.GetValue(output) == "json") await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, CliJson.Default.DebugpyEndpoint));
