@@ -203,6 +203,34 @@ public class DebugTests
         await target.RunsOnAsync("debugpy was stopped twice");
     }
 
+    /// <summary>
+    /// WAND_DEBUGPY_ADAPTER=1 (and a debugpy without the in-process adapter) listens through debugpy's adapter
+    /// process, as debugpy.listen() does by default; --stop ends that adapter.
+    /// </summary>
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
+    public async Task AdapterModeListensThroughDebugpysAdapterProcess()
+    {
+        await using var target = TargetProcess.StartPython("3.14", [LoopPath]);
+        await target.WaitUntilRunningAsync();
+        var port = TestNet.FreePort();
+        var r = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", port.ToString(), "--output", "json"],
+            env: new Dictionary<string, string> { ["WAND_DEBUGPY_ADAPTER"] = "1" });
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.False(JsonDocument.Parse(r.Stdout).RootElement.GetProperty("direct").GetBoolean(), r.Stdout);
+        Assert.Equal(1, AdapterCount(port));
+        var line = Testbed.BreakpointLine(LoopPath, "tick");
+        await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
+        {
+            await editor.AttachAsync(Breakpoint(LoopPath, line));
+            var stopped = await editor.WaitForStoppedAsync(StopTimeout);
+            await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
+            await editor.ContinueAsync(stopped.ThreadId);
+            await editor.DisconnectAsync();
+        }
+        await StopAsync(target.Pid);
+        await Eventually.TrueAsync(() => !TestNet.IsListening(port) && AdapterCount(port) == 0, TimeSpan.FromSeconds(20), $"the adapter on port {port} to end");
+    }
+
     [Fact(Timeout = TestTimeouts.EndToEnd)]
     public async Task EditorCanDisconnectAndReconnect()
     {
