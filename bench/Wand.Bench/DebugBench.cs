@@ -106,6 +106,8 @@ public static class DebugBench
     private static async Task InjectorAsync(Func<int, int, string[]> command, Samples? into, Phases? phases)
     {
         var port = Adapters.FreePort();
+        var tmp = Path.Combine(BenchEnv.Rootfs, "tmp");
+        var before = Directory.GetFiles(tmp, "tmp*").ToHashSet();
         await using var target = BenchEnv.StartTarget(IdleTarget, Stopwatch.StartNew());
         try
         {
@@ -126,7 +128,10 @@ public static class DebugBench
         {
             await target.DisposeAsync();
             Adapters.Kill(port);
-            File.Delete(Path.Combine(BenchEnv.Rootfs, $"tmp/bench-bootstrap-{Str(port)}.py")); // the floor's, left for the target
+            File.Delete(Path.Combine(tmp, $"bench-bootstrap-{Str(port)}.py")); // the floor's, left for the target
+            // debugpy --pid's script (tempfile.NamedTemporaryFile in the target's /tmp) removes itself only after
+            // listen() returned, which may be after the target was killed.
+            foreach (var file in Directory.GetFiles(tmp, "tmp*").Where(f => !before.Contains(f))) File.Delete(file);
         }
     }
 
