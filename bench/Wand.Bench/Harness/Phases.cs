@@ -19,6 +19,7 @@ public sealed class Phases(params (string Label, string StderrPrefix)[] markers)
             if (hit.Line is not null) points.Add((label, hit.At));
         }
         points.AddRange(then);
+        points.Sort((a, b) => a.At.CompareTo(b.At)); // a point taken from outside may fall between two progress lines
         var previous = TimeSpan.Zero;
         foreach (var (label, at) in points)
         {

@@ -63,7 +63,8 @@ public static class DebugCommand
             bool? allWorkers = result.GetValue(all) ? true : result.GetValue(one) || result.GetValue(pid) is not null ? false : null;
             var literal = result.GetValue(one);
             var safePoint = TimeSpan.FromSeconds(result.GetValue(timeout));
-            var injector = new DebugpyInjector(new PayloadRunner(procfs, TimeProvider.System, ui), DebugpyLocator.Default, ui);
+            var injectorRunner = new PayloadRunner(procfs, TimeProvider.System, ui);
+            var injector = new DebugpyInjector(injectorRunner, DebugpyLocator.Default, ui);
             if (kube.Given(result, result.GetValue(podTarget)))
                 return await PodSessions.DebugAsync(ui, kube, result, result.GetValue(podTarget), new PodSessions.DebugRequest(result.GetValue(pid), result.GetValue(stop), result.GetValue(yes),
                     result.GetValue(host)!, result.GetValue(port), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers, literal, result.GetValue(output) == "json"), cancellationToken);
@@ -105,9 +106,11 @@ public static class DebugCommand
             if (result.GetValue(detach))
             {
                 if (supervised is not null) target = DetachedTarget(ui, supervised);
-                var listenPort = Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes));
+                var listenPort = Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), target: target);
                 ui.Step($"starting debugpy in PID {target} on {result.GetValue(host)}:{listenPort} (the app keeps running)");
-                var endpoint = await injector.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
+                // pydevd accepts the editor itself (no adapter process) unless WAND_DEBUGPY_ADAPTER=1.
+                var direct = new DebugpyInjector(injectorRunner, DebugpyLocator.Default, ui) { Direct = Environment.GetEnvironmentVariable("WAND_DEBUGPY_ADAPTER") != "1" };
+                var endpoint = await direct.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
                 if (result.GetValue(output) == "json") await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, CliJson.Default.DebugpyEndpoint));
                 else Describe(ui, endpoint);
                 return ExitCodes.Ok;

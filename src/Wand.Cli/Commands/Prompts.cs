@@ -28,13 +28,15 @@ internal static class Prompts
     }
 
     /// <summary>
-    /// For --detach, a busy port is fine when debugpy's own adapter holds it (the target may already be listening
+    /// For --detach, a busy port is fine when debugpy's own adapter or the target itself holds it (the target may already be listening
     /// there: the bootstrap then reuses it). Anything else is never killed: offer the next free port.
     /// </summary>
     /// <param name="forProxy">wand's own proxy will listen there: any owner makes it busy.</param>
-    public static int ChooseLocalPort(IUserInterface ui, ProcFs procfs, int port, bool yes, bool forProxy = false)
+    public static int ChooseLocalPort(IUserInterface ui, ProcFs procfs, int port, bool yes, bool forProxy = false, int? target = null)
     {
-        if (PortOwner.Find(port, procfs) is not { } owner || (owner.IsDebugpyAdapter && !forProxy)) return port;
+        // debugpy already listening for the target (its adapter, or the target itself with pydevd's in-process
+        // listener): the bootstrap reuses it, or says who else started it.
+        if (PortOwner.Find(port, procfs) is not { } owner || (!forProxy && (owner.IsDebugpyAdapter || (target is not null && owner.Pid == target)))) return port;
         var next = PortOwner.NextFree(port + 1, procfs);
         var message = $"port {port} is in use by {owner.Describe()}";
         if (yes)

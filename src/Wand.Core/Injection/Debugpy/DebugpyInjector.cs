@@ -16,6 +16,17 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
     /// <summary>debugpy's import and listen() take about 0.5 s; a cold, uncompiled install several seconds.</summary>
     private static readonly TimeSpan ListenTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// pydevd accepts the editor itself (debugpy's in-process adapter, debugpy_bootstrap.py): no adapter process
+    /// is started, about 0.4 s less. False: debugpy's adapter process, as debugpy.listen() starts by default.
+    /// </summary>
+    /// <remarks>
+    /// Sessions keep the adapter for now: with the in-process adapter, reload and respawn sessions
+    /// (werkzeug child sessions, uvicorn --reload in a container, a respawned gunicorn worker in a pod)
+    /// failed now and then to arm the next worker in the end-to-end tests (bench/README.md).
+    /// </remarks>
+    public bool Direct { get; init; }
+
     public async Task<DebugpyEndpoint> StartAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, CancellationToken cancellationToken)
     {
         var result = await ListenAsync(pid, host, port, null, safePointTimeout, cancellationToken);
@@ -29,6 +40,7 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
             result = await ListenAsync(pid, host, port, lent, safePointTimeout, cancellationToken);
             if (!result.GetProperty("ok").GetBoolean()) runner.RemoveLent(pid, lent); // else imported from there now; removed by --stop
         }
+        if (Error(result) is null && Text(result, "note") is { } note) progress.Warn($"PID {pid}: {note}");
         return Error(result) switch
         {
             null => Endpoint(pid, result, copiedFrom),
@@ -57,14 +69,17 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
     }
 
     private Task<JsonElement> ListenAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, CancellationToken cancellationToken) =>
-        runner.RunAsync(pid, Payload.Debugpy, new JsonObject { ["action"] = "listen", ["host"] = host, ["port"] = port, ["debugpy_path"] = debugpyPath }, safePointTimeout, ListenTimeout, cancellationToken);
+        runner.RunAsync(pid, Payload.Debugpy, new JsonObject { ["action"] = "listen", ["host"] = host, ["port"] = port, ["debugpy_path"] = debugpyPath, ["direct"] = Direct },
+            safePointTimeout, ListenTimeout, cancellationToken);
 
     private static string? Error(JsonElement result) =>
         result.GetProperty("ok").GetBoolean() ? null : result.GetProperty("error").GetString();
 
     /// <summary>The module whose absence made debugpy's import fail (ModuleNotFoundError.name), if that was the cause.</summary>
-    private static string? MissingModule(JsonElement result) =>
-        result.TryGetProperty("module", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+    private static string? MissingModule(JsonElement result) => Text(result, "module");
+
+    private static string? Text(JsonElement result, string name) =>
+        result.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static string LastLine(JsonElement result) =>
         (result.GetProperty("detail").GetString() ?? "").Trim().Split('\n')[^1];
@@ -81,6 +96,7 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
             r.GetProperty("executable").GetString() ?? "",
             runner.RootOnThisMachine(pid));
         return new DebugpyEndpoint(r.GetProperty("host").GetString()!, r.GetProperty("port").GetInt32(), r.GetProperty("reused").GetBoolean(),
-            r.GetProperty("debugpy").GetString()!, info, copiedFrom);
+            r.GetProperty("debugpy").GetString()!, info, copiedFrom,
+            Direct: r.TryGetProperty("direct", out var direct) && direct.ValueKind == JsonValueKind.True, Note: Text(r, "note"));
     }
 }

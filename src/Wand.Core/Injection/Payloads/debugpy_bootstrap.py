@@ -3,7 +3,14 @@
 # daemon thread and the application keeps serving. The result is written only after listen()
 # returned, which is wand's readiness signal (a bare TCP probe would disturb debugpy's adapter).
 #
-# Request: {"action": "listen" | "stop", "host": str, "port": int, "debugpy_path": str | None}
+# Request: {"action": "listen" | "stop", "host": str, "port": int, "debugpy_path": str | None, "direct": bool}
+#
+# "direct" (the default): pydevd itself accepts the editor (wand's proxy or an editor given --detach's
+# port) through debugpy's in-process adapter, debugpy.listen(in_process_debug_adapter=True): no adapter
+# process is started, which is most of listen()'s time (about 0.4 s: a second Python that imports
+# debugpy.adapter and connects back). A debugpy without it (releases before the in-process adapter,
+# debugpy PR 1050, 2022) listens through its adapter as before, and the result says so ("direct": false
+# with a "note").
 def _wand_debugpy():
     import os
     import sys
@@ -66,7 +73,10 @@ def _wand_debugpy():
         try:
             import pydevd
 
+            _wand_close_listener(pydevd.get_global_debugger())
             pydevd.stoptrace()
+            # settrace() keeps its first address here and a later listen() would reuse it: it was None before the attach.
+            pydevd.SetupHolder.setup = None
         except Exception:
             pass
         # stoptrace() restores what pydevd patched, but also sets names that were never there
@@ -82,14 +92,14 @@ def _wand_debugpy():
         except Exception:
             pass
         copy = getattr(debugpy, "_wand_copy", None)
-        for attr in ("_wand_endpoint", "_wand_copy", "_wand_adapter_token", "_wand_undo", "_wand_heartbeat", "_wand_trace_main"):
+        for attr in ("_wand_endpoint", "_wand_direct", "_wand_copy", "_wand_adapter_token", "_wand_undo", "_wand_heartbeat", "_wand_trace_main"):
             if hasattr(debugpy, attr):
                 delattr(debugpy, attr)
         _wand_result({"ok": True, "was_listening": True, "port": endpoint[1], "adapter_pids": stopped, "debugpy_copy": copy})
         return
 
     if endpoint is not None:
-        _wand_result(dict(ok=True, reused=True, host=endpoint[0], port=endpoint[1], debugpy=debugpy.__version__, **describe()))
+        _wand_result(dict(ok=True, reused=True, host=endpoint[0], port=endpoint[1], debugpy=debugpy.__version__, direct=getattr(debugpy, "_wand_direct", False), **describe()))
         return
     if debugpy is not None and getattr(getattr(getattr(debugpy, "server", None), "api", None), "listen", None) is not None:
         if debugpy.server.api.listen.called:
@@ -147,12 +157,19 @@ def _wand_debugpy():
 
     python = _wand_adapter_python()
     trace_main_thread = _wand_trace_main_thread
+    listen_in_process = _wand_listen_in_process
 
     def listen():
+        note = None
         try:
             if python is not None:
                 debugpy.configure(python=python)
-            host, port = debugpy.listen((request["host"], request["port"]))
+            endpoint = listen_in_process(debugpy, request["host"], request["port"]) if request.get("direct", True) else None
+            if endpoint is None:
+                if request.get("direct", True):
+                    note = "debugpy %s has no in-process adapter (debugpy.listen(in_process_debug_adapter=True)): it listens through its adapter process, about 0.4 s slower; a newer debugpy in the app avoids that" % debugpy.__version__
+                endpoint = debugpy.listen((request["host"], request["port"]))
+            host, port = endpoint
             trace_main_thread(debugpy)
         except BaseException:
             undo["functions"] = changes_since(before)["functions"]
@@ -170,11 +187,64 @@ def _wand_debugpy():
                 debugpy._wand_heartbeat = start_heartbeat(worker)
             debugpy._wand_endpoint = (host, port)
             debugpy._wand_copy = copy
-            _wand_result(dict(ok=True, reused=False, host=host, port=port, debugpy=debugpy.__version__, **info))
+            debugpy._wand_direct = direct = note is None and request.get("direct", True)
+            _wand_result(dict(ok=True, reused=False, host=host, port=port, debugpy=debugpy.__version__, direct=direct, note=note, **info))
         except BaseException:
             _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
 
     threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True).start()
+
+
+def _wand_listen_in_process(debugpy, host, port):
+    """debugpy.listen() with pydevd accepting the editor itself (debugpy's in-process adapter): the
+    listening socket is pydevd's own (pydevd.PyDB._WaitForConnectionThread). Returns (host, port) once it
+    accepts connections, or None when this debugpy has no in_process_debug_adapter."""
+    import socket
+    import time
+
+    # pydevd binds in its own thread, and a failed bind there leaves listen() waiting for ever: a port
+    # that cannot be bound fails here instead, the way pydevd binds it (SO_REUSEADDR, pydevd_comm.create_server_socket).
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    finally:
+        probe.close()
+    try:
+        debugpy.listen((host, port), in_process_debug_adapter=True)
+    except TypeError as e:
+        if "in_process_debug_adapter" not in str(e):
+            raise
+        return None
+    import pydevd
+
+    py_db = pydevd.get_global_debugger()
+    # set once bound, before its accept loop calls listen(): wand reports ready only once it accepts.
+    if not py_db._server_socket_ready_event.wait(30):
+        raise RuntimeError("pydevd did not bind %s:%d within 30 s" % (host, port))
+    server = py_db._waiting_for_connection_thread._server_socket
+    deadline = time.monotonic() + 30
+    while not server.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+        if time.monotonic() > deadline:
+            raise RuntimeError("pydevd did not listen on %s:%d within 30 s" % (host, port))
+        time.sleep(0.001)
+    return py_db._server_socket_name[:2]
+
+
+def _wand_close_listener(py_db):
+    """Stops pydevd's in-process listener for good: closing its socket (which stoptrace does) does not wake
+    a thread blocked in accept(), which would keep the port listening; shutdown() does. The thread is told
+    to end first: its loop (PyDB._WaitForConnectionThread.run) would otherwise listen() again on the socket."""
+    import socket
+
+    thread = getattr(py_db, "_waiting_for_connection_thread", None)
+    server = getattr(thread, "_server_socket", None)
+    if server is not None:
+        thread._kill_received = True
+        try:
+            server.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _wand_trace_main_thread(debugpy):
@@ -430,5 +500,5 @@ def _wand_stop_adapter(token):
 
 
 _wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_typing_extensions, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+del _wand_debugpy, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
 del _wand_state, _wand_changes, _WAND_PATCHED_MODULES
