@@ -12,7 +12,9 @@
 #
 # What the host route guarantees holds here: one request at a time per process (a lock file named
 # as TargetLock names it), the interrupted thread put back exactly (registers, orig_rax included, so
-# a syscall in progress is restarted; signals that arrive meanwhile are delivered afterwards), the
+# a syscall in progress is restarted; the floating-point and vector registers, which the called C
+# function may use while the interrupted code still holds live values there; signals that arrive
+# meanwhile are delivered afterwards), the
 # page unmapped by the bootstrap once it has run (pending_call.py), and a request withdrawn on
 # timeout never runs (the claim by rename, pending_call.py).
 import ctypes
@@ -23,6 +25,7 @@ import time
 
 _PTRACE_CONT, _PTRACE_SINGLESTEP, _PTRACE_GETREGS, _PTRACE_SETREGS, _PTRACE_DETACH = 7, 9, 12, 13, 17
 _PTRACE_GETSIGINFO, _PTRACE_SETSIGINFO, _PTRACE_SEIZE, _PTRACE_INTERRUPT = 0x4202, 0x4203, 0x4206, 0x4207
+_PTRACE_GETFPREGS, _PTRACE_SETFPREGS, _PTRACE_GETREGSET, _PTRACE_SETREGSET = 14, 15, 0x4204, 0x4205
 _PTRACE_EVENT_STOP = 128  # status >> 16 of a stop made by PTRACE_INTERRUPT (or a group-stop)
 _WALL = 0x40000000
 _SIGTRAP, _SIGSEGV = 5, 11
@@ -36,6 +39,11 @@ _SYSCALL_ARGS = (_RDI, _RSI, _RDX, _R10, _R8, _R9)
 _CALL_ARGS = (_RDI, _RSI, _RDX, _RCX, _R8, _R9)
 _SYSCALL = b"\x0f\x05"
 _MMAP, _MUNMAP, _TGKILL = 9, 11, 234
+# The extended state (x87, mxcsr, xmm, ymm/zmm halves) as PtraceArchitecture.X64 reads it: the XSAVE
+# area through PTRACE_GETREGSET(NT_X86_XSTATE), whose size the kernel gives back in the iovec (it
+# takes back only that exact size: arch/x86/kernel/fpu/regset.c, xstateregs_set); where XSAVE is
+# refused, the 512-byte FXSAVE area through PTRACE_GETFPREGS. The length tells them apart.
+_NT_X86_XSTATE, _FXSAVE_SIZE, _XSTATE_ROOM = 0x202, 512, 64 * 1024
 _RED_ZONE = 128  # a leaf function may use 128 bytes below rsp without moving it
 # Py_AddPendingCall takes a lock the interrupted code may hold; past this the call is abandoned.
 _CALL_TIMEOUT = 2.0
@@ -266,6 +274,7 @@ class _Held(object):
                 self.deferred.append((stop[0], self._siginfo()))
                 self.libc.ptrace(_PTRACE_CONT, pid)
             self.saved = self._regs()
+            self.saved_extended = self._extended()
         except BaseException:
             if not self.gone:
                 try:
@@ -308,6 +317,7 @@ class _Held(object):
             return
         try:
             self._set(self.saved)
+            self._set_extended(self.saved_extended)
         except Failure:
             return
         deferred = self.deferred
@@ -396,6 +406,33 @@ class _Held(object):
             self.libc.ptrace(_PTRACE_SETREGS, self.pid, 0, ctypes.addressof(regs))
         except OSError as e:
             raise self._failure("PTRACE_SETREGS", e)
+
+    def _extended(self):
+        room = ctypes.create_string_buffer(_XSTATE_ROOM)
+        iov = (ctypes.c_void_p * 2)(ctypes.addressof(room), _XSTATE_ROOM)  # struct iovec
+        try:
+            self.libc.ptrace(_PTRACE_GETREGSET, self.pid, _NT_X86_XSTATE, ctypes.addressof(iov))
+            return room.raw[:iov[1]]
+        except OSError as e:
+            if e.errno == errno.ESRCH:
+                raise self._failure("PTRACE_GETREGSET", e)
+        fx = ctypes.create_string_buffer(_FXSAVE_SIZE)
+        try:
+            self.libc.ptrace(_PTRACE_GETFPREGS, self.pid, 0, ctypes.addressof(fx))
+        except OSError as e:
+            raise self._failure("PTRACE_GETFPREGS", e)
+        return fx.raw
+
+    def _set_extended(self, state):
+        buf = ctypes.create_string_buffer(state, len(state))
+        try:
+            if len(state) == _FXSAVE_SIZE:
+                self.libc.ptrace(_PTRACE_SETFPREGS, self.pid, 0, ctypes.addressof(buf))
+            else:
+                iov = (ctypes.c_void_p * 2)(ctypes.addressof(buf), len(state))
+                self.libc.ptrace(_PTRACE_SETREGSET, self.pid, _NT_X86_XSTATE, ctypes.addressof(iov))
+        except OSError as e:
+            raise self._failure("PTRACE_SETREGSET", e)
 
     def _siginfo(self):
         info = ctypes.create_string_buffer(128)

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Wand.Errors;
+using Wand.Transport.Local;
 
 namespace Wand.Injection.Ptrace;
 
@@ -56,9 +57,29 @@ public abstract class PtraceArchitecture
     public abstract ulong[] ReadRegisters(int tid);
     public abstract void WriteRegisters(int tid, ulong[] registers);
 
+    /// <summary>
+    /// The floating-point and vector registers (everything <see cref="ReadRegisters"/> leaves out),
+    /// as opaque bytes that <see cref="WriteExtendedState"/> puts back exactly. The C function wand
+    /// calls in the thread may use them all (the ABI makes them caller-saved), while the code the
+    /// thread was stopped in still holds live values there.
+    /// </summary>
+    public abstract byte[] ReadExtendedState(int tid);
+    public abstract void WriteExtendedState(int tid, byte[] state);
+
     /// <summary>x86-64: <c>struct user_regs_struct</c> (sys/user.h), the System V AMD64 ABI, <c>syscall</c>.</summary>
     public sealed class X64 : PtraceArchitecture
     {
+        /// <summary>struct user_fpregs_struct (sys/user.h): the FXSAVE area (x87, mxcsr, xmm0-15), PTRACE_GETFPREGS.</summary>
+        public const int FxsaveSize = 512;
+
+        /// <summary>
+        /// Room for the XSAVE area: the kernel copies min(our length, its size) and writes the size it
+        /// used back into the iovec (kernel/ptrace.c, ptrace_regset). Its size is fpu_user_cfg.max_size,
+        /// 2.5 KiB with AVX-512 and 11 KiB with AMX; the length must be a multiple of 8 (the regset's
+        /// element size, arch/x86/kernel/ptrace.c: x86_64_regsets[REGSET64_XSTATE]).
+        /// </summary>
+        private const int XstateRoom = 64 * 1024;
+
         public static X64 Instance { get; } = new();
 
         // Slots of struct user_regs_struct.
@@ -126,6 +147,51 @@ public abstract class PtraceArchitecture
             fixed (ulong* p = registers)
                 if (PtraceNative.ptrace(PtraceNative.PTRACE_SETREGS, tid, 0, (nint)p) < 0)
                     throw PtraceSession.Failure("PTRACE_SETREGS", tid, Marshal.GetLastPInvokeError());
+        }
+
+        /// <summary>
+        /// The whole XSAVE area through PTRACE_GETREGSET(NT_X86_XSTATE) (xmm, ymm and zmm halves,
+        /// mxcsr, x87, in the kernel's user ABI layout), or the FXSAVE area through PTRACE_GETFPREGS
+        /// where the kernel refuses it (no XSAVE: xstateregs_get returns -ENODEV). The length tells
+        /// the two apart: an XSAVE area is at least 576 bytes (legacy area + header).
+        /// </summary>
+        public override unsafe byte[] ReadExtendedState(int tid)
+        {
+            var room = new byte[XstateRoom];
+            fixed (byte* p = room)
+            {
+                var iov = new PtraceNative.IoVec { Base = (nint)p, Length = (nuint)room.Length };
+                if (PtraceNative.ptrace(PtraceNative.PTRACE_GETREGSET, tid, PtraceNative.NT_X86_XSTATE, (nint)(&iov)) == 0)
+                    return room.AsSpan(0, (int)iov.Length).ToArray();
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.ESRCH) throw PtraceSession.Failure("PTRACE_GETREGSET", tid, errno);
+            }
+            var fx = new byte[FxsaveSize];
+            fixed (byte* p = fx)
+                if (PtraceNative.ptrace(PtraceNative.PTRACE_GETFPREGS, tid, 0, (nint)p) < 0)
+                    throw PtraceSession.Failure("PTRACE_GETFPREGS", tid, Marshal.GetLastPInvokeError());
+            return fx;
+        }
+
+        /// <summary>
+        /// Puts back what <see cref="ReadExtendedState"/> returned. PTRACE_SETREGSET(NT_X86_XSTATE)
+        /// takes only the whole area at its exact size (arch/x86/kernel/fpu/regset.c, xstateregs_set:
+        /// pos 0 and count fpu_user_cfg.max_size, else -EFAULT), which is the length GETREGSET gave.
+        /// </summary>
+        public override unsafe void WriteExtendedState(int tid, byte[] state)
+        {
+            fixed (byte* p = state)
+            {
+                if (state.Length == FxsaveSize)
+                {
+                    if (PtraceNative.ptrace(PtraceNative.PTRACE_SETFPREGS, tid, 0, (nint)p) < 0)
+                        throw PtraceSession.Failure("PTRACE_SETFPREGS", tid, Marshal.GetLastPInvokeError());
+                    return;
+                }
+                var iov = new PtraceNative.IoVec { Base = (nint)p, Length = (nuint)state.Length };
+                if (PtraceNative.ptrace(PtraceNative.PTRACE_SETREGSET, tid, PtraceNative.NT_X86_XSTATE, (nint)(&iov)) < 0)
+                    throw PtraceSession.Failure("PTRACE_SETREGSET", tid, Marshal.GetLastPInvokeError());
+            }
         }
     }
 }

@@ -13,6 +13,8 @@ internal static unsafe partial class PtraceNative
     public const long PTRACE_SINGLESTEP = 9;
     public const long PTRACE_GETREGS = 12;
     public const long PTRACE_SETREGS = 13;
+    public const long PTRACE_GETFPREGS = 14;
+    public const long PTRACE_SETFPREGS = 15;
     public const long PTRACE_DETACH = 17;
     public const long PTRACE_GETSIGINFO = 0x4202;
     public const long PTRACE_SETSIGINFO = 0x4203;
@@ -23,6 +25,9 @@ internal static unsafe partial class PtraceNative
 
     /// <summary>The <c>status &gt;&gt; 16</c> of a stop caused by PTRACE_INTERRUPT or a group-stop (SEIZE mode).</summary>
     public const int PTRACE_EVENT_STOP = 128;
+
+    /// <summary>The regset of the XSAVE area (elf.h): x87, SSE, AVX, AVX-512... as XSAVE lays them out.</summary>
+    public const int NT_X86_XSTATE = 0x202;
 
     public const int WNOHANG = 1;
     public const int __WALL = 0x40000000;
@@ -39,6 +44,14 @@ internal static unsafe partial class PtraceNative
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial long syscall(long number, long a, long b, long c);
+
+    /// <summary>struct iovec (sys/uio.h), PTRACE_GETREGSET's buffer: the kernel writes back the length it used.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public nint Base;
+        public nuint Length;
+    }
 
     public const long SYS_tgkill_x64 = 234;
     public const long SYS_tgkill_arm64 = 131;

@@ -21,7 +21,10 @@ namespace Wand.Injection.Ptrace;
 /// written back before the last resume, so the restart happens then. A signal that reaches the
 /// thread while we hold it is taken out of the way (its signal-delivery-stop is resumed without
 /// it) and given back when we let go: on detach from a signal-delivery-stop with its siginfo, or
-/// with tgkill.
+/// with tgkill. The floating-point and vector registers are saved before the first syscall or call
+/// wand makes the thread run and written back with the others: the C function wand calls may use
+/// xmm/ymm and mxcsr freely (caller-saved in the System V ABI), but a thread stopped in the middle
+/// of its own code, not at a call, still holds live values there.
 /// </remarks>
 internal sealed unsafe class PtraceSession : IDisposable
 {
@@ -31,6 +34,7 @@ internal sealed unsafe class PtraceSession : IDisposable
     private readonly List<(int Signal, byte[] Info)> _deferred = [];
     private bool _inSignalStop;
     private bool _gone;
+    private byte[]? _savedExtended;
 
     private PtraceSession(int pid, int tid, PtraceArchitecture arch, ulong[] saved)
     {
@@ -89,6 +93,7 @@ internal sealed unsafe class PtraceSession : IDisposable
     /// <summary>Runs one syscall with the syscall instruction at <paramref name="instruction"/>; returns its result (negative errno on failure).</summary>
     public long Syscall(ulong instruction, long number, TimeSpan timeout, params ulong[] args)
     {
+        SaveExtendedState();
         _arch.WriteRegisters(Tid, _arch.PlanSyscall(Saved, instruction, number, args));
         var after = instruction + (ulong)_arch.SyscallInstruction.Length;
         var regs = RunUntil(PtraceNative.PTRACE_SINGLESTEP, PtraceNative.SIGTRAP, after, timeout)
@@ -104,11 +109,18 @@ internal sealed unsafe class PtraceSession : IDisposable
     /// </summary>
     public long? Call(IProcessMemory memory, ulong function, ulong trapAddress, TimeSpan timeout, params ulong[] args)
     {
+        SaveExtendedState();
         var (regs, stackAddress, stack) = _arch.PlanCall(Saved, function, trapAddress, args);
         memory.Write(stackAddress, stack);
         _arch.WriteRegisters(Tid, regs);
         return RunUntil(PtraceNative.PTRACE_CONT, PtraceNative.SIGSEGV, trapAddress, timeout) is { } done ? _arch.ReturnValue(done) : null;
     }
+
+    /// <summary>
+    /// Reads the extended state once, before the thread first runs for wand; a session that only
+    /// looks (stack capture) never pays for it and has nothing to put back.
+    /// </summary>
+    private void SaveExtendedState() => _savedExtended ??= _arch.ReadExtendedState(Tid);
 
     /// <summary>
     /// Resumes the thread until it stops with <paramref name="signal"/> at <paramref name="pc"/>;
@@ -200,13 +212,14 @@ internal sealed unsafe class PtraceSession : IDisposable
         ? new TargetExitedException(tid, "during the injection")
         : new InjectionFailedException($"{what} failed for thread {tid}: {Marshal.GetPInvokeErrorMessage(errno)}");
 
-    /// <summary>Writes the saved registers back and releases the thread, delivering the signals it was spared.</summary>
+    /// <summary>Writes the saved registers (extended state included) back and releases the thread, delivering the signals it was spared.</summary>
     public void Dispose()
     {
         if (_gone) return;
         try
         {
             _arch.WriteRegisters(Tid, Saved);
+            if (_savedExtended is not null) _arch.WriteExtendedState(Tid, _savedExtended);
         }
         catch (TargetExitedException)
         {
