@@ -53,15 +53,19 @@ public sealed class TestContainer : IAsyncDisposable
         var copy = Testbed.Root + "-noshell";
         lock (Conf)
         {
-            if (Directory.Exists(Path.Combine(copy, "usr"))) return copy;
+            if (Directory.Exists(Path.Combine(copy, "usr")))
+            {
+                // A copy made by an earlier run keeps its sample apps: take the testbed's current ones (provision.sh re-copies them).
+                Directory.Delete(Path.Combine(copy, "srv/apps"), recursive: true);
+                HardLinkCopy(Path.Combine(Testbed.Root, "srv/apps"), Path.Combine(copy, "srv/apps"));
+                return copy;
+            }
             Directory.CreateDirectory(copy);
             foreach (var entry in Directory.EnumerateFileSystemEntries(Testbed.Root))
             {
                 var name = Path.GetFileName(entry);
                 if (name is "proc" or "dev") continue;
-                var cp = Process.Start("cp", ["-a", "--link", entry, Path.Combine(copy, name)])!;
-                cp.WaitForExit();
-                if (cp.ExitCode != 0) throw new InvalidOperationException($"cp -a --link {entry} failed");
+                HardLinkCopy(entry, Path.Combine(copy, name));
             }
             Directory.CreateDirectory(Path.Combine(copy, "proc"));
             Directory.CreateDirectory(Path.Combine(copy, "dev"));
@@ -69,6 +73,13 @@ public sealed class TestContainer : IAsyncDisposable
                 File.Delete(Path.Combine(copy, tool));
             return copy;
         }
+    }
+
+    private static void HardLinkCopy(string from, string to)
+    {
+        var cp = Process.Start("cp", ["-a", "--link", from, to])!;
+        cp.WaitForExit();
+        if (cp.ExitCode != 0) throw new InvalidOperationException($"cp -a --link {from} failed");
     }
 
     /// <summary>The host PID of the container's first process.</summary>

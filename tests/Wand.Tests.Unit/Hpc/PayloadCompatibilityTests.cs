@@ -98,6 +98,7 @@ public sealed class PayloadCompatibilityTests
     [InlineData("agent.py")]
     [InlineData("agent_ptrace.py")]
     [InlineData("debugpy_bootstrap.py")]
+    [InlineData("debugpy_stop.py")]
     public void RdgPayloadsArePython38Code(string payload) =>
         Assert.Equal("ok", Check((payload, Payload.Read(payload))));
 

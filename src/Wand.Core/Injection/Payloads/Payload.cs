@@ -26,7 +26,11 @@ public static class Payload
         + ScriptBody(fileName);
 
     /// <summary>The prelude and the payload, for a route that sets <c>_WAND_DIR</c> itself (agent.py).</summary>
-    public static string ScriptBody(string fileName) => Read("prelude.py") + "\n\n" + Read(fileName);
+    public static string ScriptBody(string fileName) =>
+        string.Join("\n\n", (fileName == Debugpy ? new[] { "prelude.py", DebugpyStop, fileName } : ["prelude.py", fileName]).Select(Read));
+
+    /// <summary>The bootstrap's --stop half: definitions only, sent before <see cref="Debugpy"/>, which calls and deletes them.</summary>
+    public const string DebugpyStop = "debugpy_stop.py";
 
     public const string Agent = "agent.py";
     public const string Relay = "relay.py";

@@ -23,83 +23,15 @@ def _wand_debugpy():
     # the listen thread runs after this script deleted its global names
     undo_changes, changes_since, start_heartbeat = _wand_undo, _wand_changes, _wand_start_heartbeat
 
-    def describe():
-        """Where the target's code lives, for the editor's pathMappings."""
-        main = sys.modules.get("__main__")
-        # The standard library and installed packages are not the user's code (sys.prefix is no
-        # guide: it is /usr for Debian's Python, where applications may live too).
-        stdlib = os.path.join(os.path.dirname(os.__file__), "")
-        user_files = []
-        for name, module in list(sys.modules.items()):
-            if name in ("sitecustomize", "usercustomize", "_virtualenv"):
-                continue  # installed by the distribution or the virtualenv, e.g. /etc/python3.X
-            path = getattr(module, "__file__", None)
-            if not isinstance(path, str) or not path.endswith(".py"):
-                continue
-            # Paths as imported, not realpath'd: this runs in the attach's critical path, and a
-            # realpath per module costs a few syscalls each for hundreds of modules.
-            if path.startswith(stdlib) or "-packages" + os.sep in path or not os.path.isabs(path):
-                continue
-            user_files.append(path)
-        user_root = None
-        if user_files:
-            user_root = os.path.realpath(os.path.commonpath(user_files))
-            if user_root.endswith(".py"):
-                user_root = os.path.dirname(user_root)
-        main_file = getattr(main, "__file__", None)
-        return {
-            "pid": os.getpid(),
-            "cwd": os.getcwd(),
-            "main_file": os.path.realpath(main_file) if isinstance(main_file, str) else None,
-            "argv": list(sys.argv),
-            "user_root": user_root,
-            "python": sys.version.split()[0],
-            "executable": sys.executable,
-        }
-
     debugpy = sys.modules.get("debugpy")
     endpoint = getattr(debugpy, "_wand_endpoint", None)
 
     if request["action"] == "stop":
-        if endpoint is None:
-            _wand_result({"ok": True, "was_listening": False})
-            return
-        heartbeat = getattr(debugpy, "_wand_heartbeat", None)
-        if heartbeat is not None:
-            heartbeat[1].set()
-            heartbeat[0].join(5)
-        stopped = _wand_stop_adapter(getattr(debugpy, "_wand_adapter_token", None))
-        pre_stop = _wand_state()
-        try:
-            import pydevd
-
-            _wand_close_listener(pydevd.get_global_debugger())
-            pydevd.stoptrace()
-            # settrace() keeps its first address here and a later listen() would reuse it: it was None before the attach.
-            pydevd.SetupHolder.setup = None
-        except Exception:
-            pass
-        # stoptrace() restores what pydevd patched, but also sets names that were never there
-        # (pydev_monkey.undo_patch_thread_modules: _thread._start_new_thread, threading.start_joinable_thread).
-        added = dict((k, v) for k, v in _wand_changes(pre_stop)["functions"].items() if v[0] is None)
-        _wand_undo({"environ": {}, "sys.path": [], "functions": added})
-        _wand_undo_process_patches()
-        _wand_undo(getattr(debugpy, "_wand_undo", None))
-        try:
-            import debugpy.server.api
-
-            debugpy.server.api.listen.called = False  # allow a later `wand debug` to listen again
-        except Exception:
-            pass
-        copy = getattr(debugpy, "_wand_copy", None)
-        for attr in ("_wand_endpoint", "_wand_direct", "_wand_copy", "_wand_adapter_token", "_wand_undo", "_wand_heartbeat", "_wand_trace_main"):
-            if hasattr(debugpy, attr):
-                delattr(debugpy, attr)
-        _wand_result({"ok": True, "was_listening": True, "port": endpoint[1], "adapter_pids": stopped, "debugpy_copy": copy})
+        _wand_stop(debugpy, endpoint)
         return
 
     if endpoint is not None:
-        _wand_result(dict(ok=True, reused=True, host=endpoint[0], port=endpoint[1], debugpy=debugpy.__version__, direct=getattr(debugpy, "_wand_direct", False), **describe()))
+        _wand_result(dict(ok=True, reused=True, host=endpoint[0], port=endpoint[1], debugpy=debugpy.__version__, direct=getattr(debugpy, "_wand_direct", False), **_wand_describe()))
         return
     if debugpy is not None and getattr(getattr(getattr(debugpy, "server", None), "api", None), "listen", None) is not None:
         if debugpy.server.api.listen.called:
@@ -152,7 +84,7 @@ def _wand_debugpy():
         return
 
     undo = _wand_changes(before)
-    info = describe()
+    info = _wand_describe()
     worker = _wand_gunicorn_worker()
 
     python = _wand_adapter_python()
@@ -193,6 +125,44 @@ def _wand_debugpy():
             _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
 
     threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True).start()
+
+
+def _wand_describe():
+    """Where the target's code lives, for the editor's pathMappings."""
+    import os
+    import sys
+
+    main = sys.modules.get("__main__")
+    # The standard library and installed packages are not the user's code (sys.prefix is no
+    # guide: it is /usr for Debian's Python, where applications may live too).
+    stdlib = os.path.join(os.path.dirname(os.__file__), "")
+    user_files = []
+    for name, module in list(sys.modules.items()):
+        if name in ("sitecustomize", "usercustomize", "_virtualenv"):
+            continue  # installed by the distribution or the virtualenv, e.g. /etc/python3.X
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not path.endswith(".py"):
+            continue
+        # Paths as imported, not realpath'd: this runs in the attach's critical path, and a
+        # realpath per module costs a few syscalls each for hundreds of modules.
+        if path.startswith(stdlib) or "-packages" + os.sep in path or not os.path.isabs(path):
+            continue
+        user_files.append(path)
+    user_root = None
+    if user_files:
+        user_root = os.path.realpath(os.path.commonpath(user_files))
+        if user_root.endswith(".py"):
+            user_root = os.path.dirname(user_root)
+    main_file = getattr(main, "__file__", None)
+    return {
+        "pid": os.getpid(),
+        "cwd": os.getcwd(),
+        "main_file": os.path.realpath(main_file) if isinstance(main_file, str) else None,
+        "argv": list(sys.argv),
+        "user_root": user_root,
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+    }
 
 
 def _wand_listen_in_process(debugpy, host, port):
@@ -335,19 +305,6 @@ def _wand_adapter_python():
     return None
 
 
-def _wand_undo_process_patches():
-    """pydevd wraps the process-spawning functions to debug children too, keeping the originals as
-    module.original_NAME (pydev_monkey.monkey_patch_module), and stoptrace() does not put them back:
-    children (a new debugpy adapter among them) would try to reach the old session."""
-    import sys
-
-    for name in ("os", "_posixsubprocess", "subprocess", "_subprocess"):
-        module = sys.modules.get(name)
-        for attr in [a for a in getattr(module, "__dict__", {}) if a.startswith("original_")]:
-            setattr(module, attr[len("original_"):], getattr(module, attr))
-            delattr(module, attr)
-
-
 def _wand_gunicorn_worker():
     """This process's gunicorn worker object, when it is one. Found on the main thread's stack, where
     this script runs (Worker.run and the worker's loop have it as `self`); a gunicorn master holds
@@ -471,34 +428,6 @@ def _wand_undo(changes):
         daemon_thread._patched_threading_to_hide_pydevd_threads = False
 
 
-def _wand_stop_adapter(token):
-    """Ends the debugpy adapter that debugpy.listen() started for this process: it daemonized, so it
-    is found by its command line, which holds this process's access token (no other adapter's)."""
-    import os
-    import signal
-
-    stopped = []
-    if not token:
-        return stopped
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as f:
-                argv = f.read().decode("utf-8", "replace").split("\0")
-        except OSError:
-            continue
-        if "--for-server" in argv and "--server-access-token" in argv:
-            i = argv.index("--server-access-token")
-            if i + 1 < len(argv) and argv[i + 1] == token:
-                try:
-                    os.kill(int(entry), signal.SIGTERM)
-                    stopped.append(int(entry))
-                except OSError:
-                    pass
-    return stopped
-
-
 _wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+del _wand_debugpy, _wand_describe, _wand_stop, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
 del _wand_state, _wand_changes, _WAND_PATCHED_MODULES
