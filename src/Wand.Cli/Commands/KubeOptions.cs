@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Wand.Errors;
-using Wand.Transport.Exec;
 using Wand.Transport.Kubernetes;
 
 namespace Wand.Cli.Commands;
@@ -63,11 +62,19 @@ public sealed class KubeOptions
         throw new WandException(ExitCodes.Usage, "say which pods: -s SERVICE, -l SELECTOR or --pod NAME", "example: wand pods -n shop -s api");
     }
 
-    /// <summary>The pod's Python container (<c>--pod-container</c>, else the one running Python).</summary>
-    public PodExecTarget Target(ParseResult result, PodInfo pod) => new(Client(result), pod, PodFinder.ChooseContainer(pod, result.GetValue(PodContainer)));
+    private PodContainers? _containers;
 
-    /// <summary>The exec route into a pod's container: wand's scripts run there with the target's own interpreter.</summary>
-    public static ExecRoute Route(Wand.Progress.IProgressReporter progress, PodExecTarget target) => new(new ExecPayloadRunner(target, TimeProvider.System, progress));
+    /// <summary>What the pods' containers showed, looked into once for this command (<c>kubectl exec</c> per container, in parallel).</summary>
+    public PodContainers Containers(ParseResult result, Wand.Progress.IProgressReporter progress) =>
+        _containers ??= new PodContainers(Client(result), TimeProvider.System, progress);
+
+    /// <summary>The pod's Python container (<c>--pod-container</c>, else the one seen running Python).</summary>
+    public Task<PodExecTarget> TargetAsync(ParseResult result, PodInfo pod, Wand.Progress.IProgressReporter progress, CancellationToken cancellationToken) =>
+        Containers(result, progress).TargetAsync(pod, result.GetValue(PodContainer), cancellationToken);
+
+    /// <summary>Chooses a replacement pod's container the same way.</summary>
+    private Func<PodInfo, CancellationToken, Task<string>> Chooser(ParseResult result, Wand.Progress.IProgressReporter progress) =>
+        (pod, ct) => Containers(result, progress).ChooseAsync(pod, result.GetValue(PodContainer), ct);
 
     /// <summary>
     /// The pod meant and its Python container; says which one was chosen. Among several Ready pods the
@@ -85,7 +92,7 @@ public sealed class KubeOptions
             ? ui.Choose($"Which pod behind {what}?", [newest, .. ready.Where(p => p != newest).OrderByDescending(p => p.Created)],
                 p => $"{p.Name}  restarts {p.Restarts}, age {(int)(now - p.Created).TotalMinutes}m, node {p.Node}{(p.Revision is { } r ? $", revision {r}" : "")}{(p == newest ? "  (newest)" : "")}")
             : newest;
-        var exec = Target(result, pod);
+        var exec = await TargetAsync(result, pod, ui, cancellationToken);
         ui.Info($"{exec.Description} in namespace {pod.Namespace}, reached through `kubectl exec`" +
             (!ask && ready.Count > 1 ? $" (the newest of {ready.Count} Ready pods behind {what}; --pod NAME chooses another)" : ""));
         return exec;
@@ -93,9 +100,10 @@ public sealed class KubeOptions
 
     /// <summary>A route into <paramref name="exec"/> that follows the pod's replacement among the pods the user meant.</summary>
     public PodRoute FollowingRoute(IUserInterface ui, ParseResult result, string? target, PodExecTarget exec) =>
-        new(exec, async ct => (await PodsAsync(result, target, ct)).Pods, result.GetValue(PodContainer), TimeProvider.System, ui);
+        new(exec, async ct => (await PodsAsync(result, target, ct)).Pods, Chooser(result, ui), TimeProvider.System, ui);
 
     /// <summary>A route into one pod that never moves to another (each pod has a session of its own with --all).</summary>
-    public PodRoute PinnedRoute(IUserInterface ui, ParseResult result, string? target, PodInfo pod) =>
-        new(Target(result, pod), async ct => (await PodsAsync(result, target, ct)).Pods.Where(p => p.Name == pod.Name).ToList(), result.GetValue(PodContainer), TimeProvider.System, ui);
+    public async Task<PodRoute> PinnedRouteAsync(IUserInterface ui, ParseResult result, string? target, PodInfo pod, CancellationToken cancellationToken) =>
+        new(await TargetAsync(result, pod, ui, cancellationToken), async ct => (await PodsAsync(result, target, ct)).Pods.Where(p => p.Name == pod.Name).ToList(),
+            Chooser(result, ui), TimeProvider.System, ui);
 }

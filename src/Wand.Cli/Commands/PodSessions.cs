@@ -50,7 +50,7 @@ public static class PodSessions
     {
         var options = new DebugSession.Options(request.Host, request.Port, Prompts.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true),
             request.Debugpy, request.SafePoint, request.Keep, All: true);
-        return SessionEnd.AfterCtrlCAsync(ui, ct => new AllPodsSession(ui, TimeProvider.System).RunAsync(ct2 => kube.PodsAsync(result, target, ct2), pod => kube.PinnedRoute(ui, result, target, pod),
+        return SessionEnd.AfterCtrlCAsync(ui, ct => new AllPodsSession(ui, TimeProvider.System).RunAsync(ct2 => kube.PodsAsync(result, target, ct2), (pod, ct2) => kube.PinnedRouteAsync(ui, result, target, pod, ct2),
             route => Observer(ui, route, request.Json), choice => Prompts.Take(ui, choice, yes: true), options, ct), request.Keep, "the pods", cancellationToken);
     }
 
@@ -66,8 +66,7 @@ public static class PodSessions
     public static async Task<ExecResult> ExecAsync(IUserInterface ui, KubeOptions kube, ParseResult result, int? pid, string source, string name, TimeSpan safePoint, CancellationToken cancellationToken)
     {
         var exec = await kube.ResolveAsync(ui, result, null, yes: true, cancellationToken);
-        var route = KubeOptions.Route(ui, exec);
-        var processes = await route.ScanAsync(cancellationToken);
+        var (route, processes) = await kube.Containers(result, ui).ProcessesAsync(exec.Pod, exec.Container, cancellationToken); // as seen when the container was chosen
         var target = pid is { } p ? PodProcessChoice.ByPid(processes, p, exec) : Prompts.Choose(ui, PodProcessChoice.Attachable(processes, exec), true, exec.Description);
         return await new CodeRunner(route.Runner).RunAsync(target.Pid, source, name, safePoint, cancellationToken);
     }
@@ -82,7 +81,7 @@ public static class PodSessions
         var ready = pods.Where(p => p.Ready).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         if (ready.Count == 0) PodFinder.ChooseNewestReady(pods, what); // throws the "no Ready pod" error
         ui.Info($"running the code in {ready.Count} Ready pod(s) behind {what}");
-        var outcomes = await AllPodsExec.RunAsync(ready, pod => kube.Target(result, pod),
+        var outcomes = await AllPodsExec.RunAsync(ready, kube.Containers(result, ui), result.GetValue(kube.PodContainer),
             choice => choice.Recommended ?? Prompts.Take(ui, choice, yes: true), // no single recommendation: its error says why
             source, name, safePoint, cancellationToken);
         var failed = false;

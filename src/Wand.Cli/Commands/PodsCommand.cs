@@ -89,9 +89,9 @@ public static class PodsCommand
         var container = "";
         try
         {
-            var target = kube.Target(result, pod);
-            container = target.Container;
-            return new PodProcesses(pod.Name, container, await KubeOptions.Route(Wand.Progress.NullProgress.Instance, target).ScanAsync(cancellationToken), null);
+            var containers = kube.Containers(result, Wand.Progress.NullProgress.Instance);
+            container = await containers.ChooseAsync(pod, result.GetValue(kube.PodContainer), cancellationToken);
+            return new PodProcesses(pod.Name, container, (await containers.ProcessesAsync(pod, container, cancellationToken)).Processes, null);
         }
         catch (WandException e)
         {

@@ -23,7 +23,7 @@ public sealed class AllPodsSession(IProgressReporter progress, TimeProvider time
     /// <param name="observe">What reports one pod's session to the user.</param>
     /// <param name="take">Takes the process to debug in a pod from the rule's decision (no one is asked: many pods, one terminal).</param>
     /// <param name="options">The request; its local port is the proxy's, every pod's workers are debugged.</param>
-    public async Task RunAsync(Func<CancellationToken, Task<(IReadOnlyList<PodInfo> Pods, string What)>> findPods, Func<PodInfo, PodRoute> routeTo,
+    public async Task RunAsync(Func<CancellationToken, Task<(IReadOnlyList<PodInfo> Pods, string What)>> findPods, Func<PodInfo, CancellationToken, Task<PodRoute>> routeTo,
         Func<PodRoute, DebugSession.IObserver> observe, Func<ProcessChoice, PythonProcess> take, DebugSession.Options options, CancellationToken cancellationToken)
     {
         await using var proxy = DapProxy.Start(options.LocalPort, progress, new DapProxyOptions { AllBackends = true });
@@ -32,12 +32,12 @@ public sealed class AllPodsSession(IProgressReporter progress, TimeProvider time
     }
 
     /// <summary>One pod's part: ends (saying why) when the pod goes or cannot be debugged.</summary>
-    private async Task DebugPodAsync(PodInfo pod, Func<PodInfo, PodRoute> routeTo, Func<PodRoute, DebugSession.IObserver> observe, Func<ProcessChoice, PythonProcess> take,
+    private async Task DebugPodAsync(PodInfo pod, Func<PodInfo, CancellationToken, Task<PodRoute>> routeTo, Func<PodRoute, DebugSession.IObserver> observe, Func<ProcessChoice, PythonProcess> take,
         DebugSession.Options options, DapProxy proxy, CancellationToken cancellationToken)
     {
         try
         {
-            await using var route = routeTo(pod);
+            await using var route = await routeTo(pod, cancellationToken);
             var exec = route.Target;
             route.WarnAboutLivenessProbe();
             await new DebugSession(route, DebugpyLocator.Default, progress, time)

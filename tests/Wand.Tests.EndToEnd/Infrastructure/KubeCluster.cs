@@ -99,23 +99,37 @@ public sealed class KubeCluster : IAsyncDisposable
             new JsonObject { ["type"] = "ExternalName", ["externalName"] = "kourier-internal.kourier-system.svc.cluster.local" }));
 
     /// <summary>Starts one podman container per pod container and records the pod.</summary>
+    /// <param name="shareProcessNamespace">spec.shareProcessNamespace: the containers share one PID namespace whose PID 1 is the pod's pause
+    /// (podman's own, catatonit -P, in a container of its own), so each container's first process has parent 0.</param>
+    /// <param name="annotations">More metadata.annotations (e.g. kubectl.kubernetes.io/default-container).</param>
     public async Task<KubePod> AddPodAsync(string name, IReadOnlyDictionary<string, string> labels, IReadOnlyList<(string Name, string[] Command)> containers,
-        string? rootfs = null, DateTimeOffset? created = null, JsonObject? livenessProbe = null)
+        string? rootfs = null, DateTimeOffset? created = null, JsonObject? livenessProbe = null, bool shareProcessNamespace = false,
+        IReadOnlyDictionary<string, string>? annotations = null)
     {
         var backing = new Dictionary<string, TestContainer>();
-        var annotations = new JsonObject();
+        var metadataAnnotations = new JsonObject();
+        foreach (var (key, value) in annotations ?? new Dictionary<string, string>()) metadataAnnotations[key] = value;
         var specs = new JsonArray();
+        IReadOnlyList<string>? options = null;
+        if (shareProcessNamespace)
+        {
+            var pause = await TestContainer.StartAsync(["/pause", "-P"], rootfs, options: ["-v", "/usr/bin/catatonit:/pause:ro"]);
+            _containers.Add(pause);
+            options = ["--pid", "container:" + pause.Name];
+        }
         foreach (var (container, command) in containers)
         {
-            var c = await TestContainer.StartAsync(command, rootfs);
+            var c = await TestContainer.StartAsync(command, rootfs, options: options);
             _containers.Add(c);
             backing[container] = c;
-            annotations["kubectl-standin/podman." + container] = c.Name;
+            metadataAnnotations["kubectl-standin/podman." + container] = c.Name;
             specs.Add(new JsonObject { ["name"] = container, ["image"] = "localhost/wand-testbed:latest", ["command"] = new JsonArray(command.Select(a => (JsonNode?)a).ToArray()) });
             if (livenessProbe is not null && specs.Count == 1) specs[0]!["livenessProbe"] = livenessProbe.DeepClone(); // the first container's
         }
-        var pod = Resource("Pod", name, labels, new JsonObject { ["containers"] = specs, ["nodeName"] = "standin-node-1", ["restartPolicy"] = "Always" });
-        pod["metadata"]!["annotations"] = annotations;
+        var spec = new JsonObject { ["containers"] = specs, ["nodeName"] = "standin-node-1", ["restartPolicy"] = "Always" };
+        if (shareProcessNamespace) spec["shareProcessNamespace"] = true;
+        var pod = Resource("Pod", name, labels, spec);
+        pod["metadata"]!["annotations"] = metadataAnnotations;
         pod["metadata"]!["creationTimestamp"] = (created ?? DateTimeOffset.UtcNow).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ");
         pod["status"] = new JsonObject { ["phase"] = "Running", ["podIP"] = "10.88.0.10", ["hostIP"] = "192.168.1.10", ["qosClass"] = "BestEffort" };
         Write($"pods/{name}.json", pod);

@@ -32,13 +32,14 @@ public sealed class TestContainer : IAsyncDisposable
     /// <summary>The folder the container runs from (the testbed, or a trimmed copy of it).</summary>
     public string Rootfs { get; }
 
-    public static async Task<TestContainer> StartAsync(IEnumerable<string> command, string? rootfs = null, bool interactive = false)
+    /// <param name="options">More `podman run` options (e.g. `--pid container:NAME` to join a pod's process namespace).</param>
+    public static async Task<TestContainer> StartAsync(IEnumerable<string> command, string? rootfs = null, bool interactive = false, IReadOnlyList<string>? options = null)
     {
         Testbed.EnsureReady();
         _ = Conf.Value;
         var name = "wand-test-" + Guid.NewGuid().ToString("N")[..10];
         rootfs ??= Testbed.Root;
-        var r = await PodmanAsync(["run", "-d", .. interactive ? new[] { "-i" } : [], "--name", name, "--rootfs", rootfs + ":O", .. command]);
+        var r = await PodmanAsync(["run", "-d", .. interactive ? new[] { "-i" } : [], .. options ?? [], "--name", name, "--rootfs", rootfs + ":O", .. command]);
         if (r.ExitCode != 0) throw new InvalidOperationException($"podman run failed: {r}");
         return new TestContainer(name, rootfs);
     }

@@ -6,13 +6,10 @@ namespace Wand.Transport.Kubernetes;
 /// <summary>
 /// Which pods a user means: those behind a Service (its selector; for a Knative Service, whose
 /// Kubernetes Service is an ExternalName, the pods labelled serving.knative.dev/service), those of a
-/// label selector, or one pod by name; then which one to debug and which of its containers runs Python.
+/// label selector, or one pod by name; then which one to debug (its container: <see cref="ContainerChoice"/>).
 /// </summary>
 public sealed class PodFinder(KubectlClient kubectl)
 {
-    /// <summary>Containers that never run the user's Python: Knative's and service meshes' sidecars.</summary>
-    private static readonly HashSet<string> Sidecars = ["queue-proxy", "istio-proxy", "linkerd-proxy", "envoy", "cloud-sql-proxy"];
-
     public async Task<IReadOnlyList<PodInfo>> ByServiceAsync(string service, CancellationToken cancellationToken)
     {
         var svc = await kubectl.GetJsonAsync(["services", service], cancellationToken);
@@ -66,27 +63,5 @@ public sealed class PodFinder(KubectlClient kubectl)
         if (pod.Labels.TryGetValue("serving.knative.dev/configurationGeneration", out var g) && long.TryParse(g, out var generation)) return generation;
         var digits = new string((pod.Revision ?? "").Reverse().TakeWhile(char.IsAsciiDigit).Reverse().ToArray());
         return digits.Length is > 0 and < 18 ? long.Parse(digits, System.Globalization.CultureInfo.InvariantCulture) : 0;
-    }
-
-    /// <summary>
-    /// The container that runs Python: the one asked for (which must exist), else kubectl's
-    /// default-container annotation, Knative's user-container, the only one that is not a sidecar,
-    /// or the only one whose command names Python.
-    /// </summary>
-    public static string ChooseContainer(PodInfo pod, string? requested)
-    {
-        var names = pod.Containers.Select(c => c.Name).ToList();
-        if (requested is not null)
-            return names.Contains(requested) ? requested
-                : throw new WandException(ExitCodes.KubeNotFound, $"pod {pod.Name} has no container {requested}; its containers: {string.Join(", ", names)}",
-                    $"pass --pod-container {names.FirstOrDefault(n => !Sidecars.Contains(n)) ?? names.FirstOrDefault()}");
-        if (pod.DefaultContainer is { } annotated && names.Contains(annotated)) return annotated;
-        if (pod.IsKnative && names.Contains("user-container")) return "user-container";
-        var candidates = pod.Containers.Where(c => !Sidecars.Contains(c.Name)).ToList();
-        if (candidates.Count == 1) return candidates[0].Name;
-        var python = candidates.Where(c => Path.GetFileName(c.Entry) is var e && (e.Contains("python", StringComparison.Ordinal) || e is "uvicorn" or "gunicorn" or "fastapi" or "flask" or "uv")).ToList();
-        if (python.Count == 1) return python[0].Name;
-        throw new WandException(ExitCodes.Usage, $"pod {pod.Name} has several containers ({string.Join(", ", names)}) and wand cannot tell which one runs Python",
-            "pass --pod-container NAME");
     }
 }

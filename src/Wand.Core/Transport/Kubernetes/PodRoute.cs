@@ -16,7 +16,7 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
 {
     private readonly PodExecTarget _target;
     private readonly Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> _findPods;
-    private readonly string? _requestedContainer;
+    private readonly Func<PodInfo, CancellationToken, Task<string>> _chooseContainer;
     private readonly IProgressReporter _progress;
     private readonly ExecRoute _inner;
     private readonly KubectlPortForward _forward;
@@ -24,12 +24,13 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
     private volatile bool _gone;
 
     /// <param name="findPods">The user's query again (the pods behind the service now).</param>
-    /// <param name="requestedContainer">The container the user named, else null (the one running Python).</param>
-    public PodRoute(PodExecTarget target, Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> findPods, string? requestedContainer, TimeProvider time, IProgressReporter progress)
+    /// <param name="chooseContainer">The container of a replacement pod to debug (the one the user named, else the one running Python).</param>
+    public PodRoute(PodExecTarget target, Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> findPods, Func<PodInfo, CancellationToken, Task<string>> chooseContainer,
+        TimeProvider time, IProgressReporter progress)
     {
         _target = target;
         _findPods = findPods;
-        _requestedContainer = requestedContainer;
+        _chooseContainer = chooseContainer;
         _progress = progress;
         ExecRoute? inner = null;
         _watcher = new ExecWatcher(target, () => inner?.Interpreter, progress, time);
@@ -138,7 +139,16 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
         var candidates = pods.Where(p => p.Ready && p.Name != _target.Pod.Name).ToList();
         if (candidates.Count == 0) return false;
         var next = PodFinder.ChooseNewestReady(candidates, "the service");
-        var container = PodFinder.ChooseContainer(next, _requestedContainer);
+        string container;
+        try
+        {
+            container = await _chooseContainer(next, cancellationToken);
+        }
+        catch (WandException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            _progress.Warn($"pod {next.Name} replaces pod {_target.Pod.Name}, but {e.Message}");
+            return false;
+        }
         _progress.Step($"following pod {_target.Pod.Name} to its replacement, pod {next.Name} (container {container})");
         _target.MoveTo(next, container);
         _gone = false;
