@@ -23,8 +23,8 @@ namespace Wand.Bench;
 /// </summary>
 public static class KubeBench
 {
-    private const string Namespace = "wand-bench";
-    private const string AppDir = "/srv/apps/fastapi_app";
+    internal const string Namespace = "wand-bench";
+    internal const string AppDir = "/srv/apps/fastapi_app";
 
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
     {
@@ -179,7 +179,7 @@ public static class KubeBench
     }
 
     /// <summary>A state folder for the stand-in with one namespace and a service "api" selecting app=api; puts the stand-in first on PATH.</summary>
-    private static string Prepare()
+    internal static string Prepare()
     {
         var conf = ProcessRunner.RunAsync(Path.Combine(BenchEnv.RepoRoot(), "tests/testbed/podman.sh"), [], null, TimeSpan.FromMinutes(5), CancellationToken.None).GetAwaiter().GetResult();
         if (!conf.Ok) throw new InvalidOperationException("tests/testbed/podman.sh failed: " + conf.Stderr);
@@ -200,7 +200,7 @@ public static class KubeBench
         return state;
     }
 
-    private static Dictionary<string, string?> Env(string state) => new()
+    internal static Dictionary<string, string?> Env(string state) => new()
     {
         ["DEBUGWAND_SIMPLE_UI"] = "1",
         ["WAND_KUBE_STATE"] = state,
@@ -250,10 +250,10 @@ public static class KubeBench
         await RemoveAsync(container);
     }
 
-    private static Task RemoveAsync(string container) =>
+    internal static Task RemoveAsync(string container) =>
         ProcessRunner.RunAsync("podman", ["rm", "-f", "-t", "0", container], null, TimeSpan.FromSeconds(60), CancellationToken.None);
 
-    private static async Task<string> PodmanPythonAsync(string container, string code)
+    internal static async Task<string> PodmanPythonAsync(string container, string code)
     {
         var r = await ProcessRunner.RunAsync("podman", ["exec", container, "/usr/bin/python3.14", "-c", code], null, TimeSpan.FromSeconds(60), CancellationToken.None);
         if (!r.Ok) throw new InvalidOperationException($"podman exec failed: {r.Stderr}");
