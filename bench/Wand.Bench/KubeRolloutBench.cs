@@ -50,6 +50,9 @@ public static class KubeRolloutBench
                 if (events.Count <= seen || !events[^1].Contains(next.Pod, StringComparison.Ordinal))
                     throw new InvalidOperationException($"the breakpoints were armed, but not in pod {next.Pod}.\nstdout:\n{wand.Stdout}\nstderr:\n{wand.Stderr}");
                 var reattachedAt = wand.StderrLines.LastOrDefault(l => l.Line.Contains($"following pod {old.Pod} to its replacement, pod {next.Pod}", StringComparison.Ordinal)).At;
+                if (armedAt - readyAt > TimeSpan.FromSeconds(1.5))
+                    Report.Line($"slow takeover by pod {next.Pod} ({Report.Ms((armedAt - readyAt).TotalMilliseconds).Trim()}); wand said:\n    "
+                        + string.Join("\n    ", wand.StderrLines.Where(l => l.At >= readyAt).Select(l => $"{Report.Ms((l.At - readyAt).TotalMilliseconds)} {l.Line}")));
                 if (i >= 0)
                 {
                     armed.Add(armedAt - readyAt);

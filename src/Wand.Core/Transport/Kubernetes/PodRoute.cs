@@ -198,6 +198,7 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
         _progress.Step($"following pod {_target.Pod.Name} to its replacement, pod {next.Name} (container {container})");
         _target.MoveTo(next, container);
         _watcher.Retarget();
+        _forward.Repoint();
         _gone = false;
         Interlocked.Increment(ref _moves);
         return true;
