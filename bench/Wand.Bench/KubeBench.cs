@@ -25,8 +25,8 @@ namespace Wand.Bench;
 /// </summary>
 public static class KubeBench
 {
-    private const string Namespace = "wand-bench";
-    private const string AppDir = "/srv/apps/fastapi_app";
+    internal const string Namespace = "wand-bench";
+    internal const string AppDir = "/srv/apps/fastapi_app";
     private static KubeApiServer? s_server;
 
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int iterations)
@@ -62,8 +62,7 @@ public static class KubeBench
             foreach (var pod in Directory.EnumerateFiles(Path.Combine(state, Namespace, "pods")))
                 if (JsonNode.Parse(File.ReadAllText(pod))?["metadata"]?["annotations"]?[KubeApiServer.ContainerAnnotation + "app"]?.GetValue<string>() is { } container)
                     await RemoveAsync(container);
-            if (s_server is not null) await s_server.DisposeAsync();
-            Directory.Delete(state, recursive: true);
+            await StopAsync(state);
         }
     }
 
@@ -181,7 +180,7 @@ public static class KubeBench
     }
 
     /// <summary>A state folder with one namespace and a service "api" selecting app=api, served by the test API server (KUBECONFIG points at it).</summary>
-    private static string Prepare()
+    internal static string Prepare()
     {
         var conf = ProcessRunner.RunAsync(Path.Combine(BenchEnv.RepoRoot(), "tests/testbed/podman.sh"), [], null, TimeSpan.FromMinutes(5), CancellationToken.None).GetAwaiter().GetResult();
         if (!conf.Ok) throw new InvalidOperationException("tests/testbed/podman.sh failed: " + conf.Stderr);
@@ -204,7 +203,15 @@ public static class KubeBench
         return state;
     }
 
-    private static Dictionary<string, string?> Env(string state) => new()
+    /// <summary>Stops the API server <see cref="Prepare"/> started and removes its state folder.</summary>
+    internal static async Task StopAsync(string state)
+    {
+        if (s_server is not null) await s_server.DisposeAsync();
+        s_server = null;
+        Directory.Delete(state, recursive: true);
+    }
+
+    internal static Dictionary<string, string?> Env(string state) => new()
     {
         ["DEBUGWAND_SIMPLE_UI"] = "1",
         ["KUBECONFIG"] = Path.Combine(state, "config"),
@@ -251,10 +258,10 @@ public static class KubeBench
         await RemoveAsync(container);
     }
 
-    private static Task RemoveAsync(string container) =>
+    internal static Task RemoveAsync(string container) =>
         ProcessRunner.RunAsync("podman", ["rm", "-f", "-t", "0", container], null, TimeSpan.FromSeconds(60), CancellationToken.None);
 
-    private static async Task<string> PodmanPythonAsync(string container, string code)
+    internal static async Task<string> PodmanPythonAsync(string container, string code)
     {
         var r = await ProcessRunner.RunAsync("podman", ["exec", container, "/usr/bin/python3.14", "-c", code], null, TimeSpan.FromSeconds(60), CancellationToken.None);
         if (!r.Ok) throw new InvalidOperationException($"podman exec failed: {r.Stderr}");

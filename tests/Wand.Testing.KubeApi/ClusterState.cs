@@ -188,14 +188,22 @@ internal sealed class ClusterState(string root)
                 ["state"] = now,
             });
         }
-        var ready = allReady && phase == "Running" && pod["metadata"]?["deletionTimestamp"] is null;
+        // Readiness gates (spec.readinessGates): the pod is Ready only once each gate's condition, which
+        // something else sets in the pod's status (here: the file's status.conditions), is True.
+        var written = (status["conditions"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+        var gates = (pod["spec"]?["readinessGates"] as JsonArray ?? []).Select(g => g?["conditionType"]?.GetValue<string>()).OfType<string>().ToList();
+        var gateConditions = written.Where(c => gates.Contains(c["type"]?.GetValue<string>() ?? "")).Select(c => (JsonNode)c.DeepClone()).ToList();
+        var gatesOpen = gates.All(g => gateConditions.Any(c => c["type"]!.GetValue<string>() == g && c["status"]?.GetValue<string>() == "True"));
+        var containersReady = allReady && phase == "Running" && pod["metadata"]?["deletionTimestamp"] is null;
+        var ready = containersReady && gatesOpen;
         status["containerStatuses"] = statuses;
         string Cond(bool b) => b ? "True" : "False";
-        status["conditions"] = new JsonArray(
+        status["conditions"] = new JsonArray([
             new JsonObject { ["type"] = "Initialized", ["status"] = "True" },
             new JsonObject { ["type"] = "Ready", ["status"] = Cond(ready) },
-            new JsonObject { ["type"] = "ContainersReady", ["status"] = Cond(ready) },
-            new JsonObject { ["type"] = "PodScheduled", ["status"] = "True" });
+            new JsonObject { ["type"] = "ContainersReady", ["status"] = Cond(containersReady) },
+            new JsonObject { ["type"] = "PodScheduled", ["status"] = "True" },
+            .. gateConditions]);
         return pod;
     }
 

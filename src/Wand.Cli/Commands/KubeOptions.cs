@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Wand.Errors;
-using Wand.Transport.Exec;
 using Wand.Transport.Kubernetes;
 
 namespace Wand.Cli.Commands;
@@ -46,37 +45,69 @@ public sealed class KubeOptions
 
     public KubectlClient Client(ParseResult result) => new(result.GetValue(Context), result.GetValue(Kubeconfig), result.GetValue(Namespace));
 
-    /// <summary>The pods meant, and how to name them in messages.</summary>
+    /// <summary>The pods meant, and how to name them in messages (a Terminating pod is never one of them).</summary>
     public async Task<(IReadOnlyList<PodInfo> Pods, string What)> PodsAsync(ParseResult result, string? target, CancellationToken cancellationToken)
     {
-        var finder = new PodFinder(Client(result));
+        var (source, what) = await SourceAsync(result, target, cancellationToken);
+        return ((await source.ListAsync(cancellationToken)).Where(p => !p.Terminating).ToList(), what);
+    }
+
+    /// <summary>Where the pods meant come from (a service's is its selector's), to list or watch; and how to name them in messages.</summary>
+    public async Task<(IPodEventSource Source, string What)> SourceAsync(ParseResult result, string? target, CancellationToken cancellationToken)
+    {
+        var kubectl = Client(result);
         var pod = target ?? result.GetValue(Pod);
         if (pod is not null)
         {
             if (target is not null && !target.StartsWith("pod/", StringComparison.Ordinal))
                 throw new WandException(ExitCodes.Usage, $"unknown target {target}", "give pod/NAME, -s SERVICE or -l SELECTOR");
-            var one = await finder.ByNameAsync(pod, cancellationToken);
-            return ([one], $"pod {one.Name}");
+            var name = pod.StartsWith("pod/", StringComparison.Ordinal) ? pod[4..] : pod;
+            return (new KubectlPodEvents(kubectl, null, name), $"pod {name}");
         }
-        if (result.GetValue(Service) is { } service) return (await finder.ByServiceAsync(service, cancellationToken), $"service {service}");
-        if (result.GetValue(Selector) is { } selector) return (await finder.BySelectorAsync(selector, cancellationToken), $"selector {selector}");
+        if (result.GetValue(Service) is { } service) return (new KubectlPodEvents(kubectl, await new PodFinder(kubectl).SelectorAsync(service, cancellationToken), null), $"service {service}");
+        if (result.GetValue(Selector) is { } selector) return (new KubectlPodEvents(kubectl, selector, null), $"selector {selector}");
         throw new WandException(ExitCodes.Usage, "say which pods: -s SERVICE, -l SELECTOR or --pod NAME", "example: wand pods -n shop -s api");
     }
 
-    /// <summary>The pod's Python container (<c>--pod-container</c>, else the one running Python).</summary>
-    public PodExecTarget Target(ParseResult result, PodInfo pod) => new(Client(result), pod, PodFinder.ChooseContainer(pod, result.GetValue(PodContainer)));
+    /// <summary>The pods meant, listed and then watched (`kubectl get pods --watch`) for a session.</summary>
+    public async Task<(PodWatch Watch, string What)> WatchAsync(IUserInterface ui, ParseResult result, string? target, CancellationToken cancellationToken)
+    {
+        var (source, what) = await SourceAsync(result, target, cancellationToken);
+        var watch = new PodWatch(source, ui, TimeProvider.System);
+        try
+        {
+            await watch.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await watch.DisposeAsync();
+            throw;
+        }
+        return (watch, what);
+    }
 
-    /// <summary>The exec route into a pod's container: wand's scripts run there with the target's own interpreter.</summary>
-    public static ExecRoute Route(Wand.Progress.IProgressReporter progress, PodExecTarget target) => new(new ExecPayloadRunner(target, TimeProvider.System, progress, PodRoute.PodPermissionHint));
+    private PodContainers? _containers;
+
+    /// <summary>What the pods' containers showed, looked into once for this command (<c>kubectl exec</c> per container, in parallel).</summary>
+    public PodContainers Containers(ParseResult result, Wand.Progress.IProgressReporter progress) =>
+        _containers ??= new PodContainers(Client(result), TimeProvider.System, progress);
+
+    /// <summary>The pod's Python container (<c>--pod-container</c>, else the one seen running Python).</summary>
+    public Task<PodExecTarget> TargetAsync(ParseResult result, PodInfo pod, Wand.Progress.IProgressReporter progress, CancellationToken cancellationToken) =>
+        Containers(result, progress).TargetAsync(pod, result.GetValue(PodContainer), cancellationToken);
+
+    /// <summary>Chooses a replacement pod's container the same way.</summary>
+    private Func<PodInfo, CancellationToken, Task<string>> Chooser(ParseResult result, Wand.Progress.IProgressReporter progress) =>
+        (pod, ct) => Containers(result, progress).ChooseAsync(pod, result.GetValue(PodContainer), ct);
 
     /// <summary>
     /// The pod meant and its Python container; says which one was chosen. Among several Ready pods the
     /// user chooses on a terminal (the newest, latest revision first, preselected), unless --yes,
     /// --pod-select newest or DEBUGWAND_AUTO_SELECT_POD=1 take the newest without asking.
     /// </summary>
-    public async Task<PodExecTarget> ResolveAsync(IUserInterface ui, ParseResult result, string? target, bool yes, CancellationToken cancellationToken)
+    public async Task<PodExecTarget> ResolveAsync(IUserInterface ui, ParseResult result, (IReadOnlyList<PodInfo> Pods, string What) query, bool yes, CancellationToken cancellationToken)
     {
-        var (pods, what) = await PodsAsync(result, target, cancellationToken);
+        var (pods, what) = (query.Pods.Where(p => !p.Terminating).ToList(), query.What);
         var newest = PodFinder.ChooseNewestReady(pods, what);
         var ready = pods.Where(p => p.Ready).ToList();
         var ask = ready.Count > 1 && ui.CanPrompt && !yes && result.GetValue(PodSelect) == "ask" && Environment.GetEnvironmentVariable(AutoSelectVariable) != "1";
@@ -85,17 +116,17 @@ public sealed class KubeOptions
             ? ui.Choose($"Which pod behind {what}?", [newest, .. ready.Where(p => p != newest).OrderByDescending(p => p.Created)],
                 p => $"{p.Name}  restarts {p.Restarts}, age {(int)(now - p.Created).TotalMinutes}m, node {p.Node}{(p.Revision is { } r ? $", revision {r}" : "")}{(p == newest ? "  (newest)" : "")}")
             : newest;
-        var exec = Target(result, pod);
+        var exec = await TargetAsync(result, pod, ui, cancellationToken);
         ui.Info($"{exec.Description} in namespace {pod.Namespace}, reached through `kubectl exec`" +
             (!ask && ready.Count > 1 ? $" (the newest of {ready.Count} Ready pods behind {what}; --pod NAME chooses another)" : ""));
         return exec;
     }
 
-    /// <summary>A route into <paramref name="exec"/> that follows the pod's replacement among the pods the user meant.</summary>
-    public PodRoute FollowingRoute(IUserInterface ui, ParseResult result, string? target, PodExecTarget exec) =>
-        new(exec, async ct => (await PodsAsync(result, target, ct)).Pods, result.GetValue(PodContainer), TimeProvider.System, ui);
+    /// <summary>A route into <paramref name="exec"/> that follows the pod's replacement among the watched pods the user meant.</summary>
+    public PodRoute FollowingRoute(IUserInterface ui, ParseResult result, PodWatch pods, PodExecTarget exec) =>
+        new(exec, pods, follow: true, Chooser(result, ui), TimeProvider.System, ui);
 
     /// <summary>A route into one pod that never moves to another (each pod has a session of its own with --all).</summary>
-    public PodRoute PinnedRoute(IUserInterface ui, ParseResult result, string? target, PodInfo pod) =>
-        new(Target(result, pod), async ct => (await PodsAsync(result, target, ct)).Pods.Where(p => p.Name == pod.Name).ToList(), result.GetValue(PodContainer), TimeProvider.System, ui);
+    public async Task<PodRoute> PinnedRouteAsync(IUserInterface ui, ParseResult result, PodWatch pods, PodInfo pod, CancellationToken cancellationToken) =>
+        new(await TargetAsync(result, pod, ui, cancellationToken), pods, follow: false, Chooser(result, ui), TimeProvider.System, ui);
 }

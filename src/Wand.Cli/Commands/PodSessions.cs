@@ -25,8 +25,10 @@ public static class PodSessions
     public static async Task<int> DebugAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
     {
         if (request.All == true && !request.Stop && request.Pid is null) return await DebugAllPodsAsync(ui, kube, result, target, request, cancellationToken);
-        var exec = await kube.ResolveAsync(ui, result, target, request.Yes, cancellationToken);
-        await using var route = kube.FollowingRoute(ui, result, target, exec);
+        var (watch, what) = await kube.WatchAsync(ui, result, target, cancellationToken);
+        await using var pods = watch;
+        var exec = await kube.ResolveAsync(ui, result, (watch.Snapshot.Pods, what), request.Yes, cancellationToken);
+        await using var route = kube.FollowingRoute(ui, result, watch, exec);
         PythonProcess Pick(IReadOnlyList<PythonProcess> processes) => request.Pid is { } p
             ? PodProcessChoice.ByPid(processes, p, exec)
             : Prompts.Choose(ui, PodProcessChoice.Attachable(processes, exec), request.Yes, exec.Description);
@@ -46,11 +48,13 @@ public static class PodSessions
     }
 
     /// <summary><c>--all</c>: every worker of every Ready pod behind the service (<see cref="AllPodsSession"/>).</summary>
-    private static Task<int> DebugAllPodsAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
+    private static async Task<int> DebugAllPodsAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
     {
         var options = new DebugSession.Options(request.Host, request.Port, Prompts.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true),
             request.Debugpy, request.SafePoint, request.Keep, All: true);
-        return SessionEnd.AfterCtrlCAsync(ui, ct => new AllPodsSession(ui, TimeProvider.System).RunAsync(ct2 => kube.PodsAsync(result, target, ct2), pod => kube.PinnedRoute(ui, result, target, pod),
+        var (watch, what) = await kube.WatchAsync(ui, result, target, cancellationToken);
+        await using var pods = watch;
+        return await SessionEnd.AfterCtrlCAsync(ui, ct => new AllPodsSession(ui, TimeProvider.System).RunAsync(watch, what, (pod, ct2) => kube.PinnedRouteAsync(ui, result, watch, pod, ct2),
             route => Observer(ui, route, request.Json), choice => Prompts.Take(ui, choice, yes: true), options, ct), request.Keep, "the pods", cancellationToken);
     }
 
@@ -65,9 +69,8 @@ public static class PodSessions
 
     public static async Task<ExecResult> ExecAsync(IUserInterface ui, KubeOptions kube, ParseResult result, int? pid, string source, string name, TimeSpan safePoint, CancellationToken cancellationToken)
     {
-        var exec = await kube.ResolveAsync(ui, result, null, yes: true, cancellationToken);
-        var route = KubeOptions.Route(ui, exec);
-        var processes = await route.ScanAsync(cancellationToken);
+        var exec = await kube.ResolveAsync(ui, result, await kube.PodsAsync(result, null, cancellationToken), yes: true, cancellationToken);
+        var (route, processes) = await kube.Containers(result, ui).ProcessesAsync(exec.Pod, exec.Container, cancellationToken); // as seen when the container was chosen
         var target = pid is { } p ? PodProcessChoice.ByPid(processes, p, exec) : Prompts.Choose(ui, PodProcessChoice.Attachable(processes, exec), true, exec.Description);
         return await new CodeRunner(route.Runner).RunAsync(target.Pid, source, name, safePoint, cancellationToken);
     }
@@ -82,7 +85,7 @@ public static class PodSessions
         var ready = pods.Where(p => p.Ready).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         if (ready.Count == 0) PodFinder.ChooseNewestReady(pods, what); // throws the "no Ready pod" error
         ui.Info($"running the code in {ready.Count} Ready pod(s) behind {what}");
-        var outcomes = await AllPodsExec.RunAsync(ready, pod => kube.Target(result, pod),
+        var outcomes = await AllPodsExec.RunAsync(ready, kube.Containers(result, ui), result.GetValue(kube.PodContainer),
             choice => choice.Recommended ?? Prompts.Take(ui, choice, yes: true), // no single recommendation: its error says why
             source, name, safePoint, cancellationToken);
         var failed = false;

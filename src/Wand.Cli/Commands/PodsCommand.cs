@@ -28,7 +28,7 @@ public static class PodsCommand
             var (pods, what) = await kube.PodsAsync(result, null, cancellationToken);
             var ordered = pods.OrderByDescending(p => p.Created).ToList();
             var processes = result.GetValue(withPids)
-                ? await Task.WhenAll(ordered.Select(p => ProcessesAsync(ui, kube, result, p, cancellationToken)))
+                ? await Task.WhenAll(ordered.Select(p => ProcessesAsync(kube, result, p, cancellationToken)))
                 : null;
             var now = DateTimeOffset.UtcNow;
             if (result.GetValue(output) == "json")
@@ -42,6 +42,7 @@ public static class PodsCommand
                         ["name"] = p.Name,
                         ["namespace"] = p.Namespace,
                         ["phase"] = p.Phase,
+                        ["status"] = p.Status.Length > 0 ? p.Status : p.Phase,
                         ["ready"] = p.Ready,
                         ["restarts"] = p.Restarts,
                         ["created"] = p.Created.ToString("O", CultureInfo.InvariantCulture),
@@ -64,7 +65,7 @@ public static class PodsCommand
             {
                 if (ordered.Count == 0) ui.Step($"no pods behind {what}");
                 ui.Table(["NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE", "REVISION"],
-                    ordered.Select(p => (IReadOnlyList<string>)[p.Name, p.Ready ? "yes" : "no", p.Phase, p.Restarts.ToString(CultureInfo.InvariantCulture), Age(now - p.Created), p.Node, p.Revision ?? "-"]));
+                    ordered.Select(p => (IReadOnlyList<string>)[p.Name, p.Ready ? "yes" : "no", p.Status.Length > 0 ? p.Status : p.Phase, p.Restarts.ToString(CultureInfo.InvariantCulture), Age(now - p.Created), p.Node, p.Revision ?? "-"]));
                 if (processes is not null)
                 {
                     await ui.Out.WriteLineAsync();
@@ -84,14 +85,14 @@ public static class PodsCommand
     private sealed record PodProcesses(string Pod, string Container, IReadOnlyList<PythonProcess> Processes, string? Error);
 
     /// <summary>One pod's Python processes; a pod that cannot be listed gives its error instead of failing the others.</summary>
-    private static async Task<PodProcesses> ProcessesAsync(IUserInterface ui, KubeOptions kube, ParseResult result, PodInfo pod, CancellationToken cancellationToken)
+    private static async Task<PodProcesses> ProcessesAsync(KubeOptions kube, ParseResult result, PodInfo pod, CancellationToken cancellationToken)
     {
         var container = "";
         try
         {
-            var target = kube.Target(result, pod);
-            container = target.Container;
-            return new PodProcesses(pod.Name, container, await KubeOptions.Route(Wand.Progress.NullProgress.Instance, target).ScanAsync(cancellationToken), null);
+            var containers = kube.Containers(result, Wand.Progress.NullProgress.Instance);
+            container = await containers.ChooseAsync(pod, result.GetValue(kube.PodContainer), cancellationToken);
+            return new PodProcesses(pod.Name, container, (await containers.ProcessesAsync(pod, container, cancellationToken)).Processes, null);
         }
         catch (WandException e)
         {

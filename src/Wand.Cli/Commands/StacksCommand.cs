@@ -43,8 +43,8 @@ public static class StacksCommand
                 if (result.GetValue(consistent))
                     throw new WandException(ExitCodes.Usage, "--consistent stops the process with ptrace from this machine, which a pod's exec cannot do", "leave out --consistent");
                 if (result.GetValue(allPods)) return await InAllPodsAsync(ui, kube, result, result.GetValue(podTarget), withLocals, json, cancellationToken);
-                var exec = await kube.ResolveAsync(ui, result, result.GetValue(podTarget), yes: true, cancellationToken);
-                var processes = await KubeOptions.Route(ui, exec).ScanAsync(cancellationToken);
+                var exec = await kube.ResolveAsync(ui, result, await kube.PodsAsync(result, result.GetValue(podTarget), cancellationToken), yes: true, cancellationToken);
+                var (_, processes) = await kube.Containers(result, ui).ProcessesAsync(exec.Pod, exec.Container, cancellationToken); // as seen when the container was chosen
                 var chosen = result.GetValue(pid) is { } p ? PodProcessChoice.ByPid(processes, p, exec) : Prompts.Take(ui, ReadableProcesses.Among(processes, exec.Description), true);
                 await WriteAsync(ui, json, StackCapture.CaptureThroughExec(exec, chosen.Pid, withLocals), cancellationToken);
                 return ExitCodes.Ok;
@@ -75,7 +75,7 @@ public static class StacksCommand
         var ready = pods.Where(p => p.Ready).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         if (ready.Count == 0) Transport.Kubernetes.PodFinder.ChooseNewestReady(pods, what); // throws the "no Ready pod" error
         ui.Info($"reading the stacks of {ready.Count} Ready pod(s) behind {what}");
-        var outcomes = await AllPodsStacks.ReadAsync(ready, pod => kube.Target(result, pod), withLocals, cancellationToken);
+        var outcomes = await AllPodsStacks.ReadAsync(ready, kube.Containers(result, ui), result.GetValue(kube.PodContainer), withLocals, cancellationToken);
         if (json)
         {
             await ui.Out.WriteAsync(StacksJson.WritePods(outcomes.Select(o => (o.Pod, o.Stacks, o.Error)).ToList()) + "\n");

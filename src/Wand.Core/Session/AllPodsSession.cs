@@ -23,21 +23,22 @@ public sealed class AllPodsSession(IProgressReporter progress, TimeProvider time
     /// <param name="observe">What reports one pod's session to the user.</param>
     /// <param name="take">Takes the process to debug in a pod from the rule's decision (no one is asked: many pods, one terminal).</param>
     /// <param name="options">The request; its local port is the proxy's, every pod's workers are debugged.</param>
-    public async Task RunAsync(Func<CancellationToken, Task<(IReadOnlyList<PodInfo> Pods, string What)>> findPods, Func<PodInfo, PodRoute> routeTo,
+    /// <param name="pods">The watched pods of the query (started), and what the query is for messages.</param>
+    public async Task RunAsync(PodWatch pods, string what, Func<PodInfo, CancellationToken, Task<PodRoute>> routeTo,
         Func<PodRoute, DebugSession.IObserver> observe, Func<ProcessChoice, PythonProcess> take, DebugSession.Options options, CancellationToken cancellationToken)
     {
         await using var proxy = DapProxy.Start(options.LocalPort, progress, new DapProxyOptions { AllBackends = true });
         var perPod = options with { LocalPort = proxy.LocalPort, All = true, One = false };
-        await new EveryReadyPod(findPods, (pod, ct) => DebugPodAsync(pod, routeTo, observe, take, perPod with { Place = pod.Name }, proxy, ct), time).RunAsync(cancellationToken);
+        await new EveryReadyPod(pods, what, (pod, ct) => DebugPodAsync(pod, routeTo, observe, take, perPod with { Place = pod.Name }, proxy, ct)).RunAsync(cancellationToken);
     }
 
     /// <summary>One pod's part: ends (saying why) when the pod goes or cannot be debugged.</summary>
-    private async Task DebugPodAsync(PodInfo pod, Func<PodInfo, PodRoute> routeTo, Func<PodRoute, DebugSession.IObserver> observe, Func<ProcessChoice, PythonProcess> take,
+    private async Task DebugPodAsync(PodInfo pod, Func<PodInfo, CancellationToken, Task<PodRoute>> routeTo, Func<PodRoute, DebugSession.IObserver> observe, Func<ProcessChoice, PythonProcess> take,
         DebugSession.Options options, DapProxy proxy, CancellationToken cancellationToken)
     {
         try
         {
-            await using var route = routeTo(pod);
+            await using var route = await routeTo(pod, cancellationToken);
             var exec = route.Target;
             route.WarnAboutLivenessProbe();
             await new DebugSession(route, DebugpyLocator.Default, progress, time)

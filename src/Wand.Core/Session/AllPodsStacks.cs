@@ -1,7 +1,5 @@
 using Wand.Errors;
-using Wand.Progress;
 using Wand.Stacks;
-using Wand.Transport.Exec;
 using Wand.Transport.Kubernetes;
 
 namespace Wand.Session;
@@ -15,16 +13,19 @@ public static class AllPodsStacks
     /// <summary>One pod's stacks, or why they could not be read.</summary>
     public sealed record Outcome(string Pod, ProcessStacks? Stacks, string? Error);
 
+    /// <param name="containers">Looks into the pods' containers (the one that runs Python is chosen in each).</param>
+    /// <param name="requestedContainer">The container the user named, else null.</param>
     /// <returns>One outcome per pod, in the order of <paramref name="pods"/>.</returns>
-    public static async Task<IReadOnlyList<Outcome>> ReadAsync(IReadOnlyList<PodInfo> pods, Func<PodInfo, PodExecTarget> target, bool withLocals,
+    public static async Task<IReadOnlyList<Outcome>> ReadAsync(IReadOnlyList<PodInfo> pods, PodContainers containers, string? requestedContainer, bool withLocals,
         CancellationToken cancellationToken) =>
         await Task.WhenAll(pods.Select(async pod =>
         {
             try
             {
-                var exec = target(pod);
-                var route = new ExecRoute(new ExecPayloadRunner(exec, TimeProvider.System, NullProgress.Instance));
-                var choice = ReadableProcesses.Among(await route.ScanAsync(cancellationToken), exec.Description);
+                var container = await containers.ChooseAsync(pod, requestedContainer, cancellationToken);
+                var exec = containers.Target(pod, container);
+                var (_, processes) = await containers.ProcessesAsync(pod, container, cancellationToken);
+                var choice = ReadableProcesses.Among(processes, exec.Description);
                 var chosen = choice.WithoutAsking();
                 // The read is synchronous (one answer line per request): one thread per pod keeps the pods parallel.
                 var stacks = await Task.Run(() => StackCapture.CaptureThroughExec(exec, chosen.Pid, withLocals), cancellationToken);

@@ -64,6 +64,7 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     private int _current;
     private string _place = "";
     private bool _announced;
+    private int _moves;
 
     /// <summary>The other processes when the current one was chosen: after it ends, a newcomer (gunicorn's respawned worker) is preferred to them.</summary>
     private HashSet<int> _siblings = [];
@@ -264,6 +265,13 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         while (time.GetElapsedTime(started) < TimeSpan.FromSeconds(60))
         {
             var all = await route.ScanAsync(cancellationToken);
+            if (route.Moves != _moves)
+            {
+                // A replacement pod: its PIDs (PID 1 again) are all new, none is a sibling of before.
+                _moves = route.Moves;
+                _siblings.Clear();
+                _refused.Clear();
+            }
             var found = all.Where(p => p.Attach.CanAttach && !_refused.Contains(p.Pid)).ToList();
             var waited = time.GetElapsedTime(started);
             // A worker started since (the reloader's or gunicorn's replacement) is what the user debugs now.

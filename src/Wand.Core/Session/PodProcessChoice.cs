@@ -15,9 +15,8 @@ public static class PodProcessChoice
     /// </summary>
     public static IReadOnlyList<PythonProcess> Attachable(IReadOnlyList<PythonProcess> all, PodExecTarget exec)
     {
-        // The app is the container's PID 1 and what it started. A `kubectl exec` (a probe, someone's
-        // python -c) runs beside it with parent 0: never the process meant (--pid still reaches it).
-        var processes = all.Where(p => p.ParentPid != 0 || p.Pid == 1).ToList() is { Count: > 0 } app ? app : all;
+        // A `kubectl exec` (a probe, someone's python -c) runs beside the app: never the process meant (--pid still reaches it).
+        var processes = ContainerChoice.AppProcesses(all) is { Count: > 0 } app ? app : all;
         if (processes.Count == 0 || processes.Any(p => p.Attach.CanAttach)) return processes;
         if (processes.FirstOrDefault(p => p.Attach.State == AttachState.PermissionDenied) is { } denied)
             throw new WandException(ExitCodes.PermissionDenied,

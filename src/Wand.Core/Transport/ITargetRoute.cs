@@ -41,4 +41,7 @@ public interface ITargetRoute
 
     /// <summary>The PID the process has inside the target (its own PID namespace).</summary>
     int PidInside(int pid);
+
+    /// <summary>How many times the route moved to another place (a replacement pod): PIDs seen before a move belong to the old place.</summary>
+    int Moves => 0;
 }

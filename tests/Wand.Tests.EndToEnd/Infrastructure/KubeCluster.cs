@@ -129,8 +129,11 @@ public sealed class KubeCluster : IAsyncDisposable
     /// or one with <paramref name="shareProcessNamespace"/>, is a podman pod: its containers share the
     /// network namespace (and then the PID namespace, where PID 1 is the pod's pause process, as in Kubernetes).
     /// </summary>
+    /// <param name="annotations">More metadata.annotations (e.g. kubectl.kubernetes.io/default-container).</param>
+    /// <param name="ready">false: the pod's readiness gate (spec.readinessGates) keeps it from Ready until <see cref="SetReady"/>, as a readinessProbe would until the app serves.</param>
     public async Task<KubePod> AddPodAsync(string name, IReadOnlyDictionary<string, string> labels, IReadOnlyList<(string Name, string[] Command)> containers,
-        string? rootfs = null, DateTimeOffset? created = null, JsonObject? livenessProbe = null, bool shareProcessNamespace = false)
+        string? rootfs = null, DateTimeOffset? created = null, JsonObject? livenessProbe = null, bool shareProcessNamespace = false,
+        IReadOnlyDictionary<string, string>? annotations = null, bool ready = true)
     {
         string? podmanPod = null;
         if (containers.Count > 1 || shareProcessNamespace)
@@ -141,32 +144,53 @@ public sealed class KubeCluster : IAsyncDisposable
             _pods.Add(podmanPod);
         }
         var backing = new Dictionary<string, TestContainer>();
-        var annotations = new JsonObject();
+        var metadataAnnotations = new JsonObject();
+        foreach (var (key, value) in annotations ?? new Dictionary<string, string>()) metadataAnnotations[key] = value;
         var specs = new JsonArray();
         foreach (var (container, command) in containers)
         {
             var c = await TestContainer.StartAsync(command, rootfs, pod: podmanPod);
             _containers.Add(c);
             backing[container] = c;
-            annotations[KubeApiServer.ContainerAnnotation + container] = c.Name;
+            metadataAnnotations[KubeApiServer.ContainerAnnotation + container] = c.Name;
             specs.Add(new JsonObject { ["name"] = container, ["image"] = "localhost/wand-testbed:latest", ["command"] = new JsonArray(command.Select(a => (JsonNode?)a).ToArray()) });
             if (livenessProbe is not null && specs.Count == 1) specs[0]!["livenessProbe"] = livenessProbe.DeepClone(); // the first container's
         }
-        var pod = Resource("Pod", name, labels, new JsonObject { ["containers"] = specs, ["nodeName"] = "test-node-1", ["restartPolicy"] = "Always" });
-        if (shareProcessNamespace) pod["spec"]!["shareProcessNamespace"] = true;
-        pod["metadata"]!["annotations"] = annotations;
+        var spec = new JsonObject { ["containers"] = specs, ["nodeName"] = "test-node-1", ["restartPolicy"] = "Always" };
+        if (shareProcessNamespace) spec["shareProcessNamespace"] = true;
+        spec["readinessGates"] = new JsonArray(new JsonObject { ["conditionType"] = ReadinessGate });
+        var pod = Resource("Pod", name, labels, spec);
+        pod["metadata"]!["annotations"] = metadataAnnotations;
         pod["metadata"]!["creationTimestamp"] = (created ?? DateTimeOffset.UtcNow).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ");
-        pod["status"] = new JsonObject { ["phase"] = "Running", ["podIP"] = "10.88.0.10", ["hostIP"] = "192.168.1.10", ["qosClass"] = "BestEffort" };
+        pod["status"] = new JsonObject
+        {
+            ["phase"] = "Running", ["podIP"] = "10.88.0.10", ["hostIP"] = "192.168.1.10", ["qosClass"] = "BestEffort",
+            ["conditions"] = new JsonArray(new JsonObject { ["type"] = ReadinessGate, ["status"] = ready ? "True" : "False" }),
+        };
         Write($"pods/{name}.json", pod);
         return new KubePod(name, backing, podmanPod);
     }
 
-    /// <summary>Deletes the pod and its containers, as `kubectl delete pod` would.</summary>
+    /// <summary>The condition of the readiness gate every pod has (<see cref="SetReady"/>).</summary>
+    private const string ReadinessGate = "wand.test/ready";
+
+    /// <summary>Opens (or closes) the pod's readiness gate: it becomes Ready once its containers run, as when a readinessProbe starts to pass.</summary>
+    public void SetReady(KubePod pod, bool ready = true) => Update(pod, p =>
+        p["status"]!["conditions"] = new JsonArray(new JsonObject { ["type"] = ReadinessGate, ["status"] = ready ? "True" : "False" }));
+
+    /// <summary>
+    /// Sets metadata.deletionTimestamp, as `kubectl delete pod --wait=false` does first: the pod is
+    /// Terminating while its containers still run (a long grace period, an app ignoring SIGTERM).
+    /// </summary>
+    public void BeginDeletion(KubePod pod) => Update(pod, p => p["metadata"]!["deletionTimestamp"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"));
+
+    /// <summary>Deletes the pod and its containers, as `kubectl delete pod` would: Terminating first, gone once its containers are.</summary>
     public async Task DeletePodAsync(KubePod pod)
     {
+        BeginDeletion(pod);
+        await Task.WhenAll(pod.Containers.Values.Select(c => RemoveContainerAsync(c.Name)));
         File.Delete(Path.Combine(State, Namespace, "pods", pod.Name + ".json"));
         foreach (var c in pod.Containers.Values) _containers.Remove(c);
-        await Task.WhenAll(pod.Containers.Values.Select(c => RemoveContainerAsync(c.Name)));
         if (pod.PodmanPod is { } podmanPod && _pods.Remove(podmanPod)) await RemovePodmanPodAsync(podmanPod);
     }
 
@@ -239,6 +263,14 @@ public sealed class KubeCluster : IAsyncDisposable
     };
 
     private static JsonObject Labels(IReadOnlyDictionary<string, string> labels) => new(labels.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
+
+    private void Update(KubePod pod, Action<JsonObject> change)
+    {
+        var relative = $"pods/{pod.Name}.json";
+        var resource = JsonNode.Parse(File.ReadAllText(Path.Combine(State, Namespace, relative)))!.AsObject();
+        change(resource);
+        Write(relative, resource);
+    }
 
     private void Write(string relative, JsonObject resource)
     {

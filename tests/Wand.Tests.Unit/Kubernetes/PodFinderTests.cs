@@ -61,7 +61,7 @@ public class PodFinderTests
         Assert.Equal(new DateTimeOffset(2026, 11, 20, 9, 15, 2, TimeSpan.Zero), pod.Created);
         Assert.Equal("hello-00002", pod.Revision);
         Assert.True(pod.IsKnative);
-        Assert.Equal("user-container", PodFinder.ChooseContainer(pod, null));
+        Assert.Equal("user-container", ContainerChoice.Choose(pod, [])); // nothing seen: Knative's container by name
     }
 
     [Fact]
@@ -91,18 +91,6 @@ public class PodFinderTests
         var e = Assert.Throws<WandException>(() => PodFinder.ChooseNewestReady([Pod("api-1", false, 1)], "service api"));
         Assert.Equal(ExitCodes.KubeNotFound, e.ExitCode);
         Assert.Contains("api-1 (Pending, not ready)", e.Message);
-    }
-
-    [Fact]
-    public void ContainerChoice()
-    {
-        Assert.Equal("app", PodFinder.ChooseContainer(Pod("p", true, 1, null, ("istio-proxy", "/usr/local/bin/pilot-agent"), ("app", "")), null));
-        Assert.Equal("web", PodFinder.ChooseContainer(Pod("p", true, 1, null, ("web", "/usr/bin/python3.14"), ("cache", "/usr/bin/redis-server")), null));
-        var ambiguous = Assert.Throws<WandException>(() => PodFinder.ChooseContainer(Pod("p", true, 1, null, ("a", ""), ("b", "")), null));
-        Assert.Contains("--pod-container", ambiguous.Hint);
-        var wrong = Assert.Throws<WandException>(() => PodFinder.ChooseContainer(Pod("p", true, 1, null, ("a", ""), ("b", "")), "c"));
-        Assert.Contains("its containers: a, b", wrong.Message);
-        Assert.Equal(ExitCodes.KubeNotFound, wrong.ExitCode);
     }
 
     [Fact]

@@ -75,7 +75,35 @@ def _process(entry):
         "exe": exe,
         "python_files": pythons,
         "denied": denied,
+        "own": _same_container(base),
     }
+
+
+def _identity(base):
+    """What sets a container apart from the others of its pod: its mount namespace (each container has
+    its own root filesystem), else its cgroup (readable for any process; the runtime puts every
+    container, and whatever `exec` starts in it, into a cgroup of its own). None when neither is readable."""
+    try:
+        return "mnt:" + os.readlink(base + "/ns/mnt")
+    except OSError:
+        pass
+    cgroup = _read(base + "/cgroup")
+    return "cgroup:" + cgroup if cgroup else None
+
+
+def _same_container(base):
+    """Whether the process belongs to the container this agent was exec'd into. With the pod's
+    shareProcessNamespace every container sees every process (PID 1 is the pod's pause); a process
+    whose identity cannot be read counts as this container's."""
+    theirs = _identity(base)
+    if theirs is None:
+        return True
+    mine = _OWN_IDENTITY if theirs.startswith("mnt:") else _OWN_CGROUP
+    return mine is None or theirs == mine
+
+
+_OWN_IDENTITY = _identity("/proc/self")
+_OWN_CGROUP = "cgroup:" + (_read("/proc/self/cgroup") or "")
 
 
 def _pids():

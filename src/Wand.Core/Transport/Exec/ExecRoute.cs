@@ -38,7 +38,9 @@ public sealed class ExecRoute(ExecPayloadRunner runner, ExecWatcher? watcher = n
         var listing = Watched() ?? await ListAsync(cancellationToken);
         var uptime = double.Parse(listing.GetProperty("uptime").GetString()!.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
         var ticks = listing.GetProperty("clk_tck").GetInt64();
+        // With a pod's shareProcessNamespace every container sees the others' processes: agent.py tells which are this container's.
         var raw = listing.GetProperty("processes").EnumerateArray()
+            .Where(p => !p.TryGetProperty("own", out var own) || own.ValueKind != JsonValueKind.False)
             .Select(p => (Json: p, Stat: ProcStat.Parse(p.GetProperty("stat").GetString() ?? ""), Status: ProcStatus.Parse(p.GetProperty("status").GetString() ?? ""),
                 Cmd: p.GetProperty("cmdline").EnumerateArray().Select(a => a.GetString() ?? "").ToList(),
                 Version: p.GetProperty("python_files").EnumerateArray().Select(f => PythonBinaryLocator.VersionFromName(Path.GetFileName(f.GetString() ?? ""))).FirstOrDefault(v => v is not null),

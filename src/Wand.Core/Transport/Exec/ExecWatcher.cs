@@ -49,6 +49,18 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
     /// <summary>Starts watching (once; later calls do nothing).</summary>
     public void Start() => _supervisor.Start(SuperviseAsync);
 
+    private int _retargeted;
+
+    /// <summary>
+    /// The target moved (a pod session followed its replacement pod): the running exec, still in the
+    /// old place, ends and the watcher starts again in the new one at once, without reporting an end.
+    /// </summary>
+    public void Retarget()
+    {
+        Interlocked.Exchange(ref _retargeted, 1);
+        _process?.Kill(); // nothing when it ended by itself meanwhile
+    }
+
     /// <summary>
     /// Sends one agent.py request (a listing, lending files) through the running watcher (no exec of its
     /// own: a tenth to a third of a second less); null when the watcher is not running or ended before
@@ -131,6 +143,7 @@ public sealed class ExecWatcher(IExecTarget target, Func<string?> interpreter, I
             _latest = null;
             Signal();
             if (_supervisor.Stopping) return;
+            if (Interlocked.Exchange(ref _retargeted, 0) == 1) continue; // moved on purpose: no report, no backoff
             Restarts++;
             await _supervisor.EndedAsync(time.GetElapsedTime(startedAt), TimeSpan.FromSeconds(5),
                 () => progress.Step($"the process watcher in {place} ended ({why}); starting it again"));

@@ -46,6 +46,17 @@ public sealed class KubectlPortForward(PodExecTarget target, IProgressReporter p
     }
 
     /// <summary>
+    /// The target moved to another pod: the running kubectl (still forwarding to the old pod) ends and
+    /// the supervisor starts one to the new pod at once, while debugpy is still being started there.
+    /// </summary>
+    public void Repoint()
+    {
+        Child? old;
+        lock (_gate) old = _child;
+        old?.Retire();
+    }
+
+    /// <summary>
     /// A connection to 127.0.0.1:<paramref name="remotePort"/> in the pod through the running kubectl
     /// port-forward; waits for it to (re)start when it is not ready.
     /// </summary>

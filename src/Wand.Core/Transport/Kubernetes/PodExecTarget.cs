@@ -17,13 +17,16 @@ public sealed class PodExecTarget(KubectlClient kubectl, PodInfo pod, string con
     public string Verb => "kubectl exec";
     public string Program => KubectlClient.Program;
 
-    /// <summary>The pod spec's command, when it names one: it tells whether PID 1 is Python.</summary>
+    /// <summary>
+    /// The pod spec's command, when it names one: it tells whether PID 1 is Python. Not with
+    /// shareProcessNamespace, where PID 1 is the pod's pause (which, run as an interpreter, would wait for ever).
+    /// </summary>
     public string EntryPath
     {
         get
         {
             var (p, c) = _current;
-            return p.Containers.FirstOrDefault(x => x.Name == c).Entry ?? "";
+            return p.ShareProcessNamespace ? "" : p.Containers.FirstOrDefault(x => x.Name == c).Entry ?? "";
         }
     }
 

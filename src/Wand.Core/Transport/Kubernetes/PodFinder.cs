@@ -6,24 +6,25 @@ namespace Wand.Transport.Kubernetes;
 /// <summary>
 /// Which pods a user means: those behind a Service (its selector; for a Knative Service, whose
 /// Kubernetes Service is an ExternalName, the pods labelled serving.knative.dev/service), those of a
-/// label selector, or one pod by name; then which one to debug and which of its containers runs Python.
+/// label selector, or one pod by name; then which one to debug (its container: <see cref="ContainerChoice"/>).
 /// </summary>
 public sealed class PodFinder(KubectlClient kubectl)
 {
-    /// <summary>Containers that never run the user's Python: Knative's and service meshes' sidecars.</summary>
-    private static readonly HashSet<string> Sidecars = ["queue-proxy", "istio-proxy", "linkerd-proxy", "envoy", "cloud-sql-proxy"];
+    public async Task<IReadOnlyList<PodInfo>> ByServiceAsync(string service, CancellationToken cancellationToken) =>
+        await BySelectorAsync(await SelectorAsync(service, cancellationToken), cancellationToken);
 
-    public async Task<IReadOnlyList<PodInfo>> ByServiceAsync(string service, CancellationToken cancellationToken)
+    /// <summary>The label selector of the pods behind a service (a Knative Service: its service label).</summary>
+    public async Task<string> SelectorAsync(string service, CancellationToken cancellationToken)
     {
         var svc = await kubectl.GetJsonAsync(["services", service], cancellationToken);
         var spec = svc.GetProperty("spec");
         if (spec.TryGetProperty("selector", out var selector) && selector.ValueKind == JsonValueKind.Object && selector.EnumerateObject().Any())
-            return await BySelectorAsync(string.Join(',', selector.EnumerateObject().Select(p => $"{p.Name}={p.Value.GetString()}")), cancellationToken);
+            return string.Join(',', selector.EnumerateObject().Select(p => $"{p.Name}={p.Value.GetString()}"));
         if (spec.TryGetProperty("type", out var type) && type.GetString() == "ExternalName")
         {
             // Knative's Service is an ExternalName Service; it is Knative only if pods carry its label.
-            var knative = await BySelectorAsync($"{PodInfo.KnativeServiceLabel}={service}", cancellationToken);
-            if (knative.Count > 0) return knative;
+            var knative = $"{PodInfo.KnativeServiceLabel}={service}";
+            if ((await BySelectorAsync(knative, cancellationToken)).Count > 0) return knative;
             throw new WandException(ExitCodes.KubeNotFound,
                 $"service {service} is an ExternalName service and no pod in {kubectl.NamespaceDescription} is labelled {PodInfo.KnativeServiceLabel}={service}",
                 "if it is a Knative service scaled to zero, send it a request to start a pod, then retry; otherwise name the pods with -l SELECTOR or --pod NAME");
@@ -32,10 +33,11 @@ public sealed class PodFinder(KubectlClient kubectl)
             "name the pods with -l SELECTOR or --pod NAME");
     }
 
+    /// <summary>The pods of <paramref name="selector"/>; a Terminating pod (deletionTimestamp set) is never one of them.</summary>
     public async Task<IReadOnlyList<PodInfo>> BySelectorAsync(string selector, CancellationToken cancellationToken)
     {
         var list = await kubectl.GetJsonAsync(["pods", "-l", selector], cancellationToken);
-        return list.GetProperty("items").EnumerateArray().Select(PodInfo.Parse).ToList();
+        return list.GetProperty("items").EnumerateArray().Select(PodInfo.Parse).Where(p => !p.Terminating).ToList();
     }
 
     public async Task<PodInfo> ByNameAsync(string name, CancellationToken cancellationToken) =>
@@ -52,9 +54,25 @@ public sealed class PodFinder(KubectlClient kubectl)
         var ready = pods.Where(p => p.Ready).ToList();
         if (ready.Count == 0)
             throw new WandException(ExitCodes.KubeNotFound,
-                $"no Ready pod behind {what}: {string.Join(", ", pods.Select(p => $"{p.Name} ({p.Phase}, not ready)"))}",
+                $"no Ready pod behind {what}: {string.Join(", ", pods.Select(p => $"{p.Name} ({(p.Status.Length > 0 ? p.Status : p.Phase)}, not ready)"))}",
                 "wait for a pod to become Ready (kubectl get pods -w), or name one with --pod NAME");
         return ready.OrderByDescending(RevisionGeneration).ThenByDescending(p => p.Created).First();
+    }
+
+    /// <summary>
+    /// Whether <paramref name="candidate"/> belongs to a later rollout of the workload than <paramref name="current"/>:
+    /// a later Knative revision, or another pod template (the Deployment's pod-template-hash, a
+    /// StatefulSet's controller-revision-hash) and created later. A pod added by scaling the same
+    /// revision up is not: a single-pod session stays where it is.
+    /// </summary>
+    public static bool IsNewerRollout(PodInfo candidate, PodInfo current)
+    {
+        var (a, b) = (RevisionGeneration(candidate), RevisionGeneration(current));
+        if (a != b) return a > b;
+        if (candidate.Revision != current.Revision) return candidate.Created > current.Created;
+        foreach (var label in new[] { "pod-template-hash", "controller-revision-hash" })
+            if (candidate.Labels.GetValueOrDefault(label) != current.Labels.GetValueOrDefault(label)) return candidate.Created > current.Created;
+        return false;
     }
 
     /// <summary>
@@ -66,27 +84,5 @@ public sealed class PodFinder(KubectlClient kubectl)
         if (pod.Labels.TryGetValue("serving.knative.dev/configurationGeneration", out var g) && long.TryParse(g, out var generation)) return generation;
         var digits = new string((pod.Revision ?? "").Reverse().TakeWhile(char.IsAsciiDigit).Reverse().ToArray());
         return digits.Length is > 0 and < 18 ? long.Parse(digits, System.Globalization.CultureInfo.InvariantCulture) : 0;
-    }
-
-    /// <summary>
-    /// The container that runs Python: the one asked for (which must exist), else kubectl's
-    /// default-container annotation, Knative's user-container, the only one that is not a sidecar,
-    /// or the only one whose command names Python.
-    /// </summary>
-    public static string ChooseContainer(PodInfo pod, string? requested)
-    {
-        var names = pod.Containers.Select(c => c.Name).ToList();
-        if (requested is not null)
-            return names.Contains(requested) ? requested
-                : throw new WandException(ExitCodes.KubeNotFound, $"pod {pod.Name} has no container {requested}; its containers: {string.Join(", ", names)}",
-                    $"pass --pod-container {names.FirstOrDefault(n => !Sidecars.Contains(n)) ?? names.FirstOrDefault()}");
-        if (pod.DefaultContainer is { } annotated && names.Contains(annotated)) return annotated;
-        if (pod.IsKnative && names.Contains("user-container")) return "user-container";
-        var candidates = pod.Containers.Where(c => !Sidecars.Contains(c.Name)).ToList();
-        if (candidates.Count == 1) return candidates[0].Name;
-        var python = candidates.Where(c => Path.GetFileName(c.Entry) is var e && (e.Contains("python", StringComparison.Ordinal) || e is "uvicorn" or "gunicorn" or "fastapi" or "flask" or "uv")).ToList();
-        if (python.Count == 1) return python[0].Name;
-        throw new WandException(ExitCodes.Usage, $"pod {pod.Name} has several containers ({string.Join(", ", names)}) and wand cannot tell which one runs Python",
-            "pass --pod-container NAME");
     }
 }

@@ -8,33 +8,44 @@ namespace Wand.Transport.Kubernetes;
 
 /// <summary>
 /// The exec route into a pod that follows pod replacement (rollout, crash, eviction, scale to zero and
-/// back): when the pod is gone or no longer Ready, its processes count as gone, and the next scan
-/// moves to the newest Ready pod of the same query (service, selector), latest revision first. The
-/// debug session then injects there as it does for a new reload worker; the local forward stays.
+/// back), told by a <see cref="PodWatch"/> rather than by polling: when a Ready pod of a later rollout
+/// appears (a new Knative revision, a new pod template), or the pod is deleted, Terminating or no
+/// longer Ready while another is Ready, its processes count as gone and the next scan moves to the
+/// newest Ready pod. The debug session then injects there as it does for a new reload worker; the
+/// local forward stays.
 /// </summary>
 public sealed class PodRoute : ITargetRoute, IAsyncDisposable
 {
     private readonly PodExecTarget _target;
-    private readonly Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> _findPods;
-    private readonly string? _requestedContainer;
+    private readonly PodWatch _pods;
+    private readonly bool _follow;
+    private readonly Func<PodInfo, CancellationToken, Task<string>> _chooseContainer;
     private readonly IProgressReporter _progress;
     private readonly ExecRoute _inner;
     private readonly KubectlPortForward _forward;
     private readonly ExecWatcher _watcher;
     private volatile bool _gone;
+    private long _seen;
+    private int _moves;
 
-    /// <param name="findPods">The user's query again (the pods behind the service now).</param>
-    /// <param name="requestedContainer">The container the user named, else null (the one running Python).</param>
-    public PodRoute(PodExecTarget target, Func<CancellationToken, Task<IReadOnlyList<PodInfo>>> findPods, string? requestedContainer, TimeProvider time, IProgressReporter progress)
+    /// <summary>The pods there were when the session started: they never take over a pod that is still Ready (the user may have chosen an older one).</summary>
+    private readonly HashSet<string> _there;
+
+    /// <param name="pods">The watched pods of the user's query (the service's, the selector's, the named pod).</param>
+    /// <param name="follow">Whether the route moves to a replacement pod (false: one pod's route, as with --all).</param>
+    /// <param name="chooseContainer">The container of a replacement pod to debug (the one the user named, else the one running Python).</param>
+    public PodRoute(PodExecTarget target, PodWatch pods, bool follow, Func<PodInfo, CancellationToken, Task<string>> chooseContainer, TimeProvider time, IProgressReporter progress)
     {
         _target = target;
-        _findPods = findPods;
-        _requestedContainer = requestedContainer;
+        _pods = pods;
+        _follow = follow;
+        _chooseContainer = chooseContainer;
         _progress = progress;
         ExecRoute? inner = null;
         _watcher = new ExecWatcher(target, () => inner?.Interpreter, progress, time);
         _inner = inner = new ExecRoute(new ExecPayloadRunner(target, time, progress, PodPermissionHint) { Channel = _watcher }, _watcher, time);
         _forward = new KubectlPortForward(target, progress, time);
+        _there = pods.Snapshot.Pods.Select(p => p.Name).ToHashSet();
     }
 
     /// <summary>The supervised kubectl port-forward editor connections travel through.</summary>
@@ -61,9 +72,20 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
     public string Name => "kubectl exec";
     public PayloadRunnerBase Runner => _inner.Runner;
 
+    /// <summary>How many times the route moved to a replacement pod (PIDs seen before belong to the old one).</summary>
+    public int Moves => _moves;
+
     public async Task<IReadOnlyList<PythonProcess>> ScanAsync(CancellationToken cancellationToken)
     {
-        if (_gone && !await FollowAsync(cancellationToken)) return [];
+        var pods = Look();
+        if (Successor(pods) is { } next)
+        {
+            if (!await MoveAsync(next, cancellationToken)) return [];
+        }
+        else if (_gone || Gone(pods))
+        {
+            return [];
+        }
         try
         {
             return await _inner.ScanAsync(cancellationToken);
@@ -77,7 +99,8 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
 
     public async Task<bool> IsAliveAsync(int pid, CancellationToken cancellationToken)
     {
-        if (_gone) return false;
+        var pods = Look();
+        if (_gone || Gone(pods) || Successor(pods) is not null) return false;
         try
         {
             return await _inner.IsAliveAsync(pid, cancellationToken);
@@ -96,7 +119,15 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
 
     public void PrepareConnect(int port) => _forward.Point(port);
 
-    public Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken) => _inner.WaitForChangeAsync(timeout, cancellationToken);
+    /// <summary>As soon as the pod's processes change (the in-pod watcher) or the pods do (the watch); else after <paramref name="timeout"/>.</summary>
+    public async Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var first = await Task.WhenAny(_inner.WaitForChangeAsync(timeout, either.Token), _pods.ChangedAsync(Interlocked.Read(ref _seen), either.Token));
+        await either.CancelAsync();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (first.IsFaulted) await first; // the failure itself, not a cancellation
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -106,7 +137,31 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
 
     public int PidInside(int pid) => pid;
 
-    /// <summary>True (and remembered) when the pod no longer exists or is no longer Ready.</summary>
+    /// <summary>The watched pods now; what the session has seen (a later change ends <see cref="WaitForChangeAsync"/> at once).</summary>
+    private IReadOnlyList<PodInfo> Look()
+    {
+        var (version, pods) = _pods.Snapshot;
+        Interlocked.Exchange(ref _seen, version);
+        return pods;
+    }
+
+    /// <summary>The pod was deleted or is being deleted: its processes are gone for wand.</summary>
+    private bool Gone(IReadOnlyList<PodInfo> pods) => pods.FirstOrDefault(p => p.Name == _target.Pod.Name) is null or { Terminating: true };
+
+    /// <summary>
+    /// The pod to move to: the newest Ready one when the current pod is gone, Terminating or not Ready;
+    /// a new Ready pod of a later rollout at once (it takes over while the old pod still drains); else null.
+    /// </summary>
+    private PodInfo? Successor(IReadOnlyList<PodInfo> pods)
+    {
+        if (!_follow) return null;
+        var others = pods.Where(p => p.Ready && p.Name != _target.Pod.Name).ToList();
+        if (pods.FirstOrDefault(p => p.Name == _target.Pod.Name) is { Ready: true } current)
+            others = others.Where(p => !_there.Contains(p.Name) && PodFinder.IsNewerRollout(p, current)).ToList();
+        return others.Count == 0 ? null : PodFinder.ChooseNewestReady(others, "the query");
+    }
+
+    /// <summary>True (and remembered) when an exec failed and the pod no longer exists or is no longer Ready (the watch may not have said so yet).</summary>
     private async Task<bool> GoneAsync(CancellationToken cancellationToken)
     {
         try
@@ -122,25 +177,29 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
         return _gone;
     }
 
-    /// <summary>Moves to the replacement pod when there is a Ready one.</summary>
-    private async Task<bool> FollowAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves to <paramref name="next"/>. A replacement of the same workload has the same containers, so
+    /// the container debugged so far is kept when the new pod has it (no look into every container on the
+    /// takeover's path); else the one running Python is chosen.
+    /// </summary>
+    private async Task<bool> MoveAsync(PodInfo next, CancellationToken cancellationToken)
     {
-        IReadOnlyList<PodInfo> pods;
+        string container;
         try
         {
-            pods = await _findPods(cancellationToken);
+            container = next.Containers.Any(c => c.Name == _target.Container) ? _target.Container : await _chooseContainer(next, cancellationToken);
         }
-        catch (WandException e) when (e.ExitCode == ExitCodes.KubeNotFound)
+        catch (WandException e) when (!cancellationToken.IsCancellationRequested)
         {
-            return false; // a Knative service scaled to zero, a service being recreated: keep waiting
+            _progress.Warn($"pod {next.Name} replaces pod {_target.Pod.Name}, but {e.Message}");
+            return false;
         }
-        var candidates = pods.Where(p => p.Ready && p.Name != _target.Pod.Name).ToList();
-        if (candidates.Count == 0) return false;
-        var next = PodFinder.ChooseNewestReady(candidates, "the service");
-        var container = PodFinder.ChooseContainer(next, _requestedContainer);
         _progress.Step($"following pod {_target.Pod.Name} to its replacement, pod {next.Name} (container {container})");
         _target.MoveTo(next, container);
+        _watcher.Retarget();
+        _forward.Repoint();
         _gone = false;
+        Interlocked.Increment(ref _moves);
         return true;
     }
 }
