@@ -90,7 +90,7 @@ public class DebugTests
         await target.RunsOnAsync("the editor left");
         await StopAsync(target.Pid);
         Assert.False(TestNet.IsListening(port));
-        Assert.Empty(Testbed.WandLeftovers());
+        Testbed.AssertNothingLeftBehind();
     }
 
     [Fact(Timeout = TestTimeouts.EndToEnd)]
@@ -139,7 +139,7 @@ public class DebugTests
         Assert.Equal(0, failed);
         Assert.True(served > 0);
         Assert.False(TestNet.IsListening(port));
-        Assert.Empty(Testbed.WandLeftovers());
+        Testbed.AssertNothingLeftBehind();
     }
 
     [Fact(Timeout = TestTimeouts.EndToEnd)]
@@ -267,7 +267,7 @@ public class DebugTests
         Assert.Contains("has no debugpy", r.Stderr);
         Assert.Contains("ms-python.debugpy-*/bundled/libs", r.Stderr); // where it looked
         Assert.Contains("pip install", r.Stderr);                      // the one command that fixes it
-        Assert.Empty(Testbed.WandLeftovers());
+        Testbed.AssertNothingLeftBehind();
         Directory.Delete(home, true);
     }
 
@@ -299,7 +299,7 @@ public class DebugTests
                 await editor.DisconnectAsync();
             }
             await StopAsync(target.Pid);
-            Assert.Empty(Testbed.WandLeftovers()); // --stop removed the copy
+            Testbed.AssertNothingLeftBehind(); // --stop removed the copy
             Assert.False(target.HasExited);
         }
         finally
@@ -323,7 +323,7 @@ public class DebugTests
             Assert.Equal(ExitCodes.InjectionFailed, r.ExitCode);
             Assert.Contains("debugpy failed to import", r.Stderr);
             Assert.Contains("_no_such_native_part_of_debugpy", r.Stderr);
-            Assert.Empty(Testbed.WandLeftovers());
+            Testbed.AssertNothingLeftBehind();
             Assert.False(target.HasExited);
         }
         finally
@@ -397,6 +397,6 @@ public class DebugTests
         var modules = await WandCli.RunAsync(["exec", "--pid", target.Pid.ToString(), "-c", "import sys; print('debugpy' in sys.modules)"]);
         Assert.Equal("False\n", modules.Stdout);
         Assert.False(TestNet.IsListening(port));
-        Assert.Empty(Testbed.WandLeftovers());
+        Testbed.AssertNothingLeftBehind();
     }
 }

@@ -23,11 +23,7 @@ public class ExecTests
 
     private static string[] Exec(int pid, string code, params string[] extra) => ["exec", "--pid", pid.ToString(), "-c", code, .. extra];
 
-    private static void AssertNothingLeftBehind()
-    {
-        var leftovers = Testbed.WandLeftovers();
-        Assert.True(leftovers.Length == 0, "left behind in the target: " + string.Join(", ", leftovers));
-    }
+    private static void AssertNothingLeftBehind() => Testbed.AssertNothingLeftBehind();
 
     [Theory(Timeout = TestTimeouts.EndToEnd)]
     [InlineData("3.14")]

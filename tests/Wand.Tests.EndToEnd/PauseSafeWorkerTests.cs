@@ -72,7 +72,7 @@ public class PauseSafeWorkerTests
             var stop = await WandCli.RunAsync(["debug", "--pid", workerPid.ToString(), "--stop"]);
             Assert.True(stop.ExitCode == 0, stop.ToString());
             await TargetSnapshot.AssertAsBeforeAsync(workerPid, before, TimeSpan.FromSeconds(20)); // the heartbeat thread ended too
-            Assert.Empty(Testbed.WandLeftovers());
+            Testbed.AssertNothingLeftBehind();
         }
         finally
         {

@@ -35,11 +35,7 @@ public class PtraceTests
 
     private static string[] Exec(int pid, string code, params string[] extra) => ["exec", "--pid", pid.ToString(), "-c", code, .. extra];
 
-    private static void AssertNothingLeftBehind(string version)
-    {
-        var leftovers = Testbed.WandLeftovers(version);
-        Assert.True(leftovers.Length == 0, "left behind in the target: " + string.Join(", ", leftovers));
-    }
+    private static void AssertNothingLeftBehind(string version) => Testbed.AssertNothingLeftBehind(version);
 
     private static Task WaitForTicksAfterAsync(TargetProcess target, int atLeast) =>
         Eventually.TrueAsync(() =>

@@ -96,7 +96,7 @@ public class SessionProxyTests
             Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(30)));
             Assert.False(TestNet.IsListening(localPort));
             Assert.Contains("ok", await http.GetStringAsync("/health"));
-            Assert.Empty(Testbed.WandLeftovers());
+            Testbed.AssertNothingLeftBehind();
         }
         finally
         {

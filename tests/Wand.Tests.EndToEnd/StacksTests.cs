@@ -329,7 +329,7 @@ public class StacksTests
         Assert.Contains($"      {App}:{Line("module")} <module>\n      {App}:{Line("main-deadlock")} main\n      {App}:{Line("acquire")} deadlock\n", r.Stderr);
         Assert.Contains($"wand stacks --pid {target.Pid}", r.Stderr);
         Assert.DoesNotContain("py-spy", r.Stderr);
-        Assert.Empty(Testbed.WandLeftovers());
+        Testbed.AssertNothingLeftBehind();
     }
 
     /// <summary>

@@ -55,7 +55,7 @@ public class StopLeavesNoTraceTests
 
             await TargetSnapshot.AssertAsBeforeAsync(target.Pid, before, TimeSpan.FromSeconds(20));
             Assert.False(target.HasExited);
-            Assert.Empty(Testbed.WandLeftovers());
+            Testbed.AssertNothingLeftBehind();
         }
         finally
         {

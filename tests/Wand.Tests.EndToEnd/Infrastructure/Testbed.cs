@@ -43,6 +43,18 @@ public static class Testbed
     /// <summary>What wand wrote into the rootfs's /tmp and did not remove.</summary>
     public static string[] WandLeftovers() => Directory.GetDirectories(HostPath("/tmp"), "wand-*");
 
+    /// <summary>
+    /// Fails when wand left a folder in the rootfs's /tmp (of <paramref name="version"/>'s rootfs, else
+    /// the default one). A folder that goes away within a few seconds is not a leftover but an operation
+    /// still in flight (a test outside the serialized collection, a session's last step): that is waited out.
+    /// </summary>
+    public static void AssertNothingLeftBehind(string? version = null)
+    {
+        string[] Now() => version is null ? WandLeftovers() : WandLeftovers(version);
+        if (!SpinWait.SpinUntil(() => Now().Length == 0, TimeSpan.FromSeconds(15)))
+            Xunit.Assert.Fail("left behind in the target: " + string.Join(", ", Now()));
+    }
+
     /// <summary>The 1-based line of a sample app marked <c># BREAKPOINT: name</c> (path as the target sees it).</summary>
     public static int BreakpointLine(string pathInRootfs, string name)
     {
