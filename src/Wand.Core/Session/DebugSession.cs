@@ -23,6 +23,7 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     private static readonly TimeSpan ReloaderGrace = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan SiblingGrace = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan MinimumAge = TimeSpan.FromMilliseconds(250);
+    private const int PortAttempts = 5;
 
     /// <summary>
     /// The request: where debugpy listens inside, which local port the editor connects to; with
@@ -218,12 +219,7 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
 
     private async Task AttachAsync(int pid, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
     {
-        // A worker that just died may leave its adapter on the port for a moment, and on this machine
-        // the proxy itself holds the user's port: take the next free one inside.
-        var busy = await route.BusyPortsAsync(cancellationToken);
-        while ((busy.Contains(_remotePort) || _attached.Values.Any(e => e.Port == _remotePort)) && _remotePort < 65535) _remotePort++;
-        route.PrepareConnect(_remotePort); // a tunnel of the route's own (kubectl port-forward) starts while debugpy does
-        var endpoint = await _injector.StartAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, cancellationToken);
+        var endpoint = await ListenOnFreePortAsync(pid, options, cancellationToken);
         if (endpoint.Port != _remotePort) route.PrepareConnect(endpoint.Port);
         _remotePort = endpoint.Port;
         _attached[pid] = endpoint;
@@ -231,6 +227,31 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         proxy.AddBackend(Key(pid), $"{_place}PID {route.PidInside(pid)}", ct => route.ConnectAsync(port, ct));
         observer.Attached(endpoint, pid, proxy.LocalPort, first: !_announced);
         _announced = true;
+    }
+
+    /// <summary>
+    /// debugpy listening in <paramref name="pid"/> on the first port inside that is free. A worker that just died may leave
+    /// its adapter on the port for a moment, and on this machine the proxy itself holds the user's port. The port is only
+    /// free when looked at: another process can take it before debugpy binds (an outgoing connection gets it as its
+    /// ephemeral port), so a port taken meanwhile moves on to the next one, a few times.
+    /// </summary>
+    private async Task<DebugpyEndpoint> ListenOnFreePortAsync(int pid, Options options, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var busy = await route.BusyPortsAsync(cancellationToken);
+            while ((busy.Contains(_remotePort) || _attached.Values.Any(e => e.Port == _remotePort)) && _remotePort < 65535) _remotePort++;
+            route.PrepareConnect(_remotePort); // a tunnel of the route's own (kubectl port-forward) starts while debugpy does
+            try
+            {
+                return await _injector.StartAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, cancellationToken);
+            }
+            catch (DebugpyListenFailedException e) when (e.PortInUse && attempt < PortAttempts && _remotePort < 65535)
+            {
+                progress.Step($"port {_remotePort} inside was taken meanwhile; trying the next one");
+                _remotePort++;
+            }
+        }
     }
 
     private void Detach(int pid, DapProxy proxy, IObserver observer)

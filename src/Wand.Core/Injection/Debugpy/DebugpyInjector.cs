@@ -55,6 +55,7 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
                 "restart uWSGI with --enable-threads (or --threads N); `wand exec` works as it is"),
             "foreign-listener" => throw new InjectionFailedException(
                 $"the application in PID {pid} already started debugpy itself; connect your editor to the port it chose", "look for debugpy.listen in the application's code or logs"),
+            "port-in-use" => throw new DebugpyListenFailedException(pid, host, port, LastLine(result)) { PortInUse = true },
             _ => throw new DebugpyListenFailedException(pid, host, port, LastLine(result)),
         };
     }

@@ -103,10 +103,10 @@ def _wand_debugpy():
                 endpoint = debugpy.listen((request["host"], request["port"]))
             host, port = endpoint
             trace_main_thread(debugpy)
-        except BaseException:
+        except BaseException as e:
             undo["functions"] = changes_since(before)["functions"]
             undo_changes(undo)
-            _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
+            _wand_result({"ok": False, "error": "port-in-use" if _wand_port_in_use(e) else "listen-failed", "detail": traceback.format_exc()})
             return
         try:
             undo["functions"] = changes_since(before)["functions"]
@@ -125,6 +125,13 @@ def _wand_debugpy():
             _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
 
     threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True).start()
+
+
+def _wand_port_in_use(e):
+    # pydevd's in-process listener raises the OSError itself; debugpy's adapter reports it as text
+    # ("Can't listen for client connections: [Errno 98] Address already in use", debugpy/server/api.py).
+    import errno
+    return getattr(e, "errno", None) == errno.EADDRINUSE or ("[Errno %d]" % errno.EADDRINUSE) in str(e)
 
 
 def _wand_describe():
