@@ -58,7 +58,7 @@ public sealed record DebugOffsets(
     public static PythonVersion? ReadVersion(ReadOnlySpan<byte> table) =>
         HasCookie(table) ? PythonVersion.FromHex(BinaryPrimitives.ReadUInt64LittleEndian(table[8..])) : null;
 
-    /// <summary>Every version this refuses is one that rdg's launcher debugs from the program's start.</summary>
+    /// <summary>The way out for a Python PEP 768 cannot reach: rdg's launcher debugs any Python 3.8+ from the program's start.</summary>
     private static readonly Remedy Launcher = new(RemedyKind.StartUnderLauncher);
 
     /// <summary>
