@@ -30,7 +30,34 @@ public static class ErrorWording
             "restart it under `rdg debug --lite python ...` (any Python 3.8+), or run it with Python 3.9+"),
         PodProcessNotFoundException p => (e.Message, $"list them: wand pods -n {p.Namespace} --pod {p.Pod} --with-pids"),
         StackReadException => (e.Message, "retry; if it keeps failing, report it with the output of `wand ps --pid PID -o json`"),
-        _ => (e.Message, e.Hint),
+        _ => (e.Message, e.Remedy is { } remedy ? Hint(e.Hint, remedy) : e.Hint),
+    };
+
+    /// <summary>The library's hint (which names no option) followed by <paramref name="remedy"/> in the options' words.</summary>
+    public static string Hint(string? hint, Remedy remedy) => remedy.Kind switch
+    {
+        // Alternatives to what the hint says, or the whole hint when there is none.
+        RemedyKind.StartUnderLauncher or RemedyKind.NamePods or RemedyKind.RunOnLoginNode => hint is null ? Words(remedy) : $"{hint}, or {Words(remedy)}",
+        RemedyKind.WriteLaunchConfigAgain => hint is null ? Words(remedy) : $"{hint} and {Words(remedy)}",
+        _ => hint is null ? Words(remedy) : $"{hint}; {Words(remedy)}",
+    };
+
+    /// <summary><paramref name="remedy"/> in the words of wand's and rdg's options and commands.</summary>
+    public static string Words(Remedy remedy) => remedy.Kind switch
+    {
+        RemedyKind.ListProcesses => "run `wand ps` to list the Python processes and whether each can be attached",
+        RemedyKind.ReportWithProcessListing => "report this with the output of `wand ps --output json`",
+        RemedyKind.StartUnderLauncher => "start it under `rdg debug python ...` (any Python 3.8+)",
+        RemedyKind.RunCodeInstead => "`wand exec` works as it is",
+        RemedyKind.NamePods => "name the pods with -l SELECTOR or --pod NAME",
+        RemedyKind.NameContainer => remedy.Names is { Count: > 0 } names
+            ? $"pass --pod-container {string.Join(" or --pod-container ", names)}"
+            : "pass --pod-container NAME",
+        RemedyKind.DebugOnlyThis => remedy.Pid is { } pid ? $"--one debugs PID {pid.ToString(CultureInfo.InvariantCulture)} alone" : "--one debugs it alone",
+        RemedyKind.RunOnLoginNode => "run rdg on the cluster's login node",
+        RemedyKind.WriteLaunchConfigAgain => "run rdg init again",
+        RemedyKind.GiveProgramCommand => "usage: rdg debug [OPTIONS] python SCRIPT [ARGS...] | python -m MODULE [ARGS...] | python -c CODE [ARGS...]",
+        _ => throw new ArgumentOutOfRangeException(nameof(remedy), remedy.Kind, "a remedy the CLI does not word"),
     };
 
     private static string SafePointHint(SafePointTimeoutException s)

@@ -228,7 +228,7 @@ public class StacksTests
         }
         var text = await WandCli.RunAsync(["stacks", "--pid", target.Pid.ToString(), "--consistent"]);
         Assert.True(text.ExitCode == 0, text.ToString());
-        Assert.Matches(@"Every thread was stopped for [0-9]+\.[0-9] ms while it was read \(--consistent\)\n", text.Stdout);
+        Assert.Matches(@"Every thread was stopped for [0-9]+\.[0-9] ms while it was read \(a consistent read\)\n", text.Stdout);
         Assert.Contains("TracerPid:\t0\n", await File.ReadAllTextAsync($"/proc/{target.Pid}/status"));
         var ticks = CpuTicks(target.Pid);
         await Eventually.TrueAsync(() => Task.FromResult(CpuTicks(target.Pid) > ticks + 5), TimeSpan.FromSeconds(20), "the target to run on after the read");

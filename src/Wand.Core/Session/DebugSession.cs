@@ -87,7 +87,7 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         var supervised = options.One ? null : SupervisedWorkers.Of(first, target);
         if (supervised is not null)
         {
-            progress.Step(supervised.Describe(route.PidInside));
+            progress.Step(supervised.Describe(route.PidInside), supervised.Alternative(route.PidInside));
             target = supervised.Workers.FirstOrDefault() ?? target;
         }
         _siblings = first.Select(p => p.Pid).Where(p => p != target.Pid).ToHashSet();
@@ -127,7 +127,8 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         if (target.Role != ProcessRole.Worker || target.ParentPid <= 0) return false;
         var workers = Workers(processes).Count(p => p.Role == ProcessRole.Worker && p.ParentPid == target.ParentPid);
         if (workers < 2) return false;
-        progress.Step($"PID {route.PidInside(target.Pid)} is one of {workers} workers: debugging all of them, each a child session in the editor (--one for this one alone)");
+        progress.Step($"PID {route.PidInside(target.Pid)} is one of {workers} workers: debugging all of them, each a child session in the editor",
+            new Remedy(RemedyKind.DebugOnlyThis, route.PidInside(target.Pid)));
         return true;
     }
 

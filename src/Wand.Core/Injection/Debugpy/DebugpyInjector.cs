@@ -52,7 +52,7 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
                 $"debugpy failed to import in PID {pid}: {LastLine(result)}", "repair the target's debugpy (pip install --force-reinstall debugpy) or uninstall it so wand can lend one"),
             "uwsgi-no-threads" => throw new UnsupportedPythonException(
                 $"uWSGI in PID {pid} runs without --enable-threads: it holds the GIL between requests, so debugpy's threads could not serve the editor",
-                "restart uWSGI with --enable-threads (or --threads N); `wand exec` works as it is"),
+                "restart uWSGI with --enable-threads (or --threads N)", new Remedy(RemedyKind.RunCodeInstead)),
             "foreign-listener" => throw new InjectionFailedException(
                 $"the application in PID {pid} already started debugpy itself; connect your editor to the port it chose", "look for debugpy.listen in the application's code or logs"),
             "port-in-use" => throw new DebugpyListenFailedException(pid, host, port, LastLine(result)) { PortInUse = true },

@@ -55,13 +55,13 @@ public sealed class PendingCallTarget : IScriptInjector
     {
         if (binary.MajorMinor is { } v && v.CompareTo((3, 9)) < 0)
             throw new UnsupportedPythonException($"the target runs Python {v.Major}.{v.Minor}; wand attaches to CPython 3.9 and newer",
-                "start it under `rdg debug python ...` (works with Python 3.8+)");
+                null, new Remedy(RemedyKind.StartUnderLauncher));
         var arch = PtraceArchitecture.Current;
         var (add, run) = FindFunctions(binary.OpenedPath);
         if (add is null || run is null)
             throw new UnsupportedPythonException(
                 $"{binary.MappedPath} in PID {pid} does not export {(add is null ? AddPendingCall : RunSimpleString)} (a build without exported symbols?)",
-                "use an interpreter built with its C API exported (every distribution's python3.X and libpython3.X.so are), or start the app under `rdg debug`");
+                "use an interpreter built with its C API exported (every distribution's python3.X and libpython3.X.so are)", new Remedy(RemedyKind.StartUnderLauncher));
         return new PendingCallTarget(pid, procfs, time, arch, binary, add.Value + binary.LoadBias, run.Value + binary.LoadBias);
     }
 

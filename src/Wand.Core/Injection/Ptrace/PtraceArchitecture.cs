@@ -19,7 +19,7 @@ public abstract class PtraceArchitecture
         Architecture.X64 => X64.Instance,
         var other => throw new UnsupportedPythonException(
             $"attaching to CPython 3.9-3.13 is not supported yet on {other.ToString().ToLowerInvariant()} (only x86-64)",
-            "run the app on Python 3.14+ (PEP 768 works on every architecture), or start it under `rdg debug python ...`"),
+            "run the app on Python 3.14+ (PEP 768 works on every architecture)", new Remedy(RemedyKind.StartUnderLauncher)),
     };
 
     /// <summary>Slots (64-bit each) of the register file as PTRACE_GETREGS returns it.</summary>

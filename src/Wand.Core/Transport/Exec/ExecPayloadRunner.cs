@@ -67,7 +67,7 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
             "target-exited" => throw new TargetExitedException(pid, "while running wand's code"),
             "ptrace-refused" => throw PtraceRefused(pid, answer.GetProperty("detail").GetString() ?? ""),
             "unsupported" => throw new UnsupportedPythonException($"{answer.GetProperty("detail").GetString()} (in {target.Description})",
-                "run the app on Python 3.14+ (PEP 768), or start it under `rdg debug python ...`"),
+                "run the app on Python 3.14+ (PEP 768)", new Remedy(RemedyKind.StartUnderLauncher)),
             "injection-failed" => throw new InjectionFailedException($"in {target.Description}: {answer.GetProperty("detail").GetString()}"),
             "busy" => throw new TargetBusyException(pid),
             _ => answer,
