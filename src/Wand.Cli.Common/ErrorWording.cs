@@ -17,7 +17,7 @@ public static class ErrorWording
         ExecTimeoutException t => (t.Partial is not null
                 ? $"the code ran past its {Seconds(t.Timeout)} s --timeout and was interrupted in PID {t.Pid}; the application goes on"
                 : $"the code ran past its {Seconds(t.Timeout)} s --timeout in PID {t.Pid} and was told to stop, but has not stopped: {ExecTimeoutException.NotStoppedWhy}",
-            t.Partial is not null ? "give it a longer --timeout if it needs more time" : ExecTimeoutException.WhereItWaits(t.Pid)),
+            t.Partial is not null ? "give it a longer --timeout if it needs more time" : $"see where it waits with `wand stacks --pid {t.Pid}`; the thread that runs it is busy until then"),
         SafePointTimeoutException s => (s.Message, SafePointHint(s)),
         StillImportingException => (e.Message, "try again once the application has started, or pass a longer --timeout"),
         ExecRouteTimeoutException => (e.Message, "retry with a longer --timeout once the application is idle-looping"),
