@@ -314,8 +314,12 @@ public class StacksTests
     /// exec withdraws its request from a main thread blocked in C and shows where it is blocked: the
     /// thread's Python stack read from memory, in place of a pointer to py-spy. On 3.15 this also needs
     /// the attacher to know the thread's real TID (3.15 moved native_thread_id in the offsets table).
+    /// 3.9 and 3.11 go the ptrace route (a pending call), whose withdrawal reads the stack through the
+    /// version's layout.
     /// </summary>
     [Theory(Timeout = 120_000)]
+    [InlineData("3.9")]
+    [InlineData("3.11")]
     [InlineData("3.14")]
     [InlineData("3.15")]
     public async Task ExecOnADeadlockedMainThreadShowsItsStack(string version)

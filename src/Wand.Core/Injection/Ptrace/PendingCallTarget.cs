@@ -88,7 +88,7 @@ public sealed class PendingCallTarget : IScriptInjector
                 if (Withdraw(script))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    throw new SafePointTimeoutException(Pid, Pid, timeout, _procfs.WaitChannel(Pid, Pid), uwsgi: IsUwsgi());
+                    throw new SafePointTimeoutException(Pid, Pid, timeout, _procfs.WaitChannel(Pid, Pid), Stacks.StackCapture.TryReadThread(Pid, Binary, Pid, _procfs), IsUwsgi());
                 }
                 break; // the bootstrap claimed it in the meantime: it runs
             }
