@@ -1,6 +1,7 @@
 using System.Globalization;
 using Wand.Errors;
 using Wand.Injection.Debugpy;
+using Wand.Stacks;
 
 namespace Wand.Cli;
 
@@ -20,7 +21,9 @@ public static class ErrorWording
             t.Partial is not null ? "give it a longer --timeout if it needs more time" : $"see where it waits with `wand stacks --pid {t.Pid}`; the thread that runs it is busy until then"),
         SafePointTimeoutException s => (s.Message, SafePointHint(s)),
         StillImportingException => (e.Message, "try again once the application has started, or pass a longer --timeout"),
-        ExecRouteTimeoutException => (e.Message, "retry with a longer --timeout once the application is idle-looping"),
+        ExecRouteTimeoutException r => (e.Message, r.Stack is { Count: > 0 } stack
+            ? BlockedHere(stack) + "  retry with a longer --timeout once it is idle-looping"
+            : "retry with a longer --timeout once the application is idle-looping"),
         AmbiguousProcessException => (e.Message, "pass --pid PID"),
         NoContainerRuntimeException => (e.Message, "install podman or docker, or pass --runtime"),
         AmbiguousContainerRuntimeException => (e.Message, "choose with --runtime podman or --runtime docker"),
@@ -71,11 +74,14 @@ public static class ErrorWording
             return "uWSGI runs Python only while a worker handles a request: send requests during --timeout, to a worker (not the master); " +
                 "wand reaches only the main interpreter, which runs the first app (every app with --single-interpreter)";
         return s.Stack is { Count: > 0 } stack
-            ? "the thread is blocked in C code called from here (read from memory, innermost last):\n" +
-              string.Concat(stack.Select(f => $"      {f.File}:{f.Line?.ToString(CultureInfo.InvariantCulture) ?? "?"} {f.Function}\n")) +
-              $"  run `wand stacks --pid {s.Pid}` for every thread; retry with a longer --timeout once it is idle-looping"
+            ? BlockedHere(stack) + $"  run `wand stacks --pid {s.Pid}` for every thread; retry with a longer --timeout once it is idle-looping"
             : $"the thread is blocked in C code (sleep, I/O, lock); run `wand stacks --pid {s.Pid}` (or look at /proc/{s.Pid}/task/{s.Tid}/stack), then retry with a longer --timeout once it is idle-looping";
     }
+
+    /// <summary>The blocked thread's Python frames, innermost last, one per line.</summary>
+    private static string BlockedHere(IReadOnlyList<StackFrame> stack) =>
+        "the thread is blocked in C code called from here (read from memory, innermost last):\n" +
+        string.Concat(stack.Select(f => $"      {f.File}:{f.Line?.ToString(CultureInfo.InvariantCulture) ?? "?"} {f.Function}\n"));
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
 }

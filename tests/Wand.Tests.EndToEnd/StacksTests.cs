@@ -391,6 +391,24 @@ public class StacksTests
     }
 
     /// <summary>
+    /// exec through a container's exec withdraws from a main thread blocked in a lock and shows where, read from memory
+    /// through the same exec (3.14: sys.remote_exec by the container's interpreter; 3.11: a pending call by ptrace).
+    /// </summary>
+    [Theory(Timeout = 180_000)]
+    [InlineData("3.14")]
+    [InlineData("3.11")]
+    public async Task ExecThroughAContainersExecOnADeadlockedMainThreadShowsItsStack(string version)
+    {
+        await using var c = await TestContainer.StartAsync([$"/usr/bin/python{version}", App, "deadlock"],
+            rootfs: version == "3.14" ? TestContainer.ShellLessRootfs() : Testbed.RootFor(version));
+        await StacksWhenAsync(["--container", c.Name, "--route", "exec"], s => InSyscall(ThreadIn(s, "deadlock"), "futex"), "the main thread in the lock");
+        var r = await WandCli.RunAsync(["exec", "--container", c.Name, "--route", "exec", "-c", "print(1)", "--timeout", "1"]);
+        Assert.True(r.ExitCode == ExitCodes.InjectionFailed, r.ToString());
+        Assert.Contains("withdrawn", r.Stderr);
+        Assert.Contains($"      {App}:{Line("module")} <module>\n      {App}:{Line("main-deadlock")} main\n      {App}:{Line("acquire")} deadlock\n", r.Stderr);
+    }
+
+    /// <summary>
     /// A service's pods on the Kubernetes stand-in: --all-pods reads every Ready pod at once through
     /// its exec, grouped by pod; the hung pod shows where it hangs, the healthy one its sleep.
     /// pod/NAME and -s read one pod.

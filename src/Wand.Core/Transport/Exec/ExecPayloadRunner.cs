@@ -62,7 +62,7 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
         }
         return answer.TryGetProperty("error", out var error) ? error.GetString() switch
         {
-            "timeout" => throw new ExecRouteTimeoutException(pid, target.Description),
+            "timeout" => throw new ExecRouteTimeoutException(pid, target.Description, MainThreadStack(pid)),
             "no-answer" => throw new NoAnswerException(pid, answerTimeout),
             "target-exited" => throw new TargetExitedException(pid, "while running wand's code"),
             "ptrace-refused" => throw PtraceRefused(pid, answer.GetProperty("detail").GetString() ?? ""),
@@ -72,6 +72,24 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
             "busy" => throw new TargetBusyException(pid),
             _ => answer,
         } : answer;
+    }
+
+    /// <summary>
+    /// Where the main thread of <paramref name="pid"/> (the PID inside, which is also its main thread's TID) is blocked,
+    /// read from memory through the same exec as <c>wand stacks</c> does: nothing runs in the target. Null when it cannot
+    /// be read; the timeout is the error the user gets either way.
+    /// </summary>
+    private IReadOnlyList<Stacks.StackFrame>? MainThreadStack(int pid)
+    {
+        try
+        {
+            return Stacks.StackCapture.CaptureThroughExec(target, pid, withLocals: false).Threads.FirstOrDefault(t => t.Tid == pid)?.Python?.Frames;
+        }
+        catch (Exception e) when (e is WandException or IOException or InvalidOperationException or FormatException or KeyNotFoundException)
+        {
+            Progress.Step($"could not read where PID {pid} waits: {e.Message}");
+            return null;
+        }
     }
 
     /// <summary>Runs agent.py with <paramref name="interpreter"/> (a path inside the container, e.g. /proc/PID/exe of the target).</summary>
