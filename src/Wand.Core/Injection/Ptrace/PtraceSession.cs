@@ -50,7 +50,11 @@ internal sealed unsafe class PtraceSession : IDisposable
     public int Pid { get; }
     public int Tid { get; }
 
-    /// <summary>The registers of the thread when it was stopped, written back on dispose.</summary>
+    /// <summary>
+    /// The registers of the thread when it was stopped, written back on release once wand has made it
+    /// run anything (a session that only looks, like a stack capture, has nothing to put back and so
+    /// nothing that can fail).
+    /// </summary>
     public ulong[] Saved { get; }
 
     /// <summary>Signals that arrived while the thread was held, to be delivered on dispose.</summary>
