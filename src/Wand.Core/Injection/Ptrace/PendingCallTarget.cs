@@ -136,7 +136,21 @@ public sealed class PendingCallTarget : IScriptInjector
         using var memory = ProcessMemory.Open(Pid);
         // The main thread: any thread would do (Py_AddPendingCall may be called from any thread
         // without the GIL), and it is the one that runs the call anyway.
-        using var session = PtraceSession.Attach(Pid, Pid, _arch, _procfs, timeout);
+        var session = PtraceSession.Attach(Pid, Pid, _arch, _procfs, timeout);
+        try
+        {
+            QueueHeld(session, memory, dirInTarget, scriptName, size);
+        }
+        catch (Exception e)
+        {
+            session.Release(cause: e); // a thread that could not be put back outweighs the failure that got us here
+            throw;
+        }
+        session.Release();
+    }
+
+    private void QueueHeld(PtraceSession session, IProcessMemory memory, string dirInTarget, string scriptName, ulong size)
+    {
         var syscall = FindSyscallInstruction(_arch, _procfs, Pid, memory, session.Saved);
         const ulong ProtReadWrite = 3, MapPrivateAnonymous = 0x22;
         var page = session.Syscall(syscall, _arch.MmapNumber, CallTimeout, 0, size, ProtReadWrite, MapPrivateAnonymous, ulong.MaxValue, 0);

@@ -70,6 +70,7 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
                 "run the app on Python 3.14+ (PEP 768)", new Remedy(RemedyKind.StartUnderLauncher)),
             "injection-failed" => throw new InjectionFailedException($"in {target.Description}: {answer.GetProperty("detail").GetString()}"),
             "busy" => throw new TargetBusyException(pid),
+            "thread-not-restored" => throw new ThreadNotRestoredException(pid, $"in {target.Description}: {answer.GetProperty("detail").GetString()}"),
             _ => answer,
         } : answer;
     }
