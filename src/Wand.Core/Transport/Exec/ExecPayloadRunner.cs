@@ -26,7 +26,7 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
     {
         Progress.Step($"asking PID {pid} in {target.Description} (through {target.Verb}) to run wand's {Path.GetFileNameWithoutExtension(payload)}");
         // wand names the request's folder, so that it can withdraw the request on Ctrl+C.
-        var name = "wand-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var name = "wand-" + RandomName.Hex16();
         // Bounded even when the caller waits as long as the target lives: an agent whose exec was
         // killed (the fuse below) must not poll in the container for ever.
         var answerTimeout = resultTimeout ?? AgentTimeout;
