@@ -25,6 +25,13 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     private static readonly TimeSpan MinimumAge = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
+    /// How long a new worker's main thread may wait in the bootstrap for the editor's configuration
+    /// (debugpy_bootstrap.py, _wand_hold_until_configured): connecting and the replay take well under a
+    /// second; past this the app goes on unarmed rather than hang on a wand that died.
+    /// </summary>
+    private static readonly TimeSpan FollowHold = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// The request: where debugpy listens inside, which local port the editor connects to; with
     /// <paramref name="All"/> every worker (all processes that run application code) is debugged, with
     /// false only the chosen process (and its successors), and with null every worker when the chosen
@@ -196,7 +203,9 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         {
             try
             {
-                await AttachAsync(next.Pid, proxy, options, observer, cancellationToken);
+                // With an editor connected, the new worker serves nothing before its breakpoints are set:
+                // the first request after a reload is the one the user wants to stop. Without one, nothing waits.
+                await AttachAsync(next.Pid, proxy, options, observer, cancellationToken, proxy.EditorCount > 0 ? FollowHold : TimeSpan.Zero);
                 return;
             }
             catch (InjectionFailedException e) when (attempt == 1)
@@ -216,14 +225,14 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         }
     }
 
-    private async Task AttachAsync(int pid, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
+    private async Task AttachAsync(int pid, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken, TimeSpan hold = default)
     {
         // A worker that just died may leave its adapter on the port for a moment, and on this machine
         // the proxy itself holds the user's port: take the next free one inside.
         var busy = await route.BusyPortsAsync(cancellationToken);
         while ((busy.Contains(_remotePort) || _attached.Values.Any(e => e.Port == _remotePort)) && _remotePort < 65535) _remotePort++;
         route.PrepareConnect(_remotePort); // a tunnel of the route's own (kubectl port-forward) starts while debugpy does
-        var endpoint = await _injector.StartAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, cancellationToken);
+        var endpoint = await _injector.StartHeldAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, hold, cancellationToken);
         if (endpoint.Port != _remotePort) route.PrepareConnect(endpoint.Port);
         _remotePort = endpoint.Port;
         _attached[pid] = endpoint;

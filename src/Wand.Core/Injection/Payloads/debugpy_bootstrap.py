@@ -3,7 +3,8 @@
 # daemon thread and the application keeps serving. The result is written only after listen()
 # returned, which is wand's readiness signal (a bare TCP probe would disturb debugpy's adapter).
 #
-# Request: {"action": "listen" | "stop", "host": str, "port": int, "debugpy_path": str | None, "direct": bool}
+# Request: {"action": "listen" | "stop", "host": str, "port": int, "debugpy_path": str | None, "direct": bool, "hold": float}
+# ("hold": seconds the main thread waits for the editor's configuration, _wand_hold_until_configured; 0: it returns at once)
 #
 # "direct" (the default): pydevd itself accepts the editor (wand's proxy or an editor given --detach's
 # port) through debugpy's in-process adapter, debugpy.listen(in_process_debug_adapter=True): no adapter
@@ -124,7 +125,75 @@ def _wand_debugpy():
         except BaseException:
             _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
 
-    threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True).start()
+    listener = threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True)
+    listener.start()
+    if request.get("hold"):
+        _wand_hold_until_configured(listener, request["hold"], worker)
+
+
+def _wand_hold_until_configured(listener, seconds, worker):
+    """A new worker that wand follows (a reload, a respawn) while an editor is connected: its main thread,
+    where this script runs, stays here until the editor's breakpoints are in place, so that the first
+    request it serves stops at them. PEP 768 and Py_AddPendingCall run this at the worker's next safe
+    point, before it serves; left at once, the worker would import the app and serve while wand's proxy
+    is still connecting and replaying the editor's configuration (about a second). pydevd sets its
+    configuration-done event on the replay's configurationDone (PyDB.on_configuration_done);
+    block_until_configuration_done is what debugpy.wait_for_client() waits with, and it processes
+    pydevd's commands for this thread meanwhile. Bounded by `seconds`, so a wand that dies or an editor
+    that leaves never keeps the app waiting longer; in a gunicorn worker, by its heartbeat timeout
+    too (the arbiter kills a worker silent for longer, Arbiter.murder_workers)."""
+    import sys
+    import time
+
+    if worker is not None and worker.timeout:
+        seconds = min(seconds, worker.timeout)
+    deadline = time.monotonic() + seconds
+    listener.join(seconds)
+    debugpy = sys.modules.get("debugpy")
+    if listener.is_alive() or getattr(debugpy, "_wand_endpoint", None) is None:
+        return  # still listening after all that time, or it failed (wand got the error)
+    py_db = sys.modules["pydevd"].get_global_debugger()
+    if py_db is None:
+        return
+
+    class until_deadline(object):
+        """The cancel flag block_until_configuration_done polls (is_set) and sets once done."""
+
+        done = False
+
+        def is_set(self):
+            return self.done or time.monotonic() > deadline
+
+        def set(self):
+            self.done = True
+
+    py_db.block_until_configuration_done(until_deadline())
+
+
+def _wand_may_hold_while_importing():
+    """Whether a held attach (the request's "hold") may run while the worker is halfway through its imports,
+    which is where PEP 768 and Py_AddPendingCall usually find a worker that has just started. Declining
+    there (prelude.py) would put the attach after the app's imports, where the worker serves at once
+    and the first request would not stop. It may when no module of the standard library, debugpy or
+    typing_extensions is being initialised: the modules debugpy imports are then complete, and nesting
+    its import in the app's (one thread, as every nested import) meets no half-made module."""
+    import os
+    import sys
+
+    stdlib = os.path.join(os.path.dirname(os.__file__), "")
+    for name, module in list(sys.modules.items()):
+        spec = getattr(module, "__spec__", None)
+        if not getattr(spec, "_initializing", False):
+            continue
+        origin = getattr(spec, "origin", None)
+        if not isinstance(origin, str) or not os.path.isabs(origin):
+            return False  # built-in or frozen: the standard library's
+        if origin.startswith(stdlib) and "-packages" + os.sep not in origin:
+            return False
+        if name.split(".")[0] in ("debugpy", "pydevd", "typing_extensions") or name.startswith("_pydev"):
+            return False
+    request = _wand_request()
+    return bool(request and request.get("hold"))
 
 
 def _wand_describe():
@@ -428,6 +497,6 @@ def _wand_undo(changes):
         daemon_thread._patched_threading_to_hide_pydevd_threads = False
 
 
-_wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_describe, _wand_stop, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+_wand_run(_wand_debugpy, _wand_may_hold_while_importing)
+del _wand_debugpy, _wand_hold_until_configured, _wand_may_hold_while_importing, _wand_describe, _wand_stop, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
 del _wand_state, _wand_changes, _WAND_PATCHED_MODULES

@@ -39,10 +39,12 @@ def _wand_importing():
     return None
 
 
-def _wand_run(payload):
-    """Runs a payload so that nothing escapes into the application and wand always gets an answer."""
+def _wand_run(payload, may_run_while_importing=None):
+    """Runs a payload so that nothing escapes into the application and wand always gets an answer.
+    may_run_while_importing: the payload's own judgement, asked (without arguments) when an import is
+    under way, whether it may run all the same."""
     importing = _wand_importing()
-    if importing is not None:
+    if importing is not None and not (may_run_while_importing is not None and may_run_while_importing()):
         # Answer without importing anything (json and os may be the ones half-imported); wand retries.
         try:
             with open(_WAND_DIR + "/result.json.tmp", "w") as f:
