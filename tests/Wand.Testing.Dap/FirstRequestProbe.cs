@@ -16,7 +16,8 @@ public static class FirstRequestProbe
     /// <param name="Stopped">The first request stopped at the breakpoint in <paramref name="Worker"/>.</param>
     /// <param name="Detail">What happened instead, when it did not.</param>
     /// <param name="Seen">From the trigger until the new worker process was seen.</param>
-    public sealed record Outcome(int Worker, bool Stopped, string Detail, TimeSpan Seen);
+    /// <param name="Answered">From then (the request sent) until the editor stopped in it, or it was answered unstopped.</param>
+    public sealed record Outcome(int Worker, bool Stopped, string Detail, TimeSpan Seen, TimeSpan Answered);
 
     /// <summary>
     /// One reload: <paramref name="trigger"/> brings a new worker about; once <paramref name="parent"/> has a
@@ -48,15 +49,16 @@ public static class FirstRequestProbe
             {
             }
             var answer = response.IsCompletedSuccessfully ? $"answered unstopped: {response.Result}" : $"failed: {response.Exception?.InnerException?.Message}";
-            return new Outcome(worker, false, answer, seen);
+            return new Outcome(worker, false, answer, seen, clock.Elapsed - seen);
         }
         var thread = (await stopped).ThreadId;
+        var answered = clock.Elapsed - seen;
         var frame = (await editor.StackTraceAsync(thread, cancellationToken))[0];
         var pid = await editor.EvaluateAsync("__import__('os').getpid()", frame.Id, cancellationToken: cancellationToken);
         await editor.ContinueAsync(thread, cancellationToken);
         await response.WaitAsync(timeout, cancellationToken);
         var inWorker = pid == worker.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return new Outcome(worker, inWorker, inWorker ? "" : $"stopped in {frame.Name} of PID {pid}, not the new worker", seen);
+        return new Outcome(worker, inWorker, inWorker ? "" : $"stopped in {frame.Name} of PID {pid}, not the new worker", seen, answered);
     }
 
     /// <summary>

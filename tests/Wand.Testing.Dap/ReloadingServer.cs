@@ -19,9 +19,13 @@ public sealed record ReloadingServer(string Name, string Sample, Func<string, in
     public static ReloadingServer Werkzeug { get; } = new("werkzeug reloader", "flask_app",
         (dir, port) => [$"{dir}/app.py", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], false);
 
-    /// <summary>gunicorn with one sync worker serving the Flask sample; the worker, forked by the master, imports the app.</summary>
+    /// <summary>
+    /// gunicorn with one sync worker serving the Flask sample; the worker, forked by the master, imports the app.
+    /// --timeout 6: an idle sync worker waits in select() for half of it (SyncWorker.wait), and reaches no safe
+    /// point meanwhile; the default (30 s) is longer than wand's safe-point timeout for the first attach.
+    /// </summary>
     public static ReloadingServer Gunicorn { get; } = new("gunicorn respawn", "flask_app",
-        (dir, port) => ["-m", "gunicorn", "--workers", "1", "--worker-class", "sync", "--chdir", dir, "--bind", $"127.0.0.1:{port}", "app:app"], true);
+        (dir, port) => ["-m", "gunicorn", "--workers", "1", "--worker-class", "sync", "--timeout", "6", "--chdir", dir, "--bind", $"127.0.0.1:{port}", "app:app"], true);
 
     public static IReadOnlyList<ReloadingServer> All { get; } = [Uvicorn, Werkzeug, Gunicorn];
 }
