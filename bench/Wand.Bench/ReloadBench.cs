@@ -90,7 +90,7 @@ public static class ReloadBench
                 // The next reload starts once wand has taken this worker up (its session says "reattached").
                 var taken = reload;
                 await Wand.Testing.Eventually.TrueAsync(() => Count(session.Stdout, "\"reattached\"") >= taken, Timeout, $"wand to take up PID {Str(worker)}",
-                    () => session.Stderr);
+                    () => session.Stderr + Stacks(wand, worker) + "\n" + server.Name + "'s stderr:\n" + app.Stderr);
             }
             await editor.DisconnectAsync();
             return (hits, seen, answered, missed);
@@ -100,6 +100,18 @@ public static class ReloadBench
             Adapters.Kill(port + 1);
             Directory.Delete(hostDir, recursive: true);
         }
+    }
+
+    /// <summary>Where a worker wand could not take up is (`wand stacks`), for the failure's message.</summary>
+    private static string Stacks(Candidate wand, int pid)
+    {
+        var psi = new ProcessStartInfo(wand.Program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in wand.Args("stacks", "--pid", Str(pid), "--locals")) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var error = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return $"\nwand stacks --pid {Str(pid)}:\n{output}{error.Result}";
     }
 
     private static int Count(string text, string what)

@@ -21,6 +21,9 @@ def _wand_debugpy():
     request = _wand_request()
     if request is None:
         return
+    if request.get("hold") and _wand_import_in_the_way() is not None:
+        _wand_busy(_wand_import_in_the_way())  # see _wand_import_in_the_way; wand sends it again
+        return
     # the listen thread runs after this script deleted its global names
     undo_changes, changes_since, start_heartbeat = _wand_undo, _wand_changes, _wand_start_heartbeat
 
@@ -174,26 +177,33 @@ def _wand_may_hold_while_importing():
     """Whether a held attach (the request's "hold") may run while the worker is halfway through its imports,
     which is where PEP 768 and Py_AddPendingCall usually find a worker that has just started. Declining
     there (prelude.py) would put the attach after the app's imports, where the worker serves at once
-    and the first request would not stop. It may when no module of the standard library, debugpy or
-    typing_extensions is being initialised: the modules debugpy imports are then complete, and nesting
-    its import in the app's (one thread, as every nested import) meets no half-made module."""
-    import os
-    import sys
-
-    stdlib = os.path.join(os.path.dirname(os.__file__), "")
-    for name, module in list(sys.modules.items()):
-        spec = getattr(module, "__spec__", None)
-        if not getattr(spec, "_initializing", False):
-            continue
-        origin = getattr(spec, "origin", None)
-        if not isinstance(origin, str) or not os.path.isabs(origin):
-            return False  # built-in or frozen: the standard library's
-        if origin.startswith(stdlib) and "-packages" + os.sep not in origin:
-            return False
-        if name.split(".")[0] in ("debugpy", "pydevd", "typing_extensions") or name.startswith("_pydev"):
-            return False
+    and the first request would not stop. See _wand_import_in_the_way for when it may not."""
+    if _wand_import_in_the_way() is not None:
+        return False
     request = _wand_request()
     return bool(request and request.get("hold"))
+
+
+def _wand_import_in_the_way():
+    """The module, if any, whose import this thread is in the middle of and which debugpy may import too:
+    one of the standard library, debugpy's or typing_extensions. The held main thread keeps the module
+    lock of every import it is in (importlib._bootstrap._find_and_load holds it from finding the module
+    to the end of its body), and debugpy's threads importing that module would wait for it until the
+    hold ends. Each _find_and_load frame names its module ("name"); the app's own modules and their
+    packages are not debugpy's concern. Before 3.10 (no sys.stdlib_module_names) any import is in the way."""
+    import sys
+
+    stdlib = getattr(sys, "stdlib_module_names", None)
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_find_and_load" and code.co_filename.startswith("<frozen importlib"):
+            name = frame.f_locals.get("name")
+            top = name.split(".")[0] if isinstance(name, str) else ""
+            if stdlib is None or top in stdlib or top in ("debugpy", "pydevd", "typing_extensions") or top.startswith("_pydev"):
+                return name or "?"
+        frame = frame.f_back
+    return None
 
 
 def _wand_describe():
@@ -498,5 +508,5 @@ def _wand_undo(changes):
 
 
 _wand_run(_wand_debugpy, _wand_may_hold_while_importing)
-del _wand_debugpy, _wand_hold_until_configured, _wand_may_hold_while_importing, _wand_describe, _wand_stop, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+del _wand_debugpy, _wand_hold_until_configured, _wand_may_hold_while_importing, _wand_import_in_the_way, _wand_describe, _wand_stop, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
 del _wand_state, _wand_changes, _WAND_PATCHED_MODULES
