@@ -45,10 +45,10 @@ public sealed class PayloadRunner(ProcFs procfs, TimeProvider time, IProgressRep
     /// <summary>
     /// How long a script the target took may go without reaching wand's first line (prelude.py's "started"
     /// marker, written within milliseconds). CPython can take the script and fail before running it: 3.14's
-    /// remote exec opens it with io.open_code, which imports through the *current frame's* builtins, and a
-    /// safe point inside a frame with restricted builtins (collections.namedtuple evaluates its __new__ with
-    /// `__builtins__: {}`) fails with "Can't open debugger script ... KeyError: '__import__'" on the app's
-    /// stderr. Such a script never answers: it is sent again (PayloadRunnerBase), not waited for a minute.
+    /// remote exec then prints "Can't open debugger script ... KeyError: '__import__'" on the app's stderr
+    /// (seen on uvicorn reload workers; most likely io.open_code importing through the current frame's
+    /// builtins at a safe point in a frame with restricted ones, as collections.namedtuple's __new__ has).
+    /// Such a script never answers: it is sent again (PayloadRunnerBase), not waited for a minute.
     /// </summary>
     private static readonly TimeSpan NotStartedTimeout = TimeSpan.FromSeconds(3);
 
