@@ -26,6 +26,13 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     private const int PortAttempts = 5;
 
     /// <summary>
+    /// How long a new worker's main thread may wait in the bootstrap for the editor's configuration
+    /// (debugpy_bootstrap.py, _wand_hold_until_configured): connecting and the replay take well under a
+    /// second; past this the app goes on unarmed rather than hang on a wand that died.
+    /// </summary>
+    private static readonly TimeSpan FollowHold = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// The request: where debugpy listens inside, which local port the editor connects to; with
     /// <paramref name="All"/> every worker (all processes that run application code) is debugged, with
     /// false only the chosen process (and its successors), and with null every worker when the chosen
@@ -198,7 +205,9 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         {
             try
             {
-                await AttachAsync(next.Pid, proxy, options, observer, cancellationToken);
+                // With an editor connected, the new worker serves nothing before its breakpoints are set:
+                // the first request after a reload is the one the user wants to stop. Without one, nothing waits.
+                await AttachAsync(next.Pid, proxy, options, observer, cancellationToken, proxy.EditorCount > 0 ? FollowHold : TimeSpan.Zero);
                 return;
             }
             catch (InjectionFailedException e) when (attempt == 1)
@@ -218,9 +227,9 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         }
     }
 
-    private async Task AttachAsync(int pid, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
+    private async Task AttachAsync(int pid, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken, TimeSpan hold = default)
     {
-        var endpoint = await ListenOnFreePortAsync(pid, options, cancellationToken);
+        var endpoint = await ListenOnFreePortAsync(pid, options, hold, cancellationToken);
         if (endpoint.Port != _remotePort) route.PrepareConnect(endpoint.Port);
         _remotePort = endpoint.Port;
         _attached[pid] = endpoint;
@@ -236,7 +245,7 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     /// free when looked at: another process can take it before debugpy binds (an outgoing connection gets it as its
     /// ephemeral port), so a port taken meanwhile moves on to the next one, a few times.
     /// </summary>
-    private async Task<DebugpyEndpoint> ListenOnFreePortAsync(int pid, Options options, CancellationToken cancellationToken)
+    private async Task<DebugpyEndpoint> ListenOnFreePortAsync(int pid, Options options, TimeSpan hold, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -245,7 +254,7 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
             route.PrepareConnect(_remotePort); // a tunnel of the route's own (kubectl port-forward) starts while debugpy does
             try
             {
-                return await _injector.StartAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, cancellationToken);
+                return await _injector.StartHeldAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, hold, cancellationToken);
             }
             catch (DebugpyListenFailedException e) when (e.PortInUse && attempt < PortAttempts && _remotePort < 65535)
             {
