@@ -330,6 +330,38 @@ public class ExecTests
         AssertNothingLeftBehind();
     }
 
+    /// <summary>
+    /// After Ctrl+C, the code wand was told to stop may go on for a moment (here: it catches the interruption for 4 s),
+    /// and the next exec's code reaches a safe point inside it. It must not take the interruption meant for the earlier
+    /// code (a CI run failed so: the next exec's code raised the earlier watchdog's exception); it waits for its turn.
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task AnExecRightAfterACtrlCWaitsForTheStoppedCodeInsteadOfTakingItsInterruption()
+    {
+        await using var target = TargetProcess.StartScript(Loop);
+        await target.WaitForOutputAsync("ready");
+        var marker = $"/tmp/exec-stubborn-{Guid.NewGuid():N}";
+        try
+        {
+            await using (var exec = WandSession.Start(Exec(target.Pid,
+                $"import time\nopen('{marker}', 'w').close()\nend = time.monotonic() + 4\nwhile time.monotonic() < end:\n    try:\n        while time.monotonic() < end: pass\n    except BaseException: pass",
+                "--timeout", "600")))
+            {
+                await Eventually.TrueAsync(() => File.Exists(Testbed.HostPath(marker)), TimeSpan.FromSeconds(30), "the code to start running in the target");
+                Assert.Equal(ExitCodes.Cancelled, await exec.InterruptAsync(TimeSpan.FromSeconds(20)));
+            }
+            var r = await WandCli.RunAsync(Exec(target.Pid, "import time\ntime.sleep(1.5)\nprint(42)", "--timeout", "30"), timeout: TimeSpan.FromSeconds(60));
+            Assert.True(r.ExitCode == ExitCodes.Ok, r.ToString());
+            Assert.Equal("42", r.Stdout.Trim());
+            Assert.Contains("still running wand's earlier code", r.Stderr);
+        }
+        finally
+        {
+            File.Delete(Testbed.HostPath(marker));
+        }
+        AssertNothingLeftBehind();
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task CodeBlockedInCIsInterruptedWhenItReturnsToPython()
     {

@@ -21,8 +21,9 @@ public abstract class PayloadRunnerBase(TimeProvider time, IProgressReporter pro
     /// <param name="resultTimeout">How long the payload may take to answer once accepted (then <see cref="NoAnswerException"/>); null waits as long as the target lives.</param>
     public async Task<JsonElement> RunAsync(int pid, string payload, JsonObject request, TimeSpan safePointTimeout, TimeSpan? resultTimeout, CancellationToken cancellationToken)
     {
-        // A target that is starting up may be halfway through an import: the payload then declines
-        // at once (prelude.py) and is sent again a moment later, within the safe-point timeout.
+        // A target that is starting up may be halfway through an import, or wand's earlier code may still be
+        // stopping in it: the payload then declines at once (prelude.py) and is sent again a moment later,
+        // within the safe-point timeout.
         var started = time.GetTimestamp();
         var lost = 0;
         while (true)
@@ -31,12 +32,20 @@ public abstract class PayloadRunnerBase(TimeProvider time, IProgressReporter pro
             if (result.TryGetProperty("error", out var error) && error.GetString() == "payload-failed")
                 throw new InjectionFailedException($"wand's code failed inside PID {pid}: {result.GetProperty("detail").GetString()?.Trim().Split('\n')[^1]}",
                     "this is a bug in wand; please report it with the Python version of the target");
-            if (!result.TryGetProperty("error", out error) || error.GetString() is not ("busy-importing" or "not-started")) return result;
+            if (!result.TryGetProperty("error", out error) || error.GetString() is not ("busy-importing" or "busy-running" or "not-started")) return result;
             if (error.GetString() == "not-started")
             {
                 // The target took the script and failed before running it (PayloadRunner): nothing of it ran.
                 if (++lost > 2) throw new InjectionFailedException($"PID {pid} took wand's code three times without running it", "its stderr says why (CPython's \"Can't open debugger script\"); try again");
                 progress.Step($"PID {pid} took wand's code but did not run it; sending it again");
+                continue;
+            }
+            if (error.GetString() == "busy-running")
+            {
+                // The safe point came inside wand's earlier code that is still stopping (prelude.py, _wand_running).
+                if (time.GetElapsedTime(started) > safePointTimeout) throw new TargetBusyException(pid);
+                progress.Step($"PID {pid} is still running wand's earlier code; trying again in a moment");
+                await Task.Delay(BusyRetryDelay, time, cancellationToken);
                 continue;
             }
             var module = result.GetProperty("module").GetString();

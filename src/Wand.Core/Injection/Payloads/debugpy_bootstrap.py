@@ -22,7 +22,7 @@ def _wand_debugpy():
     if request is None:
         return
     if request.get("hold") and _wand_import_in_the_way() is not None:
-        _wand_busy(_wand_import_in_the_way())  # see _wand_import_in_the_way; wand sends it again
+        _wand_busy("busy-importing", _wand_import_in_the_way())  # see _wand_import_in_the_way; wand sends it again
         return
     # the listen thread runs after this script deleted its global names
     undo_changes, changes_since, start_heartbeat = _wand_undo, _wand_changes, _wand_start_heartbeat

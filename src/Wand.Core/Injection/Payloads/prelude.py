@@ -39,14 +39,29 @@ def _wand_importing():
     return None
 
 
-def _wand_busy(importing):
-    """Answers "busy importing" without importing anything (json and os may be the ones half-imported); wand retries."""
+def _wand_busy(error, module=""):
+    """Answers "busy" without importing anything (json and os may be the ones half-imported); wand retries."""
     try:
         with open(_WAND_DIR + "/result.json.tmp", "w") as f:
-            f.write('{"ok": false, "error": "busy-importing", "module": "%s"}' % importing)
+            f.write('{"ok": false, "error": "%s", "module": "%s"}' % (error, module))
         __import__("posix").rename(_WAND_DIR + "/result.json.tmp", _WAND_DIR + "/result.json")
     except OSError:
         pass
+
+
+def _wand_running():
+    """Whether this thread is inside an earlier wand payload that still runs: a remote script runs at any
+    safe point, also one in code that an earlier payload runs (exec code wand was told to stop after its
+    wand went away: the request is withdrawn, the code stops within moments). Running inside it, this
+    payload could take the asynchronous exception that the earlier one's watchdog sends to stop its code."""
+    import sys  # always loaded
+
+    frame = sys._getframe(1).f_back  # above _wand_run: this script's module frame
+    while frame is not None:
+        frame = frame.f_back
+        if frame is not None and frame.f_code.co_name == "_wand_run" and "_WAND_DIR" in frame.f_globals:
+            return True
+    return False
 
 
 def _wand_asks(question):
@@ -61,9 +76,12 @@ def _wand_run(payload, may_run_while_importing=None):
     """Runs a payload so that nothing escapes into the application and wand always gets an answer.
     may_run_while_importing: the payload's own judgement, asked (without arguments) when an import is
     under way, whether it may run all the same."""
+    if _wand_running():
+        _wand_busy("busy-running")
+        return
     importing = _wand_importing()
     if importing is not None and not _wand_asks(may_run_while_importing):
-        _wand_busy(importing)
+        _wand_busy("busy-importing", importing)
         return
     try:
         # Tells a waiting agent.py that the safe point was reached: from now on it waits for the
