@@ -24,9 +24,13 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
     private readonly ExecRoute _inner;
     private readonly KubectlPortForward _forward;
     private readonly ExecWatcher _watcher;
+    private readonly PrestartedExec _prestarted;
     private volatile bool _gone;
     private long _seen;
     private int _moves;
+
+    /// <summary>How long a scan after a move waits for the watcher's first listing in the new pod before it lists through an exec.</summary>
+    private static readonly TimeSpan FirstListingTimeout = TimeSpan.FromSeconds(20);
 
     /// <summary>The pods there were when the session started: they never take over a pod that is still Ready (the user may have chosen an older one).</summary>
     private readonly HashSet<string> _there;
@@ -43,7 +47,8 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
         _progress = progress;
         ExecRoute? inner = null;
         _watcher = new ExecWatcher(target, () => inner?.Interpreter, progress, time);
-        _inner = inner = new ExecRoute(new ExecPayloadRunner(target, time, progress, PodPermissionHint) { Channel = _watcher }, _watcher, time);
+        _prestarted = new PrestartedExec(target, time);
+        _inner = inner = new ExecRoute(new ExecPayloadRunner(target, time, progress, PodPermissionHint) { Channel = _watcher, Prestarted = _prestarted }, _watcher, time);
         _forward = new KubectlPortForward(target, progress, time);
         _there = pods.Snapshot.Pods.Select(p => p.Name).ToHashSet();
     }
@@ -81,6 +86,9 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
         if (Successor(pods) is { } next)
         {
             if (!await MoveAsync(next, cancellationToken)) return [];
+            // The watcher starts again in the new pod at once: its first listing is this scan's, no exec of
+            // its own beside it (one process fewer while the new pod is being reached). Else the scan lists.
+            await _watcher.FirstListingAsync(FirstListingTimeout, cancellationToken);
         }
         else if (_gone || Gone(pods))
         {
@@ -131,6 +139,7 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _prestarted.Dispose();
         await _forward.DisposeAsync();
         await _watcher.DisposeAsync();
     }
@@ -198,6 +207,7 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
         _target.MoveTo(next, container);
         _watcher.Retarget();
         _forward.Repoint();
+        _prestarted.Prestart(); // the injection that follows, while the new pod's processes are listed
         _gone = false;
         Interlocked.Increment(ref _moves);
         return true;
