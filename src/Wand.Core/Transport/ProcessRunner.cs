@@ -21,17 +21,7 @@ public static class ProcessRunner
     public static async Task<ProcessResult> RunAsync(string program, IEnumerable<string> args, string? stdin, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var argv = args.ToList();
-        return await FinishAsync(Start(program, argv, new ChildProcessOptions { RedirectInput = stdin is not null }), $"{program} {string.Join(' ', argv)}", stdin, timeout, cancellationToken);
-    }
-
-    /// <summary>
-    /// <see cref="RunAsync"/> for a child started earlier (<see cref="Start"/>, its stdin a pipe when <paramref name="stdin"/>
-    /// is given, its output not read yet): writes <paramref name="stdin"/>, runs it to its end and disposes it.
-    /// </summary>
-    /// <param name="what">The command, for the timeout's message.</param>
-    public static async Task<ProcessResult> FinishAsync(ChildProcess child, string what, string? stdin, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var process = child;
+        using var process = Start(program, argv, new ChildProcessOptions { RedirectInput = stdin is not null });
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -57,7 +47,7 @@ public static class ProcessRunner
         {
             process.Kill();
             if (cancellationToken.IsCancellationRequested) throw;
-            throw new TimeoutException($"{what} did not finish within {timeout.TotalSeconds:0} s");
+            throw new TimeoutException($"{program} {string.Join(' ', argv)} did not finish within {timeout.TotalSeconds:0} s");
         }
         return new ProcessResult(process.ExitCode, await stdout, await stderr);
     }

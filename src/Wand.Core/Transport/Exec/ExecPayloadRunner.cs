@@ -86,10 +86,7 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
             return Checked(viaWatcher, request);
         // One line (compact JSON escapes newlines): the agent reads up to it, not up to stdin's end.
         var input = new JsonObject { ["agent"] = Payload.Read(Payload.Agent), ["request"] = request }.ToJsonString() + "\n";
-        string[] command = [interpreter, "-I", "-S", "-c", Payload.AgentBoot];
-        var r = request["op"]?.GetValue<string>() == "inject" && Prestarted?.Take(command) is { } started
-            ? await ProcessRunner.FinishAsync(started, $"{target.Verb} {interpreter} (started ahead)", input, timeout ?? AgentTimeout, cancellationToken)
-            : await ProcessRunner.RunAsync(target.Program, target.ExecArguments(command), input, timeout ?? AgentTimeout, cancellationToken);
+        var r = await ProcessRunner.RunAsync(target.Program, target.ExecArguments([interpreter, "-I", "-S", "-c", Payload.AgentBoot]), input, timeout ?? AgentTimeout, cancellationToken);
         if (!r.Ok || !r.Stdout.TrimStart().StartsWith('{'))
             throw new InjectionFailedException($"{target.Verb} into {target.Description} failed (exit {r.ExitCode}): {r.Stderr.Trim()}",
                 "check that the container runs and that its process is a Python 3.9+ interpreter");
@@ -102,9 +99,6 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
     /// while it runs; null: every request is an exec of its own.
     /// </summary>
     public ExecWatcher? Channel { get; set; }
-
-    /// <summary>Injections' execs started ahead (a pod session that moved to a replacement pod); null: each starts when it is asked for.</summary>
-    public PrestartedExec? Prestarted { get; set; }
 
     /// <summary>The agent's answer, or the exception its error stands for.</summary>
     private JsonElement Checked(JsonElement answer, JsonObject request)

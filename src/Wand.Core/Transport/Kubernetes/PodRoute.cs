@@ -24,7 +24,6 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
     private readonly ExecRoute _inner;
     private readonly KubectlPortForward _forward;
     private readonly ExecWatcher _watcher;
-    private readonly PrestartedExec _prestarted;
     private volatile bool _gone;
     private long _seen;
     private int _moves;
@@ -47,8 +46,7 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
         _progress = progress;
         ExecRoute? inner = null;
         _watcher = new ExecWatcher(target, () => inner?.Interpreter, progress, time);
-        _prestarted = new PrestartedExec(target, time);
-        _inner = inner = new ExecRoute(new ExecPayloadRunner(target, time, progress, PodPermissionHint) { Channel = _watcher, Prestarted = _prestarted }, _watcher, time);
+        _inner = inner = new ExecRoute(new ExecPayloadRunner(target, time, progress, PodPermissionHint) { Channel = _watcher }, _watcher, time);
         _forward = new KubectlPortForward(target, progress, time);
         _there = pods.Snapshot.Pods.Select(p => p.Name).ToHashSet();
     }
@@ -139,7 +137,6 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _prestarted.Dispose();
         await _forward.DisposeAsync();
         await _watcher.DisposeAsync();
     }
@@ -207,7 +204,6 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
         _target.MoveTo(next, container);
         _watcher.Retarget();
         _forward.Repoint();
-        _prestarted.Prestart(); // the injection that follows, while the new pod's processes are listed
         _gone = false;
         Interlocked.Increment(ref _moves);
         return true;
