@@ -5,8 +5,10 @@ namespace Wand.Session;
 /// <summary>
 /// Keeps one session running per Ready pod of a query (a service, a selector), driven by the pods'
 /// watch (<see cref="PodWatch"/>), never by a poll: a pod that becomes Ready joins as soon as the watch
-/// says so, a pod that is deleted, Terminating or no longer Ready has its session cancelled at once. A
-/// pod whose session ended (it said why) is not tried again.
+/// says so, a pod that is deleted or Terminating has its session cancelled at once. A pod that is only
+/// no longer Ready keeps its session: its processes still run, and readiness comes and goes while they
+/// are debugged (a readinessProbe fails while the app is stopped at a breakpoint; a sidecar restarts).
+/// A pod whose session ended (it said why) is not tried again.
 /// </summary>
 /// <param name="pods">The query's pods, watched (started).</param>
 /// <param name="what">What the query is ("service web") for the "no Ready pod" error.</param>
@@ -28,8 +30,9 @@ public sealed class EveryReadyPod(PodWatch pods, string what, Func<PodInfo, Canc
             {
                 var (version, all) = pods.Snapshot;
                 var ready = all.Where(p => p.Ready).ToDictionary(p => p.Name); // Ready is never a Terminating pod
+                var there = all.Where(p => !p.Terminating).Select(p => p.Name).ToHashSet();
                 if (ready.Count == 0 && sessions.Count == 0 && given.Count == 0) PodFinder.ChooseNewestReady(all, what); // throws "no Ready pod"
-                foreach (var (name, (stop, run)) in sessions.Where(s => !ready.ContainsKey(s.Key) || s.Value.Run.IsCompleted).ToList())
+                foreach (var (name, (stop, run)) in sessions.Where(s => !there.Contains(s.Key) || s.Value.Run.IsCompleted).ToList())
                 {
                     await stop.CancelAsync();
                     await run;

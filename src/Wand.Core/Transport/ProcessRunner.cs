@@ -30,8 +30,16 @@ public static class ProcessRunner
         {
             if (stdin is not null)
             {
-                await process.StandardInput.WriteAsync(stdin.AsMemory(), timer.Token);
-                process.StandardInput.Close();
+                try
+                {
+                    await process.StandardInput.WriteAsync(stdin.AsMemory(), timer.Token);
+                    process.StandardInput.Close();
+                }
+                catch (IOException)
+                {
+                    // It ended without reading its input (kubectl refused by the API server: the pod or its
+                    // container is gone): its exit code and stderr say why, as for any other failure.
+                }
             }
             await process.WaitForExitAsync(timer.Token);
         }

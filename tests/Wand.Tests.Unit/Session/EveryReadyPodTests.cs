@@ -54,6 +54,30 @@ public class EveryReadyPodTests
         Assert.Equal(run.Start, run.Time.GetUtcNow());
     }
 
+    /// <summary>
+    /// Readiness comes and goes while a pod is debugged (its readinessProbe fails while the app is stopped
+    /// at a breakpoint, a sidecar restarts): its processes still run, so its session stays until the pod is
+    /// Terminating or deleted. The surviving pod of a scale-down lost its child session so (issue 16).
+    /// </summary>
+    [Fact(Timeout = 30_000)]
+    public async Task APodThatIsNoLongerReadyKeepsItsSessionUntilItIsTerminating()
+    {
+        await using var run = await LoopRun.StartAsync(Pod("a", ready: true), Pod("b", ready: true));
+        await run.WaitForAsync("join a");
+        await run.WaitForAsync("join b");
+
+        run.Source.Send(PodEvent.Modified, Pod("a", ready: false));
+        run.Source.Send(PodEvent.Modified, Pod("a", ready: true));
+        run.Source.Send(PodEvent.Modified, Pod("a", ready: false));
+        run.Source.Send(PodEvent.Deleted, Pod("b", ready: true)); // applied after a's events: once b left, they were seen
+        await run.WaitForAsync("leave b");
+        Assert.DoesNotContain("leave a", run.Events);
+
+        run.Source.Send(PodEvent.Modified, Pod("a", ready: false, terminating: true));
+        await run.WaitForAsync("leave a");
+        Assert.Equal(1, run.Events.Count(e => e == "join a"));
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task APodWhoseSessionEndedByItselfIsNotTriedAgain()
     {

@@ -36,4 +36,18 @@ public class ProcessRunnerTests
         Assert.True(r.Ok);
         Assert.Equal("hello", r.Stdout);
     }
+
+    /// <summary>
+    /// A child that ends without reading its input (kubectl refused: the pod or its container is gone) is a
+    /// failed run with its own exit code and words, never a broken pipe escaping as a bug (exit 70 on Ctrl+C
+    /// of a pod session whose pod went meanwhile).
+    /// </summary>
+    [Fact(Timeout = 30_000)]
+    public async Task AChildThatEndsWithoutReadingItsInputIsAFailedRunNotABrokenPipe()
+    {
+        var input = new string('x', 4 * 1024 * 1024); // more than a pipe holds: the write meets the closed end
+        var r = await ProcessRunner.RunAsync("sh", ["-c", "echo refused >&2; exit 3"], input, TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        Assert.Equal(3, r.ExitCode);
+        Assert.Equal("refused\n", r.Stderr);
+    }
 }

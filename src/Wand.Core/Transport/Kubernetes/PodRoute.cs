@@ -28,6 +28,9 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
     private long _seen;
     private int _moves;
 
+    /// <summary>How long a scan after a move waits for the watcher's first listing in the new pod before it lists through an exec.</summary>
+    private static readonly TimeSpan FirstListingTimeout = TimeSpan.FromSeconds(20);
+
     /// <summary>The pods there were when the session started: they never take over a pod that is still Ready (the user may have chosen an older one).</summary>
     private readonly HashSet<string> _there;
 
@@ -81,6 +84,9 @@ public sealed class PodRoute : ITargetRoute, IAsyncDisposable
         if (Successor(pods) is { } next)
         {
             if (!await MoveAsync(next, cancellationToken)) return [];
+            // The watcher starts again in the new pod at once: its first listing is this scan's, no exec of
+            // its own beside it (one process fewer while the new pod is being reached). Else the scan lists.
+            await _watcher.FirstListingAsync(FirstListingTimeout, cancellationToken);
         }
         else if (_gone || Gone(pods))
         {
