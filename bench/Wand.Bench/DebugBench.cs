@@ -114,14 +114,9 @@ public static class DebugBench
             var argv = command(target.Pid, port);
             var clock = Stopwatch.StartNew();
             await using var child = Child.Start(argv[0], argv[1..], clock, env: BenchEnv.PythonEnv());
-            var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(60));
-            var returned = clock.Elapsed;
-            if (exit != 0) throw new InvalidOperationException($"{string.Join(' ', argv[..4])} failed (exit {exit}).\nstdout:\n{child.Stdout}\nstderr:\n{child.Stderr}");
-            var listening = await ListeningAsync(port, clock, TimeSpan.FromSeconds(60));
-            var (connected, initialized) = await InitializeAsync(port, clock);
-            into?.Add(initialized);
-            phases?.Add([], ("injector exited (sys.remote_exec returned)", returned), ("port listening (debugpy import + listen)", listening),
-                ("DAP connect", connected), ("DAP initialize response", initialized));
+            var returned = await ExitedAsync(child, clock, "injector exited (sys.remote_exec returned)", string.Join(' ', argv[..4]), TimeSpan.FromSeconds(60));
+            var listening = ("port listening (debugpy import + listen)", await ListeningAsync(port, clock, TimeSpan.FromSeconds(60)));
+            await InitializeIntoAsync(port, clock, [], [returned, listening], into, phases);
         }
         finally
         {
@@ -146,24 +141,10 @@ public static class DebugBench
         try
         {
             await target.WaitForStdoutAsync("ready", TimeSpan.FromSeconds(30));
-            var clock = Stopwatch.StartNew();
             string[] args = detach
-                ? wand.Args("debug", "--detach", "--pid", Str(target.Pid), "--port", Str(port), "--output", "json")
-                : wand.Args("debug", "--pid", Str(target.Pid), "--port", Str(port), "--yes");
-            await using var child = Child.Start(wand.Program, args, clock, env: new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1" });
-            var steps = new List<(string, TimeSpan)>();
-            if (detach)
-            {
-                var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(120));
-                steps.Add(("wand exit", clock.Elapsed));
-                if (exit != 0) throw new InvalidOperationException($"{wand.Label} debug --detach failed (exit {exit}).\nstdout:\n{child.Stdout}\nstderr:\n{child.Stderr}");
-                var reported = JsonNode.Parse(child.Stdout)?["port"]?.GetValue<int>();
-                if (reported != port) throw new InvalidOperationException($"{wand.Label} debug reported port {reported}, asked for {port}:\n{child.Stdout}");
-            }
-            else steps.Add(("wand's port listening", await ListeningAsync(port, clock, TimeSpan.FromSeconds(60), child)));
-            var (connected, initialized) = await InitializeAsync(port, clock);
-            into?.Add(initialized);
-            phases?.Add(child.StderrLines, [.. steps, ("DAP connect", connected), ("DAP initialize response", initialized)]);
+                ? ["debug", "--detach", "--pid", Str(target.Pid), "--port", Str(port), "--output", "json"]
+                : ["debug", "--pid", Str(target.Pid), "--port", Str(port), "--yes"];
+            await WandAttachAsync(wand, args, detach, port, Stopwatch.StartNew(), into, phases);
         }
         finally
         {

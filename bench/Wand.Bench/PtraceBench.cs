@@ -135,21 +135,9 @@ public static class PtraceBench
         try
         {
             await target.WaitForStdoutAsync("ready", TimeSpan.FromSeconds(30));
-            var clock = Stopwatch.StartNew();
             string[] args = [.. detach ? ["debug", "--detach"] : new[] { "debug" }, "--pid", Str(target.Pid), "--port", Str(port),
                 .. lend ? new[] { "--debugpy", copy + "/debugpy" } : [], .. detach ? ["--output", "json"] : new[] { "--yes" }];
-            await using var child = Child.Start(wand.Program, wand.Args(args), clock, env: new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1" });
-            var steps = new List<(string, TimeSpan)>();
-            if (detach)
-            {
-                var exit = await child.WaitForExitAsync(TimeSpan.FromSeconds(120));
-                steps.Add(("wand exit", clock.Elapsed));
-                if (exit != 0) throw new InvalidOperationException($"{wand.Label} debug --detach failed (exit {exit}).\nstdout:\n{child.Stdout}\nstderr:\n{child.Stderr}");
-            }
-            else steps.Add(("wand's port listening", await ListeningAsync(port, clock, TimeSpan.FromSeconds(60), child)));
-            var (connected, initialized) = await InitializeAsync(port, clock);
-            into?.Add(initialized);
-            phases?.Add(child.StderrLines, [.. steps, ("DAP connect", connected), ("DAP initialize response", initialized)]);
+            await WandAttachAsync(wand, args, detach, port, Stopwatch.StartNew(), into, phases);
         }
         finally
         {
@@ -222,16 +210,11 @@ public static class PtraceBench
             var env = BenchEnv.PythonEnv();
             env["PYTHONPATH"] = copy;
             await using var cli = Child.Start(HostPython311, ["-m", "debugpy", "--listen", $"127.0.0.1:{Str(port)}", "--pid", Str(target.Pid)], clock, env: env);
-            var exit = await cli.WaitForExitAsync(TimeSpan.FromSeconds(120));
-            var returned = clock.Elapsed;
-            if (exit != 0) throw new InvalidOperationException($"debugpy --pid failed (exit {exit}).\nstdout:\n{cli.Stdout}\nstderr:\n{cli.Stderr}");
+            var returned = await ExitedAsync(cli, clock, "debugpy's CLI exited (gdb attached, DoAttach ran)", "debugpy --pid", TimeSpan.FromSeconds(120));
             // The CLI returns once gdb has run attach.so's DoAttach; the adapter that the target starts
             // may listen a moment later.
-            var listening = await ListeningAsync(port, clock, TimeSpan.FromSeconds(60));
-            var (connected, initialized) = await InitializeAsync(port, clock);
-            into?.Add(initialized);
-            phases?.Add([], ("debugpy's CLI exited (gdb attached, DoAttach ran)", returned), ("port listening (debugpy import + listen)", listening),
-                ("DAP connect", connected), ("DAP initialize response", initialized));
+            var listening = ("port listening (debugpy import + listen)", await ListeningAsync(port, clock, TimeSpan.FromSeconds(60)));
+            await InitializeIntoAsync(port, clock, [], [returned, listening], into, phases);
         }
         finally
         {

@@ -30,6 +30,47 @@ public static class Editor
         throw new TimeoutException($"nothing listened on 127.0.0.1:{port} within {timeout.TotalSeconds:0} s{(owner is null ? "" : $"\nstderr:\n{owner.Stderr}")}");
     }
 
+    /// <summary>
+    /// One attach by wand as the editor sees it, <paramref name="wand"/> started with <paramref name="args"/> on
+    /// <paramref name="clock"/>: <c>--detach</c> exits once debugpy listens (the port it reports is checked); the
+    /// session's port listens at once and holds initialize until the process is ready. Then connect and initialize,
+    /// recorded as <see cref="InitializeIntoAsync"/> does.
+    /// </summary>
+    public static async Task WandAttachAsync(Candidate wand, string[] args, bool detach, int port, Stopwatch clock, Samples? into, Phases? phases)
+    {
+        await using var child = Child.Start(wand.Program, wand.Args(args), clock, env: new Dictionary<string, string?> { ["DEBUGWAND_SIMPLE_UI"] = "1" });
+        (string, TimeSpan) step;
+        if (detach)
+        {
+            step = await ExitedAsync(child, clock, "wand exit", $"{wand.Label} debug --detach", TimeSpan.FromSeconds(120));
+            var reported = JsonNode.Parse(child.Stdout)?["port"]?.GetValue<int>();
+            if (reported != port) throw new InvalidOperationException($"{wand.Label} debug reported port {reported}, asked for {port}:\n{child.Stdout}");
+        }
+        else step = ("wand's port listening", await ListeningAsync(port, clock, TimeSpan.FromSeconds(60), child));
+        await InitializeIntoAsync(port, clock, child.StderrLines, [step], into, phases);
+    }
+
+    /// <summary>Waits for <paramref name="child"/> to exit 0: the clock's reading then, named <paramref name="step"/>. Else throws with its output.</summary>
+    public static async Task<(string, TimeSpan)> ExitedAsync(Child child, Stopwatch clock, string step, string what, TimeSpan timeout)
+    {
+        var exit = await child.WaitForExitAsync(timeout);
+        var at = clock.Elapsed;
+        if (exit != 0) throw new InvalidOperationException($"{what} failed (exit {exit}).\nstdout:\n{child.Stdout}\nstderr:\n{child.Stderr}");
+        return (step, at);
+    }
+
+    /// <summary>
+    /// <see cref="InitializeAsync"/>, then the response's time into <paramref name="into"/>, and into <paramref name="phases"/>
+    /// <paramref name="stderr"/>'s progress lines, <paramref name="steps"/>, the connect and the response.
+    /// </summary>
+    public static async Task InitializeIntoAsync(int port, Stopwatch clock, IReadOnlyList<(TimeSpan At, string Line)> stderr, (string, TimeSpan)[] steps,
+        Samples? into, Phases? phases)
+    {
+        var (connected, initialized) = await InitializeAsync(port, clock);
+        into?.Add(initialized);
+        phases?.Add(stderr, [.. steps, ("DAP connect", connected), ("DAP initialize response", initialized)]);
+    }
+
     /// <summary>Connects (once: never a bare probe) and sends <c>initialize</c>; returns the clock's readings after the connect and at the response.</summary>
     public static async Task<(TimeSpan Connected, TimeSpan Initialized)> InitializeAsync(int port, Stopwatch clock)
     {
