@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
 using Wand.Stacks;
 
 namespace Wand.Tests.Unit.Stacks;
@@ -13,21 +11,16 @@ namespace Wand.Tests.Unit.Stacks;
 /// (tid 200) in <c>main</c> at app.py:12 called from <c>&lt;module&gt;</c> at app.py:30, with locals
 /// x = 5 and s = 'hi'; a worker thread (tid 201, holding the GIL) in <c>Worker.run</c> at app.py:21.
 /// </summary>
-public sealed class LegacySyntheticRuntime
+public sealed class LegacySyntheticRuntime : SyntheticImage
 {
-    private ulong _next = 0x10000;
     private readonly int _minor;
 
-    public LegacySyntheticRuntime(int minor)
+    public LegacySyntheticRuntime(int minor) : base(StackOffsets.ForLegacy(minor, null, $"3.{minor}"))
     {
         _minor = minor;
-        Offsets = StackOffsets.ForLegacy(minor, null, $"3.{minor}");
         var o = Offsets;
         Runtime = Alloc(4096);
-        TypeType = Alloc(416);
-        StrType = Type("str", 1UL << 28);
-        BytesType = Type("bytes", 1UL << 27);
-        TupleType = Type("tuple", 1UL << 26);
+        MapBuiltinTypes();
         IntType = Type("int", 1UL << 24);
         var codeType = Type("code", 0);
 
@@ -79,82 +72,14 @@ public sealed class LegacySyntheticRuntime
         }
     }
 
-    public FakeProcessMemory Memory { get; } = new();
-    public StackOffsets Offsets { get; }
     public ulong Runtime { get; }
     public ulong Interpreter { get; }
     public ulong MainThread { get; }
     public ulong WorkerThread { get; }
     public ulong MainFrame { get; }
-    private ulong TypeType { get; }
-    private ulong StrType { get; }
-    private ulong BytesType { get; }
-    private ulong TupleType { get; }
     private ulong IntType { get; }
 
     private bool FrameObjects => Offsets.FrameObjects;
-
-    private void U64(ulong address, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(Span(address, 8), value);
-
-    private void U32(ulong address, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(Span(address, 4), value);
-
-    private Span<byte> Span(ulong address, int length)
-    {
-        foreach (var (start, bytes) in Memory.Regions)
-            if (address >= start && address + (ulong)length <= start + (ulong)bytes.Length) return bytes.AsSpan((int)(address - start), length);
-        throw new InvalidOperationException($"0x{address:x} is not in the image");
-    }
-
-    private ulong Alloc(int size)
-    {
-        var address = _next;
-        var pages = (size + 4095) / 4096;
-        Memory.Map(address, new byte[pages * 4096]);
-        _next += (ulong)(pages + 1) * 4096;
-        return address;
-    }
-
-    private ulong Object(ulong type, int size)
-    {
-        var obj = Alloc(size);
-        U64(obj + Offsets.ObType, type);
-        return obj;
-    }
-
-    private ulong Type(string name, ulong flags)
-    {
-        var type = Object(TypeType, 416);
-        var text = Alloc(name.Length + 1);
-        Encoding.ASCII.GetBytes(name).CopyTo(Span(text, name.Length));
-        U64(type + Offsets.TypeName, text);
-        U64(type + Offsets.TypeFlags, flags);
-        return type;
-    }
-
-    private ulong Str(string text)
-    {
-        var obj = Object(StrType, (int)Offsets.AsciiObjectSize + text.Length + 1);
-        U64(obj + Offsets.UnicodeLength, (ulong)text.Length);
-        U32(obj + Offsets.UnicodeState, 1 << 2 | 1 << 5 | 1 << 6); // kind 1, compact, ascii
-        Encoding.ASCII.GetBytes(text).CopyTo(Span(obj + Offsets.AsciiObjectSize, text.Length));
-        return obj;
-    }
-
-    private ulong ByteString(byte[] data)
-    {
-        var obj = Object(BytesType, (int)Offsets.BytesData + data.Length + 1);
-        U64(obj + Offsets.BytesSize, (ulong)data.Length);
-        if (data.Length > 0) data.CopyTo(Span(obj + Offsets.BytesData, data.Length));
-        return obj;
-    }
-
-    private ulong Tuple(ulong[] items)
-    {
-        var obj = Object(TupleType, (int)Offsets.TupleItems + 8 * items.Length);
-        U64(obj + Offsets.TupleSize, (ulong)items.Length);
-        for (var i = 0; i < items.Length; i++) U64(obj + Offsets.TupleItems + (ulong)i * 8, items[i]);
-        return obj;
-    }
 
     /// <param name="name">co_name (the function's name alone).</param>
     /// <param name="qualname">co_qualname, from 3.11.</param>

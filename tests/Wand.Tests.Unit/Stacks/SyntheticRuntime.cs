@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
 using Wand.Stacks;
 
 namespace Wand.Tests.Unit.Stacks;
@@ -10,21 +8,15 @@ namespace Wand.Tests.Unit.Stacks;
 /// worker thread (tid 101, holding the GIL) in <c>Worker.run</c> at app.py:21 called from app.py:10.
 /// Objects are laid out as CPython lays them out, so the reader sees what it would see in a process.
 /// </summary>
-public sealed class SyntheticRuntime
+public sealed class SyntheticRuntime : SyntheticImage
 {
-    private ulong _next = 0x10000;
-
-    public SyntheticRuntime()
+    public SyntheticRuntime() : base(StackOffsets.Parse(RealTables.Padded(RealTables.Python314)))
     {
-        Offsets = StackOffsets.Parse(RealTables.Padded(RealTables.Python314));
         var o = Offsets;
         Runtime = Alloc(64 * 1024);
         RealTables.Python314.CopyTo(Bytes(Runtime), 0);
 
-        TypeType = Alloc(416);
-        StrType = Type("str", 1UL << 28);
-        BytesType = Type("bytes", 1UL << 27);
-        TupleType = Type("tuple", 1UL << 26);
+        MapBuiltinTypes();
         var intType = Type("int", 1UL << 24);
         var listType = Type("list", 1UL << 25);
         var dictType = Type("dict", 1UL << 29);
@@ -68,83 +60,12 @@ public sealed class SyntheticRuntime
         U64(Interpreter + o.GilLastHolder, WorkerThread);
     }
 
-    public FakeProcessMemory Memory { get; } = new();
-    public StackOffsets Offsets { get; }
     public ulong Runtime { get; }
     public ulong Interpreter { get; }
     public ulong MainThread { get; }
     public ulong WorkerThread { get; }
     public ulong MainFrame { get; }
     public ulong WorkerFrame { get; }
-    private ulong TypeType { get; }
-    private ulong StrType { get; }
-    private ulong BytesType { get; }
-    private ulong TupleType { get; }
-
-    public void U64(ulong address, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(Span(address, 8), value);
-
-    private void U32(ulong address, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(Span(address, 4), value);
-
-    private Span<byte> Span(ulong address, int length)
-    {
-        foreach (var (start, bytes) in Memory.Regions)
-            if (address >= start && address + (ulong)length <= start + (ulong)bytes.Length) return bytes.AsSpan((int)(address - start), length);
-        throw new InvalidOperationException($"0x{address:x} is not in the image");
-    }
-
-    private byte[] Bytes(ulong region) => Memory.Regions.Single(r => r.Start == region).Bytes;
-
-    /// <summary>A new mapping of whole pages, as the kernel maps them, with an unmapped page after it.</summary>
-    private ulong Alloc(int size)
-    {
-        var address = _next;
-        var pages = (size + 4095) / 4096;
-        Memory.Map(address, new byte[pages * 4096]);
-        _next += (ulong)(pages + 1) * 4096;
-        return address;
-    }
-
-    private ulong Object(ulong type, int size)
-    {
-        var obj = Alloc(size);
-        U64(obj + Offsets.ObType, type);
-        return obj;
-    }
-
-    private ulong Type(string name, ulong flags)
-    {
-        var type = Object(TypeType, 416);
-        var text = Alloc(name.Length + 1);
-        Encoding.ASCII.GetBytes(name).CopyTo(Bytes(text), 0);
-        U64(type + Offsets.TypeName, text);
-        U64(type + Offsets.TypeFlags, flags);
-        return type;
-    }
-
-    private ulong Str(string text)
-    {
-        var obj = Object(StrType, (int)Offsets.AsciiObjectSize + text.Length + 1);
-        U64(obj + Offsets.UnicodeLength, (ulong)text.Length);
-        U32(obj + Offsets.UnicodeState, 1 << 2 | 1 << 5 | 1 << 6); // kind 1, compact, ascii
-        Encoding.ASCII.GetBytes(text).CopyTo(Span(obj + Offsets.AsciiObjectSize, text.Length));
-        return obj;
-    }
-
-    private ulong ByteString(byte[] data)
-    {
-        var obj = Object(BytesType, (int)Offsets.BytesData + data.Length + 1);
-        U64(obj + Offsets.BytesSize, (ulong)data.Length);
-        if (data.Length > 0) data.CopyTo(Span(obj + Offsets.BytesData, data.Length));
-        return obj;
-    }
-
-    private ulong Tuple(ulong[] items)
-    {
-        var obj = Object(TupleType, (int)Offsets.TupleItems + 8 * items.Length);
-        U64(obj + Offsets.TupleSize, (ulong)items.Length);
-        for (var i = 0; i < items.Length; i++) U64(obj + Offsets.TupleItems + (ulong)i * 8, items[i]);
-        return obj;
-    }
 
     private ulong Code(ulong codeType, string file, string name, int firstLine, byte[] lineTable, string[] locals, int units)
     {
