@@ -29,30 +29,29 @@ public abstract class PayloadRunnerBase(TimeProvider time, IProgressReporter pro
         while (true)
         {
             var result = await RunOnceAsync(pid, payload, request, safePointTimeout, resultTimeout, cancellationToken);
-            if (result.TryGetProperty("error", out var error) && error.GetString() == "payload-failed")
-                throw new InjectionFailedException($"wand's code failed inside PID {pid}: {result.GetProperty("detail").GetString()?.Trim().Split('\n')[^1]}",
-                    "this is a bug in wand; please report it with the Python version of the target");
-            if (!result.TryGetProperty("error", out error) || error.GetString() is not ("busy-importing" or "busy-running" or "not-started")) return result;
-            if (error.GetString() == "not-started")
+            var declined = result.TryGetProperty("error", out var error) ? error.GetString() : null;
+            switch (declined)
             {
-                // The target took the script and failed before running it (PayloadRunner): nothing of it ran.
-                if (++lost > 2) throw new InjectionFailedException($"PID {pid} took wand's code three times without running it", "its stderr says why (CPython's \"Can't open debugger script\"); try again");
-                progress.Step($"PID {pid} took wand's code but did not run it; sending it again");
-                continue;
+                case "payload-failed":
+                    throw new InjectionFailedException($"wand's code failed inside PID {pid}: {result.GetProperty("detail").GetString()?.Trim().Split('\n')[^1]}",
+                        "this is a bug in wand; please report it with the Python version of the target");
+                case "not-started":
+                    // The target took the script and failed before running it (PayloadRunner): nothing of it ran.
+                    if (++lost > 2) throw new InjectionFailedException($"PID {pid} took wand's code three times without running it", "its stderr says why (CPython's \"Can't open debugger script\"); try again");
+                    progress.Step($"PID {pid} took wand's code but did not run it; sending it again");
+                    continue;
+                case "busy-importing" or "busy-running":
+                    // busy-running: the safe point came inside wand's earlier code that is still stopping (prelude.py, _wand_running).
+                    var running = declined == "busy-running";
+                    var module = result.GetProperty("module").GetString();
+                    if (time.GetElapsedTime(started) > safePointTimeout)
+                        throw running ? new TargetBusyException(pid) : new StillImportingException(pid, module, safePointTimeout);
+                    progress.Step(running ? $"PID {pid} is still running wand's earlier code; trying again in a moment" : $"PID {pid} is importing {module}; trying again in a moment");
+                    await Task.Delay(BusyRetryDelay, time, cancellationToken);
+                    continue;
+                default:
+                    return result;
             }
-            if (error.GetString() == "busy-running")
-            {
-                // The safe point came inside wand's earlier code that is still stopping (prelude.py, _wand_running).
-                if (time.GetElapsedTime(started) > safePointTimeout) throw new TargetBusyException(pid);
-                progress.Step($"PID {pid} is still running wand's earlier code; trying again in a moment");
-                await Task.Delay(BusyRetryDelay, time, cancellationToken);
-                continue;
-            }
-            var module = result.GetProperty("module").GetString();
-            if (time.GetElapsedTime(started) > safePointTimeout)
-                throw new StillImportingException(pid, module, safePointTimeout);
-            progress.Step($"PID {pid} is importing {module}; trying again in a moment");
-            await Task.Delay(BusyRetryDelay, time, cancellationToken);
         }
     }
 
