@@ -3,10 +3,10 @@ using System.Runtime.InteropServices;
 using Wand.Bench;
 using Wand.Bench.Harness;
 
-// dotnet run -c Release --project bench/Wand.Bench -- [exec|debug|startup|container|kube|rollout|rdg|proxy|ptrace|stacks|all] [--iterations N] [--wand [LABEL=]PATH/wand.dll ...]
+// dotnet run -c Release --project bench/Wand.Bench -- [exec|debug|startup|container|kube|rollout|rdg|proxy|ptrace|stacks|reload|all] [--iterations N] [--wand [LABEL=]PATH/wand.dll ...]
 // Exit code: 0 every target met, 3 a target missed, 2 usage, 1 the benchmark itself failed.
 
-const string Usage = "usage: Wand.Bench [exec|debug|startup|container|kube|rollout|rdg|proxy|ptrace|stacks|all] [--iterations N] [--wand [LABEL=]PATH/wand.dll ...]   (see bench/README.md)";
+const string Usage = "usage: Wand.Bench [exec|debug|startup|container|kube|rollout|rdg|proxy|ptrace|stacks|reload|all] [--iterations N] [--wand [LABEL=]PATH/wand.dll ...]   (see bench/README.md)";
 
 var which = "all";
 int? iterations = null;
@@ -15,7 +15,7 @@ for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
     {
-        case "exec" or "debug" or "startup" or "container" or "kube" or "rollout" or "rdg" or "proxy" or "ptrace" or "stacks" or "all":
+        case "exec" or "debug" or "startup" or "container" or "kube" or "rollout" or "rdg" or "proxy" or "ptrace" or "stacks" or "reload" or "all":
             which = args[i];
             break;
         case "--iterations" or "-n" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0:
@@ -53,7 +53,7 @@ try
     // Every benchmark measures what users install on linux-x64 unless told otherwise: the NativeAOT wand.
     if (which is not ("proxy" or "rdg")) BenchEnv.Candidates = wands.Count > 0 ? wands : [new("wand", BenchEnv.PublishAot("src/Wand.Cli", "wand"))];
     foreach (var c in BenchEnv.Candidates) Console.WriteLine($"candidate {c.Label}: {c}");
-    if (which is "exec" or "debug" or "container" or "kube" or "rollout" or "proxy" or "ptrace" or "stacks" or "all") BenchEnv.EnsureTestbed();
+    if (which is "exec" or "debug" or "container" or "kube" or "rollout" or "proxy" or "ptrace" or "stacks" or "reload" or "all") BenchEnv.EnsureTestbed();
     if (which is "startup" or "all") verdicts.AddRange(await StartupBench.RunAsync(iterations ?? 20));
     if (which is "exec" or "all") verdicts.AddRange(await ExecBench.RunAsync(iterations ?? 20));
     if (which is "debug" or "all") verdicts.AddRange(await DebugBench.RunAsync(iterations ?? 8));
@@ -64,6 +64,7 @@ try
     if (which is "proxy" or "all") verdicts.AddRange(await ProxyBench.RunAsync(iterations ?? 240));
     if (which is "ptrace" or "all") verdicts.AddRange(await PtraceBench.RunAsync(iterations ?? 5, iterations ?? 20));
     if (which is "stacks" or "all") verdicts.AddRange(await StacksBench.RunAsync(iterations ?? 20));
+    if (which is "reload" or "all") verdicts.AddRange(await ReloadBench.RunAsync(iterations ?? 20));
 }
 catch (Exception e)
 {

@@ -10,34 +10,48 @@ using Wand.Transport;
 namespace Wand.Bench;
 
 /// <summary>
-/// rdg attach (issue 6) against a floor measured in the same run, interleaved, reported (the issue sets no
-/// target; <c>rdg --help</c> is measured by <see cref="StartupBench"/>): from the start of
+/// rdg attach against a floor measured in the same run, interleaved (issue 15's target: at most 1.5x the floor;
+/// <c>rdg --help</c> is measured by <see cref="StartupBench"/>): from the start of
 /// <c>rdg attach JOB PID</c> (an unprepared Python 3.14 in a real Slurm job: zero-prep attach, squeue, then
 /// one <c>srun --overlap</c> step that injects) until the DAP <c>initialize</c> response on the address and
 /// port rdg printed. Floor: one <c>srun --jobid=J --overlap</c> step whose Python 3.14 does the same
 /// injection by hand (writes a bootstrap that starts <c>debugpy.listen</c>, <c>sys.remote_exec</c>, polls
 /// the node's socket table until the port listens), then the same <c>initialize</c>.
-/// debugpy listens once per process, so every iteration gets a fresh job with two idle Pythons: one
-/// for rdg, one for the floor. The NativeAOT rdg is published (Release, linux-x64) from src/Rdg.Cli at the start.
+/// Also timed, as a yardstick: one such step running <c>python3.14 -m debugpy --listen HOST:PORT --pid PID</c>
+/// until its port listens, then the same <c>initialize</c>.
+/// debugpy listens once per process, so every iteration gets a fresh job with three idle Pythons: one
+/// for rdg, one for the floor, one for debugpy. The NativeAOT rdg is published (Release, linux-x64) from src/Rdg.Cli at the start.
 /// </summary>
 public static class RdgBench
 {
     /// <summary>The job's Python: prints its PID, then idles waking every 10 ms.</summary>
     private const string Idle = "import os, time\nprint('ready', os.getpid(), flush=True)\nwhile True:\n    time.sleep(0.01)\n";
 
-    /// <summary>Starts two idle Pythons in the job and waits for them (argv: PYTHON SCRIPT).</summary>
-    private const string JobScript = "#!/bin/bash\n\"$1\" -u \"$2\" &\n\"$1\" -u \"$2\" &\nwait\n";
+    /// <summary>Starts three idle Pythons in the job and waits for them (argv: PYTHON SCRIPT).</summary>
+    private const string JobScript = "#!/bin/bash\n\"$1\" -u \"$2\" &\n\"$1\" -u \"$2\" &\n\"$1\" -u \"$2\" &\nwait\n";
+
+    public const double TargetRatio = 1.5;
+
+    /// <summary>debugpy's own attach by PID (argv: PID HOST PORT), then the floor's wait for the port.</summary>
+    private const string DebugpyPid = """
+        import subprocess, sys, time
+        pid, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+        subprocess.run([sys.executable, "-m", "debugpy", "--listen", "%s:%d" % (host, port), "--pid", pid], check=True)
+        want = ":%04X " % port
+        while not any(want in line and line.split()[3] == "0A" for line in open("/proc/net/tcp").read().splitlines()[1:]):
+            time.sleep(0.002)
+        """;
 
     public static async Task<IReadOnlyList<Verdict>> RunAsync(int attachIterations)
     {
         var rdg = new Candidate("rdg", BenchEnv.PublishAot("src/Rdg.Cli", "rdg"));
-        await AttachAsync(rdg, attachIterations);
-        return [new Verdict("rdg-attach", null)];
+        var ratio = await AttachAsync(rdg, attachIterations);
+        return [new Verdict("rdg-attach", ratio <= TargetRatio)];
     }
 
     // ------------------------------------------------------------------ attach ----
 
-    private static async Task AttachAsync(Candidate rdg, int iterations)
+    private static async Task<double> AttachAsync(Candidate rdg, int iterations)
     {
         BenchEnv.EnsureTestbed();
         var conf = await EnsureSlurmAsync();
@@ -48,6 +62,7 @@ public static class RdgBench
         var attachExit = new Samples("  of which: rdg attach until exit");
         var floor = new Samples("srun + sys.remote_exec (floor)");
         var floorExit = new Samples("  of which: srun step until exit");
+        var debugpy = new Samples("srun + python3.14 -m debugpy --pid");
         var phases = new Phases(
             ("start-up + squeue + scontrol (until 1st progress line)", "starting the debugger in PID"));
         try
@@ -71,7 +86,8 @@ public static class RdgBench
                 try
                 {
                     var host = await CandidateAsync(rdg, jobId, pids[0], env, warm ? null : attach, warm ? null : attachExit, warm ? null : phases);
-                    await FloorAsync(jobId, pids[1], host, dir, env, warm ? null : floor, warm ? null : floorExit);
+                    await FloorAsync(jobId, host, env, warm ? null : floor, warm ? null : floorExit, port => ["-c", ByHandFloor.Program, .. ByHandFloor.Arguments(pids[1], host, port, dir, wait: true)]);
+                    await FloorAsync(jobId, host, env, warm ? null : debugpy, null, port => ["-c", DebugpyPid, Str(pids[2]), host, Str(port)]);
                 }
                 finally
                 {
@@ -89,10 +105,12 @@ public static class RdgBench
             {
             }
         }
-        Report.Table(attach, attachExit, floor, floorExit);
-        Report.Ratio(attach, floor);
-        Report.Line($"  over the floor: {Report.F(attach.Median - floor.Median)} ms (no target; reported only). Both run one srun step; rdg's also starts .NET on the node and scans the job's processes.");
+        Report.Table(attach, attachExit, floor, floorExit, debugpy);
+        var ratio = Report.Ratio(attach, floor);
+        Report.Line($"  target: rdg attach within {TargetRatio}x of the floor -> {Report.PassMiss(ratio <= TargetRatio)} ({Report.X(ratio)}; {Report.F(attach.Median - floor.Median)} ms over the floor; " +
+                    $"debugpy --pid: {Report.X(attach.Median / debugpy.Median)} of its time). All run one srun step; rdg's also starts rdg on the node.");
         phases.Print("where rdg attach's time goes (from its stderr progress lines, then the DAP client):");
+        return ratio;
     }
 
     private static async Task<(string Job, int[] Pids)> SubmitAsync(string dir, string job, string script, Dictionary<string, string?> env)
@@ -105,8 +123,8 @@ public static class RdgBench
         try
         {
             await Eventually.TrueAsync(async () =>
-                (lines = File.Exists(output) ? (await File.ReadAllTextAsync(output)).Split('\n').Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).ToArray() : []).Length == 2,
-                TimeSpan.FromSeconds(60), $"job {id} to start its two Pythons", () => File.Exists(output) ? File.ReadAllText(output) : "(no output)");
+                (lines = File.Exists(output) ? (await File.ReadAllTextAsync(output)).Split('\n').Where(l => l.StartsWith("ready ", StringComparison.Ordinal)).ToArray() : []).Length == 3,
+                TimeSpan.FromSeconds(60), $"job {id} to start its three Pythons", () => File.Exists(output) ? File.ReadAllText(output) : "(no output)");
         }
         catch (TimeoutException)
         {
@@ -142,14 +160,15 @@ public static class RdgBench
         }
     }
 
-    private static async Task FloorAsync(string job, int pid, string host, string dir, Dictionary<string, string?> env, Samples? into, Samples? untilExit)
+    /// <param name="program">The step's Python arguments for a port.</param>
+    private static async Task FloorAsync(string job, string host, Dictionary<string, string?> env, Samples? into, Samples? untilExit, Func<int, string[]> program)
     {
         var port = Adapters.FreePort();
         try
         {
             var clock = Stopwatch.StartNew();
             var r = await RunAsync("srun", ["--jobid=" + job, "--overlap", "-w", "localhost", "-N", "1", "-n", "1", "--quiet",
-                BenchEnv.HostPython, "-c", ByHandFloor.Program, .. ByHandFloor.Arguments(pid, host, port, dir, wait: true)], env, TimeSpan.FromSeconds(180));
+                BenchEnv.HostPython, .. program(port)], env, TimeSpan.FromSeconds(180));
             var exited = clock.Elapsed;
             if (!r.Ok) throw new InvalidOperationException($"the floor's srun step failed (exit {r.ExitCode}):\n{r.Stdout}\n{r.Stderr}");
             var initialized = await InitializeAsync(host, port, clock);

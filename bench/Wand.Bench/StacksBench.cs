@@ -9,13 +9,15 @@ namespace Wand.Bench;
 /// <c>wand stacks --pid PID</c> on a Python process with 50 threads (49 waiting on an Event, the main
 /// thread sleeping), end to end, against the same-run floor of what any reader of another process
 /// must do at least: read /proc/PID/maps and one process_vm_readv (in-process). Reported beside them:
-/// the library's capture in-process (what wand adds beyond the floor without .NET's start-up) and an
-/// empty .NET program (the start-up every framework-dependent command pays; the NativeAOT build,
-/// which the 50 ms target is for, does not pay it).
+/// the library's capture in-process (what wand adds beyond the floor without start-up) and an empty
+/// framework-dependent .NET program (the start-up the NativeAOT build does not pay). The candidate is the
+/// NativeAOT wand users install on linux-x64 (Program.cs publishes it into artifacts/aot); the target
+/// (issue 18) is a median under 50 ms end to end.
 /// </summary>
 public static class StacksBench
 {
     private const int Threads = 50;
+    private const double TargetMs = 50;
 
     private const string TargetCode = """
         import threading, time
@@ -39,7 +41,7 @@ public static class StacksBench
         var runs = candidates.Select(c => (Wand: c, Samples: new Samples($"{c.Label} stacks, end to end (candidate)"))).ToList();
         var floor = new Samples("maps + one process_vm_readv, in-process (floor)");
         var library = new Samples("StackCapture.Capture in-process (diagnostic)");
-        var startup = new Samples("empty .NET program (start-up, diagnostic)");
+        var startup = new Samples("empty framework-dependent .NET program (start-up, diagnostic)");
 
         foreach (var run in runs) await CliAsync(run.Wand, ["stacks", "--pid", target.Pid.ToString()], null);
         Floor(target.Pid, null);
@@ -57,10 +59,10 @@ public static class StacksBench
         foreach (var run in runs)
         {
             Report.Ratio(run.Samples, floor);
-            Report.Line($"  end to end minus .NET start-up: {Report.F(run.Samples.Median - startup.Median)} ms; in-process capture {Report.F(library.Median)} ms " +
-                        $"({Report.X(library.Median / floor.Median)} the floor). The < 50 ms target is for the NativeAOT build: reported only here");
+            Report.Line($"  in-process capture {Report.F(library.Median)} ms ({Report.X(library.Median / floor.Median)} the floor); " +
+                        $"target: median under {TargetMs:0} ms end to end: {Report.PassMiss(run.Samples.Median < TargetMs)}");
         }
-        return [.. runs.Select(r => new Verdict(runs.Count == 1 ? "stacks" : $"stacks[{r.Wand.Label}]", null))];
+        return [.. runs.Select(r => new Verdict(runs.Count == 1 ? "stacks" : $"stacks[{r.Wand.Label}]", r.Samples.Median < TargetMs))];
     }
 
     private static void Floor(int pid, Samples? samples)

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Rdg.Cli;
-using Wand.Hpc;
 using Rdg.Cli.Commands;
 using Wand.Cli;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Wand.Errors;
 using Wand.Injection.Debugpy;
+using Wand.Stacks;
 
 namespace Wand.Cli;
 
@@ -17,10 +18,12 @@ public static class ErrorWording
         ExecTimeoutException t => (t.Partial is not null
                 ? $"the code ran past its {Seconds(t.Timeout)} s --timeout and was interrupted in PID {t.Pid}; the application goes on"
                 : $"the code ran past its {Seconds(t.Timeout)} s --timeout in PID {t.Pid} and was told to stop, but has not stopped: {ExecTimeoutException.NotStoppedWhy}",
-            t.Partial is not null ? "give it a longer --timeout if it needs more time" : ExecTimeoutException.WhereItWaits(t.Pid)),
+            t.Partial is not null ? "give it a longer --timeout if it needs more time" : $"see where it waits with `wand stacks --pid {t.Pid}`; the thread that runs it is busy until then"),
         SafePointTimeoutException s => (s.Message, SafePointHint(s)),
         StillImportingException => (e.Message, "try again once the application has started, or pass a longer --timeout"),
-        ExecRouteTimeoutException => (e.Message, "retry with a longer --timeout once the application is idle-looping"),
+        ExecRouteTimeoutException r => (e.Message, r.Stack is { Count: > 0 } stack
+            ? BlockedHere(stack) + "  retry with a longer --timeout once it is idle-looping"
+            : "retry with a longer --timeout once the application is idle-looping"),
         AmbiguousProcessException => (e.Message, "pass --pid PID"),
         NoContainerRuntimeException => (e.Message, "install podman or docker, or pass --runtime"),
         AmbiguousContainerRuntimeException => (e.Message, "choose with --runtime podman or --runtime docker"),
@@ -30,7 +33,34 @@ public static class ErrorWording
             "restart it under `rdg debug --lite python ...` (any Python 3.8+), or run it with Python 3.9+"),
         PodProcessNotFoundException p => (e.Message, $"list them: wand pods -n {p.Namespace} --pod {p.Pod} --with-pids"),
         StackReadException => (e.Message, "retry; if it keeps failing, report it with the output of `wand ps --pid PID -o json`"),
-        _ => (e.Message, e.Hint),
+        _ => (e.Message, e.Remedy is { } remedy ? Hint(e.Hint, remedy) : e.Hint),
+    };
+
+    /// <summary>The library's hint (which names no option) followed by <paramref name="remedy"/> in the options' words.</summary>
+    public static string Hint(string? hint, Remedy remedy) => remedy.Kind switch
+    {
+        // Alternatives to what the hint says, or the whole hint when there is none.
+        RemedyKind.StartUnderLauncher or RemedyKind.NamePods or RemedyKind.RunOnLoginNode => hint is null ? Words(remedy) : $"{hint}, or {Words(remedy)}",
+        RemedyKind.WriteLaunchConfigAgain => hint is null ? Words(remedy) : $"{hint} and {Words(remedy)}",
+        _ => hint is null ? Words(remedy) : $"{hint}; {Words(remedy)}",
+    };
+
+    /// <summary><paramref name="remedy"/> in the words of wand's and rdg's options and commands.</summary>
+    public static string Words(Remedy remedy) => remedy.Kind switch
+    {
+        RemedyKind.ListProcesses => "run `wand ps` to list the Python processes and whether each can be attached",
+        RemedyKind.ReportWithProcessListing => "report this with the output of `wand ps --output json`",
+        RemedyKind.StartUnderLauncher => "start it under `rdg debug python ...` (any Python 3.8+)",
+        RemedyKind.RunCodeInstead => "`wand exec` works as it is",
+        RemedyKind.NamePods => "name the pods with -l SELECTOR or --pod NAME",
+        RemedyKind.NameContainer => remedy.Names is { Count: > 0 } names
+            ? $"pass --pod-container {string.Join(" or --pod-container ", names)}"
+            : "pass --pod-container NAME",
+        RemedyKind.DebugOnlyThis => remedy.Pid is { } pid ? $"--one debugs PID {pid.ToString(CultureInfo.InvariantCulture)} alone" : "--one debugs it alone",
+        RemedyKind.RunOnLoginNode => "run rdg on the cluster's login node",
+        RemedyKind.WriteLaunchConfigAgain => "run rdg init again",
+        RemedyKind.GiveProgramCommand => "usage: rdg debug [OPTIONS] python SCRIPT [ARGS...] | python -m MODULE [ARGS...] | python -c CODE [ARGS...]",
+        _ => throw new ArgumentOutOfRangeException(nameof(remedy), remedy.Kind, "a remedy the CLI does not word"),
     };
 
     private static string SafePointHint(SafePointTimeoutException s)
@@ -44,11 +74,14 @@ public static class ErrorWording
             return "uWSGI runs Python only while a worker handles a request: send requests during --timeout, to a worker (not the master); " +
                 "wand reaches only the main interpreter, which runs the first app (every app with --single-interpreter)";
         return s.Stack is { Count: > 0 } stack
-            ? "the thread is blocked in C code called from here (read from memory, innermost last):\n" +
-              string.Concat(stack.Select(f => $"      {f.File}:{f.Line?.ToString(CultureInfo.InvariantCulture) ?? "?"} {f.Function}\n")) +
-              $"  run `wand stacks --pid {s.Pid}` for every thread; retry with a longer --timeout once it is idle-looping"
+            ? BlockedHere(stack) + $"  run `wand stacks --pid {s.Pid}` for every thread; retry with a longer --timeout once it is idle-looping"
             : $"the thread is blocked in C code (sleep, I/O, lock); run `wand stacks --pid {s.Pid}` (or look at /proc/{s.Pid}/task/{s.Tid}/stack), then retry with a longer --timeout once it is idle-looping";
     }
+
+    /// <summary>The blocked thread's Python frames, innermost last, one per line.</summary>
+    private static string BlockedHere(IReadOnlyList<StackFrame> stack) =>
+        "the thread is blocked in C code called from here (read from memory, innermost last):\n" +
+        string.Concat(stack.Select(f => $"      {f.File}:{f.Line?.ToString(CultureInfo.InvariantCulture) ?? "?"} {f.Function}\n"));
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
 }

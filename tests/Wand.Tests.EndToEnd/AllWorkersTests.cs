@@ -30,7 +30,8 @@ public class AllWorkersTests
         await using var session = WandSession.Start(["debug", "--container", c.Name, "--yes", "--port", localPort.ToString(), "--output", "json"]);
         var attached = Enumerable.Range(0, 3).Select(_ => session.NextEvent(EventTimeout).GetProperty("pidInside").GetInt32()).Order().ToList();
         Assert.Equal(workers.Order(), attached); // the workers, never the master
-        Assert.Contains("is one of 3 workers: debugging all of them", session.Stderr);
+        // The library reports the choice it leaves (debugging this worker alone); the CLI words it with its option.
+        Assert.Matches(@"is one of 3 workers: debugging all of them, each a child session in the editor \(--one debugs PID [0-9]+ alone\)", session.Stderr);
 
         var line = Testbed.BreakpointLine(ContainerApp.AppFile, "async_items");
         await using (var editor = await ChildSessionEditor.AttachAsync(localPort, ContainerApp.AppFile, line, "read_async_item"))

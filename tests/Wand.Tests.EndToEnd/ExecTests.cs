@@ -341,6 +341,7 @@ public class ExecTests
             var r = await WandCli.RunAsync(Exec(target.Pid, $"import time\ntime.sleep(8)\nopen('{marker}', 'w').close()", "--timeout", "2"), timeout: TimeSpan.FromSeconds(30));
             Assert.True(r.ExitCode == ExitCodes.ExecTimeout, r.ToString());
             Assert.Contains("blocked in C code", r.Stderr);
+            Assert.Contains($"wand stacks --pid {target.Pid}", r.Stderr);
             Assert.Contains("can only be interrupted when it returns to Python", r.Stderr);
             AssertNothingLeftBehind();
             await AssertTheAppGoesOnAsync(target); // answers once the sleep has returned

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Wand.Errors;
 using Wand.Session.Dap;
 using Wand.Tests.EndToEnd.Infrastructure;
@@ -275,6 +276,57 @@ public sealed class RdgSlurmTests : IAsyncLifetime
         Assert.StartsWith("rank 1, node ", blocks[1]);
         Assert.Contains(rank1, blocks[1]);
         Assert.Contains("waiting on a futex (lock)", blocks[1]);
+    }
+
+    /// <summary>
+    /// rdg stacks JOB -o json --locals: one document for the job, its processes by rank, each with the
+    /// node it runs on and wand stacks' JSON (docs/stacks-json.md), locals included; the hung rank's
+    /// innermost frame holds the lock it waits on.
+    /// </summary>
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
+    public async Task StacksAsJsonWithLocalsByRank()
+    {
+        var script = Path.Combine(_dir, "hang.py");
+        await File.WriteAllTextAsync(script, OneRankHangs);
+        int Line(string mark) => Array.FindIndex(OneRankHangs.Split('\n'), l => l.TrimEnd().EndsWith("# STACK: " + mark, StringComparison.Ordinal)) + 1;
+        var (job, output) = await SubmitAsync(["srun", "-n", "2", "--overlap", RdgProcess.HostPython("3.14"), "-u", script], tasks: 2);
+        await WaitForOutputAsync(output, "ready 0");
+        await WaitForOutputAsync(output, "ready 1");
+
+        static List<JsonElement> Frames(JsonElement process) =>
+            process.GetProperty("stacks").GetProperty("threads")[0].GetProperty("frames").EnumerateArray().ToList();
+        (int ExitCode, string Stdout, string Stderr) stacks = (-1, "", "");
+        JsonElement document = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            stacks = await RunAsync(Rdg("stacks", job, "-o", "json", "--locals"), Env());
+            if (stacks.ExitCode != 0) return false;
+            using var parsed = JsonDocument.Parse(stacks.Stdout); // stdout is nothing but the document
+            document = parsed.RootElement.Clone();
+            return document.GetProperty("processes").EnumerateArray().Count() == 2
+                && Frames(document.GetProperty("processes")[1]) is [.., var innermost] && innermost.GetProperty("function").GetString() == "wait_for_peers";
+        }, TimeSpan.FromSeconds(60), "both ranks' stacks as JSON, rank 1 in its lock", () => stacks.Stdout + stacks.Stderr);
+
+        Assert.Equal(job, document.GetProperty("job").GetString());
+        var processes = document.GetProperty("processes").EnumerateArray().ToList();
+        Assert.Equal([0, 1], processes.Select(p => p.GetProperty("rank").GetInt32()));
+        foreach (var p in processes)
+        {
+            Assert.False(string.IsNullOrEmpty(p.GetProperty("node").GetString()));
+            Assert.Equal(JsonValueKind.Null, p.GetProperty("error").ValueKind);
+            Assert.Equal(p.GetProperty("pid").GetInt32(), p.GetProperty("stacks").GetProperty("pid").GetInt32());
+            Assert.StartsWith("3.14.", p.GetProperty("stacks").GetProperty("python").GetString());
+        }
+        var hung = Frames(processes[1]);
+        Assert.Equal([(script, Line("rank1"), "<module>"), (script, Line("hang"), "wait_for_peers")],
+            hung.Select(f => (f.GetProperty("file").GetString(), f.GetProperty("line").GetInt32(), f.GetProperty("function").GetString())));
+        var lockLocal = Assert.Single(hung[1].GetProperty("locals").EnumerateArray());
+        Assert.Equal("lock", lockLocal.GetProperty("name").GetString());
+        Assert.Equal("_thread.lock", lockLocal.GetProperty("type").GetString());
+        Assert.Equal(JsonValueKind.Array, hung[0].GetProperty("locals").ValueKind); // every frame has them with --locals (a module's are its globals: none)
+        Assert.Equal([(script, Line("rank0"), "<module>"), (script, Line("train"), "train")],
+            Frames(processes[0]).Select(f => (f.GetProperty("file").GetString(), f.GetProperty("line").GetInt32(), f.GetProperty("function").GetString())));
+        Assert.Contains("waiting on a futex (lock)", processes[1].GetProperty("stacks").GetProperty("threads")[0].GetProperty("native").GetProperty("description").GetString());
     }
 
     /// <summary>Prints its PID, then idles (an unprepared Python 3.14 for zero-prep attach).</summary>

@@ -53,6 +53,52 @@ public class RealEditorSessionTests
         Assert.False(target.HasExited);
     }
 
+    /// <summary>
+    /// The port debugpy takes inside is free when wand looks (nothing listens there) but taken when debugpy binds: another
+    /// process may take it in between (a CI run failed so). A socket bound there without listening is invisible in
+    /// /proc/net/tcp and makes debugpy's bind fail all the same: deterministic. The session moves on to the next port.
+    /// </summary>
+    [Fact(Timeout = 180_000)]
+    public async Task APortTakenInsideBetweenLookingAndListeningMovesDebugpyToTheNextOne()
+    {
+        await using var target = TargetProcess.StartPython("3.14", [LoopPath]);
+        await target.WaitForOutputAsync("ticks 100");
+        var (localPort, holder) = await PortWithTheNextOneBoundAsync();
+        await using var _ = holder;
+        var line = Testbed.BreakpointLine(LoopPath, "tick");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+
+        await using var session = WandSession.Start(["debug", "--pid", target.Pid.ToString(), "--yes", "--port", localPort.ToString(), "--output", "json"]);
+        var attached = session.NextEvent(EventTimeout);
+        Assert.Equal("attached", attached.GetProperty("event").GetString());
+        Assert.NotEqual(localPort + 1, attached.GetProperty("endpoint").GetProperty("port").GetInt32());
+        Assert.Contains($"port {localPort + 1} inside was taken meanwhile", session.Stderr);
+        await using (var editor = await DapClient.ConnectAsync("127.0.0.1", localPort, timeout.Token))
+        {
+            Assert.True((await editor.AttachAsync(Breakpoint(LoopPath, line), cancellationToken: timeout.Token)).Breakpoints[LoopPath][0].Verified);
+            await StopInTickAsync(editor, line, timeout.Token);
+            await editor.DisconnectAsync(cancellationToken: timeout.Token);
+        }
+        Assert.Equal(ExitCodes.Cancelled, await session.InterruptAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>
+    /// A free port whose next port a Python process holds bound, without SO_REUSEADDR and without listening. (A .NET
+    /// socket cannot stand in: its bind sets SO_REUSEADDR, with which debugpy's own SO_REUSEADDR bind succeeds beside it.)
+    /// </summary>
+    private static async Task<(int Port, TargetProcess Holder)> PortWithTheNextOneBoundAsync()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = TestNet.FreePort();
+            var holder = TargetProcess.StartPython("3.14", ["-c",
+                $"import socket, sys, time\ns = socket.socket()\ntry:\n    s.bind(('127.0.0.1', {port + 1}))\nexcept OSError:\n    print('busy', flush=True); sys.exit(1)\nprint('bound', flush=True)\nwhile True: time.sleep(60)"]);
+            await Eventually.TrueAsync(() => holder.Stdout.Contains("bound") || holder.Stdout.Contains("busy"), TimeSpan.FromSeconds(30), "the port holder to bind");
+            if (holder.Stdout.Contains("bound") || attempt == 20) return (port, holder);
+            await holder.DisposeAsync();
+        }
+    }
+
     /// <summary>Connects in a tight loop (no pause between attempts) until something accepts on <paramref name="port"/>.</summary>
     private static Task<DapClient> ConnectAsSoonAsListeningAsync(int port, CancellationToken cancellationToken) => Task.Run(async () =>
     {

@@ -74,7 +74,7 @@ public class SessionProxyTests
             await using var session = WandSession.Start(["debug", "--pid", named.ToString(), "--yes", "--port", localPort.ToString(), "--output", "json"]);
             var attached = session.NextEvent(EventTimeout);
             if (nameTheReloader)
-                Assert.Contains($"PID {app.Pid} is the uvicorn reloader (it runs no app code); debugging its worker PID {worker}", session.Stderr);
+                Assert.Contains($"PID {app.Pid} is the uvicorn reloader (it runs no app code); debugging its worker PID {worker} and the workers that replace it (--one debugs PID {app.Pid} alone)", session.Stderr);
             Assert.Equal(("attached", "local", worker, localPort), (attached.GetProperty("event").GetString(), attached.GetProperty("route").GetString(),
                 attached.GetProperty("pid").GetInt32(), attached.GetProperty("localPort").GetInt32()));
             Assert.NotEqual(localPort, attached.GetProperty("endpoint").GetProperty("port").GetInt32()); // wand's proxy holds the user's port

@@ -228,7 +228,7 @@ public class StacksTests
         }
         var text = await WandCli.RunAsync(["stacks", "--pid", target.Pid.ToString(), "--consistent"]);
         Assert.True(text.ExitCode == 0, text.ToString());
-        Assert.Matches(@"Every thread was stopped for [0-9]+\.[0-9] ms while it was read \(--consistent\)\n", text.Stdout);
+        Assert.Matches(@"Every thread was stopped for [0-9]+\.[0-9] ms while it was read \(a consistent read\)\n", text.Stdout);
         Assert.Contains("TracerPid:\t0\n", await File.ReadAllTextAsync($"/proc/{target.Pid}/status"));
         var ticks = CpuTicks(target.Pid);
         await Eventually.TrueAsync(() => Task.FromResult(CpuTicks(target.Pid) > ticks + 5), TimeSpan.FromSeconds(20), "the target to run on after the read");
@@ -314,8 +314,12 @@ public class StacksTests
     /// exec withdraws its request from a main thread blocked in C and shows where it is blocked: the
     /// thread's Python stack read from memory, in place of a pointer to py-spy. On 3.15 this also needs
     /// the attacher to know the thread's real TID (3.15 moved native_thread_id in the offsets table).
+    /// 3.9 and 3.11 go the ptrace route (a pending call), whose withdrawal reads the stack through the
+    /// version's layout.
     /// </summary>
     [Theory(Timeout = 120_000)]
+    [InlineData("3.9")]
+    [InlineData("3.11")]
     [InlineData("3.14")]
     [InlineData("3.15")]
     public async Task ExecOnADeadlockedMainThreadShowsItsStack(string version)
@@ -384,6 +388,24 @@ public class StacksTests
 
         var consistent = await WandCli.RunAsync(["stacks", "--container", c.Name, "--route", "exec", "--consistent"]);
         Assert.Equal(ExitCodes.Usage, consistent.ExitCode);
+    }
+
+    /// <summary>
+    /// exec through a container's exec withdraws from a main thread blocked in a lock and shows where, read from memory
+    /// through the same exec (3.14: sys.remote_exec by the container's interpreter; 3.11: a pending call by ptrace).
+    /// </summary>
+    [Theory(Timeout = 180_000)]
+    [InlineData("3.14")]
+    [InlineData("3.11")]
+    public async Task ExecThroughAContainersExecOnADeadlockedMainThreadShowsItsStack(string version)
+    {
+        await using var c = await TestContainer.StartAsync([$"/usr/bin/python{version}", App, "deadlock"],
+            rootfs: version == "3.14" ? TestContainer.ShellLessRootfs() : Testbed.RootFor(version));
+        await StacksWhenAsync(["--container", c.Name, "--route", "exec"], s => InSyscall(ThreadIn(s, "deadlock"), "futex"), "the main thread in the lock");
+        var r = await WandCli.RunAsync(["exec", "--container", c.Name, "--route", "exec", "-c", "print(1)", "--timeout", "1"]);
+        Assert.True(r.ExitCode == ExitCodes.InjectionFailed, r.ToString());
+        Assert.Contains("withdrawn", r.Stderr);
+        Assert.Contains($"      {App}:{Line("module")} <module>\n      {App}:{Line("main-deadlock")} main\n      {App}:{Line("acquire")} deadlock\n", r.Stderr);
     }
 
     /// <summary>

@@ -48,11 +48,14 @@ public static class NodeCommand
             await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, HpcJson.Default.NodeEndpoint));
             return ExitCodes.Ok;
         });
-        var stacks = new Command("stacks", "the stacks of the job's Python processes, read from memory, as JSON") { job };
+        var locals = new Option<bool>("--locals") { Description = "each frame's locals too" };
+        var asJson = new Option<bool>("--json") { Description = "each process's stacks as the JSON document of wand stacks -o json, not text" };
+        var stacks = new Command("stacks", "the stacks of the job's Python processes, read from memory, as JSON") { job, locals, asJson };
         stacks.SetAction(async (result, ct) =>
         {
             var processes = await new NodeAgent(ProcFs.Default, ui).ListAsync(result.GetValue(job), ct);
-            await ui.Out.WriteLineAsync(JsonSerializer.Serialize(NodeStacks.Read(processes, ProcFs.Default), HpcJson.Default.IReadOnlyListNodeStacks));
+            var read = NodeStacks.Read(processes, ProcFs.Default, result.GetValue(locals), result.GetValue(asJson));
+            await ui.Out.WriteLineAsync(JsonSerializer.Serialize(read, HpcJson.Default.IReadOnlyListNodeStacks));
             return ExitCodes.Ok;
         });
         return new Command("node", "(internal) the node side of rdg attach and rdg stacks") { Hidden = true, Subcommands = { list, activate, stacks } };

@@ -1,4 +1,5 @@
 using Spectre.Console;
+using Wand.Errors;
 
 namespace Wand.Cli;
 
@@ -50,6 +51,8 @@ public sealed class ConsoleUi : IUserInterface
     }
 
     public void Step(string message) => Line("·", "grey", message);
+
+    public void Step(string message, Remedy? choice) => Step(choice is null ? message : $"{message} ({ErrorWording.Words(choice)})");
 
     public void Info(string message) => Line("✓", "green", message);
 

@@ -210,7 +210,7 @@ public sealed class PythonProcessScanner
 
         try
         {
-            using var target = Pep768Target.Open(c.Pid, _procfs, _time);
+            using var target = Pep768Target.Open(c.Pid, _procfs, _time, c.Binary);
             version = target.Offsets.Version.ToString();
             return target.RemoteDebuggingEnabled
                 ? new(AttachState.Attachable, $"CPython {version} with remote debugging enabled")

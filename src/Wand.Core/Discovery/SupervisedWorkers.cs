@@ -42,15 +42,18 @@ public sealed record SupervisedWorkers(PythonProcess Supervisor, IReadOnlyList<P
     /// <summary>"PID N is the gunicorn master (it runs no app code)".</summary>
     public string What(Func<int, int> shown) => $"PID {shown(Supervisor.Pid)} is the {Supervisor.RoleDetail ?? "reloader"} (it runs no app code)";
 
-    /// <summary>One line that says what the named process is and what is debugged instead; <paramref name="shown"/> maps a PID to the one the user knows (inside a container).</summary>
+    /// <summary>One line that says what the named process is and what is debugged instead (<see cref="Alternative"/>: what else the user can choose); <paramref name="shown"/> maps a PID to the one the user knows (inside a container).</summary>
     public string Describe(Func<int, int> shown)
     {
         var what = What(shown);
         return Workers.Count switch
         {
             0 => $"{what} and has no worker wand can attach; debugging PID {shown(Supervisor.Pid)} itself",
-            1 => $"{what}; debugging its worker PID {shown(Workers[0].Pid)} and the workers that replace it (--one debugs PID {shown(Supervisor.Pid)} itself)",
-            _ => $"{what}; debugging its {Workers.Count} workers (PIDs {string.Join(", ", Workers.Select(w => shown(w.Pid)).Order())}), each a child session in the editor (--one debugs PID {shown(Supervisor.Pid)} itself)",
+            1 => $"{what}; debugging its worker PID {shown(Workers[0].Pid)} and the workers that replace it",
+            _ => $"{what}; debugging its {Workers.Count} workers (PIDs {string.Join(", ", Workers.Select(w => shown(w.Pid)).Order())}), each a child session in the editor",
         };
     }
+
+    /// <summary>The user's other choice when workers are debugged instead: the supervisor alone (null when it has none).</summary>
+    public Remedy? Alternative(Func<int, int> shown) => Workers.Count == 0 ? null : new(RemedyKind.DebugOnlyThis, shown(Supervisor.Pid));
 }

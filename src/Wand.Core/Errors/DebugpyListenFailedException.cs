@@ -5,4 +5,7 @@ public sealed class DebugpyListenFailedException(int pid, string host, int port,
     : InjectionFailedException($"debugpy could not listen on {host}:{port} in PID {pid}: {why}", "choose another port")
 {
     public int Port { get; } = port;
+
+    /// <summary>Something else holds the port in the target's network namespace (EADDRINUSE).</summary>
+    public bool PortInUse { get; init; }
 }

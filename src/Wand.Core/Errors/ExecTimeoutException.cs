@@ -15,7 +15,7 @@ public sealed class ExecTimeoutException(int pid, TimeSpan timeout, ExecResult? 
         partial is not null
             ? $"the code ran past its {timeout.TotalSeconds:0.#} s timeout and was interrupted in PID {pid}; the application goes on"
             : $"the code ran past its {timeout.TotalSeconds:0.#} s timeout in PID {pid} and was told to stop, but has not stopped: {NotStoppedWhy}",
-        partial is not null ? "give it a longer timeout if it needs more time" : WhereItWaits(pid))
+        partial is not null ? "give it a longer timeout if it needs more time" : "read its threads' stacks to see where it waits; the thread that runs it is busy until then")
 {
     /// <summary>Why code told to stop has not stopped.</summary>
     public const string NotStoppedWhy = "it is blocked in C code (sleep, I/O, a lock, an extension), where it can only be interrupted when it returns to Python, and stops then (or it catches every interruption with `except BaseException`)";
@@ -25,7 +25,4 @@ public sealed class ExecTimeoutException(int pid, TimeSpan timeout, ExecResult? 
     public TimeSpan Timeout { get; } = timeout;
 
     public ExecResult? Partial { get; } = partial;
-
-    /// <summary>The hint when it has not stopped: where it waits.</summary>
-    public static string WhereItWaits(int pid) => $"see where it waits with `py-spy dump --pid {pid}`; the thread that runs it is busy until then";
 }

@@ -29,6 +29,8 @@ public static class ExitCodes
     public const int PtraceRefused = 16;
     /// <summary><c>wand stacks</c> found the target's interpreter state unreadable (corrupt, or changing too fast).</summary>
     public const int StacksUnreadable = 17;
+    /// <summary>A thread of a 3.9-3.13 target held with ptrace could not be put back exactly as it was (it was released; the process may need a restart).</summary>
+    public const int ThreadNotRestored = 18;
 
     // The tools wand and rdg drive, each its own code (a script can tell "the cluster did not answer"
     // from "no such process"); a block of their own, apart from the codes numbered before them.

@@ -158,10 +158,10 @@ public static class LaunchJsonEditor
 
     private static List<JsonObject> Inputs(LaunchJsonSettings s) =>
     [
-        Input("localTunnelPort", "Local port of the SSH tunnel (the LOCAL in `ssh -N -L LOCAL:NODE:PORT`, printed by rdg debug)", (s.LocalPort ?? RdgDefaults.LocalPort).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        Input("remoteWorkspaceFolder", "The job's Remote Path (printed by rdg debug)", s.RemoteRoot ?? ""),
-        Input("computeNodeHost", "The compute node (Node, printed by rdg debug)", s.Node ?? ""),
-        Input("computeNodePort", "The debugger port on the node (Port, printed by rdg debug)", (s.NodePort ?? RdgDefaults.Port).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        Input("localTunnelPort", "Local port of the SSH tunnel (the LOCAL in `ssh -N -L LOCAL:NODE:PORT`, printed when the job started under the debugger)", (s.LocalPort ?? RdgDefaults.LocalPort).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        Input("remoteWorkspaceFolder", "The job's Remote Path (printed when the job started under the debugger)", s.RemoteRoot ?? ""),
+        Input("computeNodeHost", "The compute node (Node, printed when the job started under the debugger)", s.Node ?? ""),
+        Input("computeNodePort", "The debugger port on the node (Port, printed when the job started under the debugger)", (s.NodePort ?? RdgDefaults.Port).ToString(System.Globalization.CultureInfo.InvariantCulture)),
     ];
 
     private static JsonObject Input(string id, string description, string @default) => new()

@@ -38,7 +38,7 @@ public static class LaunchJsonFile
         }
         catch (FormatException e)
         {
-            throw new WandException(ExitCodes.Usage, $"{path}: {e.Message}; rdg left it unchanged", "fix the file (VS Code's format: { \"configurations\": [ ... ] }) and run rdg init again");
+            throw new WandException(ExitCodes.Usage, $"{path}: {e.Message}; rdg left it unchanged", "fix the file (VS Code's format: { \"configurations\": [ ... ] })", remedy: new Remedy(RemedyKind.WriteLaunchConfigAgain));
         }
         if (edit.Changed) WriteAtomically(path, edit.Text);
         return new LaunchJsonOutcome(path, false, edit.Changed, null, null, edit.Notes);

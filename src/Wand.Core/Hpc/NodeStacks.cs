@@ -6,12 +6,13 @@ namespace Wand.Hpc;
 
 /// <summary>
 /// One Python process of a job on a node, as <c>rdg stacks</c> shows it: its rank (from the launcher's
-/// variables in its environment) and its stacks read from memory, or why they could not be read.
+/// variables in its environment) and its stacks read from memory (<see cref="Stacks"/>: text for people,
+/// or with <c>json</c> the document of docs/stacks-json.md), or why they could not be read.
 /// </summary>
-public sealed record NodeStacks(int Pid, int? Rank, string? Text, string? Error)
+public sealed record NodeStacks(int Pid, int? Rank, string? Stacks, string? Error)
 {
     /// <summary>The stacks of every given process; one that cannot be read does not stop the others.</summary>
-    public static IReadOnlyList<NodeStacks> Read(IEnumerable<NodeProcess> processes, ProcFs procfs) =>
+    public static IReadOnlyList<NodeStacks> Read(IEnumerable<NodeProcess> processes, ProcFs procfs, bool withLocals, bool json) =>
         [.. processes.Select(p =>
         {
             var environ = (procfs.TryReadText(p.Pid, "environ") ?? "").Split('\0')
@@ -19,7 +20,8 @@ public sealed record NodeStacks(int Pid, int? Rank, string? Text, string? Error)
             var rank = RankInfo.Detect(environ.GetValueOrDefault)?.Rank;
             try
             {
-                return new NodeStacks(p.Pid, rank, StacksText.Write(StackCapture.Capture(p.Pid, withLocals: false, procfs)), null);
+                var stacks = StackCapture.Capture(p.Pid, withLocals, procfs);
+                return new NodeStacks(p.Pid, rank, json ? StacksJson.Write(stacks) : StacksText.Write(stacks), null);
             }
             catch (WandException e)
             {

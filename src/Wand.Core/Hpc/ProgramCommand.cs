@@ -15,7 +15,8 @@ public sealed record ProgramCommand(string Interpreter, IReadOnlyList<string> In
     public const string Module = "module";
     public const string Code = "code";
 
-    private const string Usage = "usage: rdg debug [OPTIONS] python SCRIPT [ARGS...] | python -m MODULE [ARGS...] | python -c CODE [ARGS...]";
+    /// <summary>The CLI shows its usage line: the Python command line it takes.</summary>
+    private static readonly Remedy Usage = new(RemedyKind.GiveProgramCommand);
 
     /// <summary>
     /// An agent that starts the ranks as child Pythons with RANK set (torchrun, <c>python -m
@@ -33,7 +34,7 @@ public sealed record ProgramCommand(string Interpreter, IReadOnlyList<string> In
     public static ProgramCommand Parse(IReadOnlyList<string> argv, Func<string, string?> which, Func<string, string?> readHead, Func<string, bool>? exists = null)
     {
         if (argv.Count == 0)
-            throw new WandException(ExitCodes.Usage, "rdg debug needs the Python command to run", Usage);
+            throw new WandException(ExitCodes.Usage, "debugging needs the Python command to run", remedy: Usage);
         var first = argv[0];
         var resolved = first.Contains('/') ? first : which(first);
         if (resolved is null)
@@ -43,18 +44,18 @@ public sealed record ProgramCommand(string Interpreter, IReadOnlyList<string> In
             // A Python console script (torchrun, accelerate, a tool of the venv): its shebang names the interpreter.
             if (Shebang(readHead(resolved)) is { } interpreter && PythonCommandLine.IsInterpreterName(interpreter))
                 return new ProgramCommand(interpreter, [], Script, resolved, [.. argv.Skip(1)]);
-            throw new WandException(ExitCodes.Usage, $"'{first}' is not a Python interpreter or a Python script", Usage);
+            throw new WandException(ExitCodes.Usage, $"'{first}' is not a Python interpreter or a Python script", remedy: Usage);
         }
         if (!(exists ?? File.Exists)(resolved))
             throw new WandException(ExitCodes.Usage, $"the interpreter {resolved} does not exist", "check the path of your venv (ls /path/to/venv/bin)");
         var cmd = PythonCommandLine.Parse([resolved, .. argv.Skip(1)]);
         if (cmd.Module is { } module)
-            return module.Length == 0 ? throw new WandException(ExitCodes.Usage, "-m needs a module name", Usage) : new(resolved, cmd.InterpreterOptions, Module, module, cmd.Arguments);
+            return module.Length == 0 ? throw new WandException(ExitCodes.Usage, "-m needs a module name", remedy: Usage) : new(resolved, cmd.InterpreterOptions, Module, module, cmd.Arguments);
         if (cmd.Code is { } code) return new(resolved, cmd.InterpreterOptions, Code, code, cmd.Arguments);
         if (cmd.Script is null or "-")
-            throw new WandException(ExitCodes.Usage, "rdg debug needs a script, -m MODULE or -c CODE (an interactive or stdin Python cannot wait for a debugger)", Usage);
+            throw new WandException(ExitCodes.Usage, "debugging needs a script, -m MODULE or -c CODE (an interactive or stdin Python cannot wait for a debugger)", remedy: Usage);
         if (cmd.InterpreterOptions.Any(o => o is "-h" or "--help" or "-V" or "--version"))
-            throw new WandException(ExitCodes.Usage, "nothing to debug in python --help/--version", Usage);
+            throw new WandException(ExitCodes.Usage, "nothing to debug in python --help/--version", remedy: Usage);
         return new(resolved, cmd.InterpreterOptions, Script, cmd.Script, cmd.Arguments);
     }
 

@@ -59,7 +59,7 @@ public sealed class SlurmClient(Func<string, string?> which)
     {
         var limit = timeout ?? CommandTimeout;
         var path = which(program) ?? throw new WandException(ExitCodes.SlurmFailed, $"{program} was not found on PATH (is this a Slurm login node?)",
-            "run rdg attach on the cluster's login node, or load Slurm's module (module load slurm)");
+            "load Slurm's module (module load slurm)", remedy: new Remedy(RemedyKind.RunOnLoginNode));
         try
         {
             // stdin is empty (not the terminal): srun would otherwise forward the user's keystrokes to the step.

@@ -27,7 +27,7 @@ public sealed class PayloadRunner(ProcFs procfs, TimeProvider time, IProgressRep
 
         Progress.Step($"asking PID {pid} ({target.Description}) to run wand's {Path.GetFileNameWithoutExtension(payload)} at its next safe point");
         await target.InjectAsync(dir, "run.py", safePointTimeout, cancellationToken);
-        return await WaitForResultAsync(pid, dir.HostFile("result.json"), resultTimeout, cancellationToken);
+        return await WaitForResultAsync(pid, dir.HostFile("result.json"), dir.HostFile("started"), resultTimeout, cancellationToken);
     }
 
     public override string? Lend(int pid, string hostFolder, string name)
@@ -42,12 +42,24 @@ public sealed class PayloadRunner(ProcFs procfs, TimeProvider time, IProgressRep
 
     public override string RootOnThisMachine(int pid) => procfs.ReadLink(pid, "root") ?? "/";
 
-    private async Task<JsonElement> WaitForResultAsync(int pid, string resultFile, TimeSpan? timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// How long a script the target took may go without reaching wand's first line (prelude.py's "started"
+    /// marker, written within milliseconds). CPython can take the script and fail before running it: 3.14's
+    /// remote exec then prints "Can't open debugger script ... KeyError: '__import__'" on the app's stderr
+    /// (seen on uvicorn reload workers; most likely io.open_code importing through the current frame's
+    /// builtins at a safe point in a frame with restricted ones, as collections.namedtuple's __new__ has).
+    /// Such a script never answers: it is sent again (PayloadRunnerBase), not waited for a minute.
+    /// </summary>
+    private static readonly TimeSpan NotStartedTimeout = TimeSpan.FromSeconds(3);
+
+    private async Task<JsonElement> WaitForResultAsync(int pid, string resultFile, string startedFile, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var started = Time.GetTimestamp();
         while (!File.Exists(resultFile))
         {
             if (!procfs.Exists(pid)) throw new TargetExitedException(pid, "while running wand's code");
+            if (Time.GetElapsedTime(started) > NotStartedTimeout && !File.Exists(startedFile) && !File.Exists(resultFile))
+                return JsonDocument.Parse("""{"ok": false, "error": "not-started"}""").RootElement.Clone();
             if (timeout is { } t && Time.GetElapsedTime(started) > t)
                 throw new NoAnswerException(pid, t);
             await Task.Delay(2, cancellationToken);

@@ -24,13 +24,21 @@ public abstract class PayloadRunnerBase(TimeProvider time, IProgressReporter pro
         // A target that is starting up may be halfway through an import: the payload then declines
         // at once (prelude.py) and is sent again a moment later, within the safe-point timeout.
         var started = time.GetTimestamp();
+        var lost = 0;
         while (true)
         {
             var result = await RunOnceAsync(pid, payload, request, safePointTimeout, resultTimeout, cancellationToken);
             if (result.TryGetProperty("error", out var error) && error.GetString() == "payload-failed")
                 throw new InjectionFailedException($"wand's code failed inside PID {pid}: {result.GetProperty("detail").GetString()?.Trim().Split('\n')[^1]}",
                     "this is a bug in wand; please report it with the Python version of the target");
-            if (!result.TryGetProperty("error", out error) || error.GetString() != "busy-importing") return result;
+            if (!result.TryGetProperty("error", out error) || error.GetString() is not ("busy-importing" or "not-started")) return result;
+            if (error.GetString() == "not-started")
+            {
+                // The target took the script and failed before running it (PayloadRunner): nothing of it ran.
+                if (++lost > 2) throw new InjectionFailedException($"PID {pid} took wand's code three times without running it", "its stderr says why (CPython's \"Can't open debugger script\"); try again");
+                progress.Step($"PID {pid} took wand's code but did not run it; sending it again");
+                continue;
+            }
             var module = result.GetProperty("module").GetString();
             if (time.GetElapsedTime(started) > safePointTimeout)
                 throw new StillImportingException(pid, module, safePointTimeout);

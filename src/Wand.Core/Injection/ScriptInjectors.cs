@@ -16,7 +16,7 @@ public static class ScriptInjectors
     {
         var binary = PythonBinaryLocator.FindOrThrow(pid, procfs);
         if (UsesPendingCall(binary)) return PendingCallTarget.Open(pid, procfs, time, binary);
-        var target = Pep768Target.Open(pid, procfs, time);
+        var target = Pep768Target.Open(pid, procfs, time, binary);
         if (!target.RemoteDebuggingEnabled)
         {
             target.Dispose();

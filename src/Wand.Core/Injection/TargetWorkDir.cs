@@ -44,7 +44,7 @@ public sealed class TargetWorkDir : IDisposable
         if (procfs.ReadLink(pid, "root") is { } resolved && resolved != "/" && !resolved.EndsWith(" (deleted)", StringComparison.Ordinal)) fallbackRoots.Add(resolved);
         if (procfs.Stat(pid)?.ParentPid is > 1 and var ppid && procfs.ReadLink(ppid, "ns/mnt") is { } mnt && mnt == procfs.ReadLink(pid, "ns/mnt"))
             fallbackRoots.Add(procfs.PathOf(ppid, "root"));
-        var name = prefix + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var name = prefix + RandomName.Hex16();
         var tried = new List<string>();
         foreach (var parent in Parents.Append(procfs.ReadLink(pid, "cwd")).OfType<string>())
         {

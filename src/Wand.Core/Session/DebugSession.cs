@@ -23,6 +23,14 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     private static readonly TimeSpan ReloaderGrace = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan SiblingGrace = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan MinimumAge = TimeSpan.FromMilliseconds(250);
+    private const int PortAttempts = 5;
+
+    /// <summary>
+    /// How long a new worker's main thread may wait in the bootstrap for the editor's configuration
+    /// (debugpy_bootstrap.py, _wand_hold_until_configured): connecting and the replay take well under a
+    /// second; past this the app goes on unarmed rather than hang on a wand that died.
+    /// </summary>
+    private static readonly TimeSpan FollowHold = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// The request: where debugpy listens inside, which local port the editor connects to; with
@@ -86,7 +94,7 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         var supervised = options.One ? null : SupervisedWorkers.Of(first, target);
         if (supervised is not null)
         {
-            progress.Step(supervised.Describe(route.PidInside));
+            progress.Step(supervised.Describe(route.PidInside), supervised.Alternative(route.PidInside));
             target = supervised.Workers.FirstOrDefault() ?? target;
         }
         _siblings = first.Select(p => p.Pid).Where(p => p != target.Pid).ToHashSet();
@@ -126,7 +134,8 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         if (target.Role != ProcessRole.Worker || target.ParentPid <= 0) return false;
         var workers = Workers(processes).Count(p => p.Role == ProcessRole.Worker && p.ParentPid == target.ParentPid);
         if (workers < 2) return false;
-        progress.Step($"PID {route.PidInside(target.Pid)} is one of {workers} workers: debugging all of them, each a child session in the editor (--one for this one alone)");
+        progress.Step($"PID {route.PidInside(target.Pid)} is one of {workers} workers: debugging all of them, each a child session in the editor",
+            new Remedy(RemedyKind.DebugOnlyThis, route.PidInside(target.Pid)));
         return true;
     }
 
@@ -196,7 +205,9 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         {
             try
             {
-                await AttachAsync(next.Pid, proxy, options, observer, cancellationToken);
+                // With an editor connected, the new worker serves nothing before its breakpoints are set:
+                // the first request after a reload is the one the user wants to stop. Without one, nothing waits.
+                await AttachAsync(next.Pid, proxy, options, observer, cancellationToken, proxy.EditorCount > 0 ? FollowHold : TimeSpan.Zero);
                 return;
             }
             catch (InjectionFailedException e) when (attempt == 1)
@@ -216,14 +227,9 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         }
     }
 
-    private async Task AttachAsync(int pid, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken)
+    private async Task AttachAsync(int pid, DapProxy proxy, Options options, IObserver observer, CancellationToken cancellationToken, TimeSpan hold = default)
     {
-        // A worker that just died may leave its adapter on the port for a moment, and on this machine
-        // the proxy itself holds the user's port: take the next free one inside.
-        var busy = await route.BusyPortsAsync(cancellationToken);
-        while ((busy.Contains(_remotePort) || _attached.Values.Any(e => e.Port == _remotePort)) && _remotePort < 65535) _remotePort++;
-        route.PrepareConnect(_remotePort); // a tunnel of the route's own (kubectl port-forward) starts while debugpy does
-        var endpoint = await _injector.StartAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, cancellationToken);
+        var endpoint = await ListenOnFreePortAsync(pid, options, hold, cancellationToken);
         if (endpoint.Port != _remotePort) route.PrepareConnect(endpoint.Port);
         _remotePort = endpoint.Port;
         _attached[pid] = endpoint;
@@ -231,6 +237,31 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         proxy.AddBackend(Key(pid), $"{_place}PID {route.PidInside(pid)}", ct => route.ConnectAsync(port, ct));
         observer.Attached(endpoint, pid, proxy.LocalPort, first: !_announced);
         _announced = true;
+    }
+
+    /// <summary>
+    /// debugpy listening in <paramref name="pid"/> on the first port inside that is free. A worker that just died may leave
+    /// its adapter on the port for a moment, and on this machine the proxy itself holds the user's port. The port is only
+    /// free when looked at: another process can take it before debugpy binds (an outgoing connection gets it as its
+    /// ephemeral port), so a port taken meanwhile moves on to the next one, a few times.
+    /// </summary>
+    private async Task<DebugpyEndpoint> ListenOnFreePortAsync(int pid, Options options, TimeSpan hold, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var busy = await route.BusyPortsAsync(cancellationToken);
+            while ((busy.Contains(_remotePort) || _attached.Values.Any(e => e.Port == _remotePort)) && _remotePort < 65535) _remotePort++;
+            route.PrepareConnect(_remotePort); // a tunnel of the route's own (kubectl port-forward) starts while debugpy does
+            try
+            {
+                return await _injector.StartHeldAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, hold, cancellationToken);
+            }
+            catch (DebugpyListenFailedException e) when (e.PortInUse && attempt < PortAttempts && _remotePort < 65535)
+            {
+                progress.Step($"port {_remotePort} inside was taken meanwhile; trying the next one");
+                _remotePort++;
+            }
+        }
     }
 
     private void Detach(int pid, DapProxy proxy, IObserver observer)

@@ -24,7 +24,7 @@ public static class PodProcessChoice
         if (processes.All(p => p.Attach.State == AttachState.UnsupportedVersion))
             throw new UnsupportedPythonException(
                 $"the Python processes in {exec.Description} cannot be attached: {string.Join("; ", processes.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
-                "build the image on Python 3.14 (e.g. FROM python:3.14-slim), or start the app under `rdg debug python ...` in the image (Python 3.8+)");
+                "build the image on Python 3.14 (e.g. FROM python:3.14-slim)", new Remedy(RemedyKind.StartUnderLauncher));
         return processes;
     }
 

@@ -19,11 +19,11 @@ public sealed record ProcessChoice(IReadOnlyList<PythonProcess> Candidates, Pyth
         var candidates = all.Where(p => p.Attach.CanAttach).ToList();
         if (candidates.Count == 0 && all.Count > 0 && all.All(p => p.Attach.State == AttachState.UnsupportedVersion))
             throw new UnsupportedPythonException($"the Python processes in {where} cannot be attached: {string.Join("; ", all.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
-                "wand reaches CPython 3.9+ (3.9-3.13 on x86-64 only); or start the app under `rdg debug python ...` (Python 3.8+)");
+                "wand reaches CPython 3.9+ (3.9-3.13 on x86-64 only)", new Remedy(RemedyKind.StartUnderLauncher));
         if (candidates.Count == 0)
             throw new WandException(ExitCodes.ProcessNotFound,
                 all.Count == 0 ? $"no Python processes found in {where}" : $"none of the {all.Count} Python processes in {where} can be attached: {string.Join("; ", all.Select(p => $"PID {p.Pid}: {p.Attach.Reason}"))}",
-                "run `wand ps` to see why");
+                remedy: new Remedy(RemedyKind.ListProcesses));
         var recommended = RoleClassifier.Recommend(candidates);
         return new ProcessChoice(recommended is null ? candidates : [recommended, .. candidates.Where(p => p != recommended)], recommended);
     }

@@ -87,6 +87,28 @@ public static class LineTable
         return line;
     }
 
+    /// <summary>
+    /// 3.10's <c>co_linetable</c> (PEP 626; Objects/lnotab_notes.txt of 3.10): pairs of (unsigned bytecode
+    /// byte delta, signed line delta), -128 meaning "no line" for that range without moving the line;
+    /// decoded as 3.10's _PyCode_CheckLineNumber (Objects/codeobject.c) does for the byte offset
+    /// <paramref name="byteOffset"/> (2 * PyFrameObject.f_lasti). Null for no line or past the table;
+    /// a negative offset (the frame has not started) is the first line, as PyCode_Addr2Line says.
+    /// </summary>
+    public static int? LineOf310(ReadOnlySpan<byte> table, int firstLine, long byteOffset)
+    {
+        if (byteOffset < 0) return firstLine;
+        var line = firstLine;
+        long end = 0;
+        for (var pos = 0; pos + 1 < table.Length; pos += 2)
+        {
+            end += table[pos];
+            var delta = (sbyte)table[pos + 1];
+            if (delta != -128) line += delta;
+            if (end > byteOffset) return delta == -128 ? null : line;
+        }
+        return null;
+    }
+
     private static bool Varint(ReadOnlySpan<byte> table, ref int pos, out int value)
     {
         value = 0;

@@ -155,7 +155,9 @@ public sealed class PythonStackReader
                 var code = Code(Field(block, _offsets.FrameCode));
                 if (code is null) { problem = "changed while reading: a frame's code object is not a code object"; break; }
                 var lasti = BinaryPrimitives.ReadInt32LittleEndian(block.AsSpan((int)_offsets.FrameLastI));
-                frames.Add(new StackFrame(code.File, LineTable.LineOfLnotab(code.LineTable, code.FirstLine, lasti), code.Function,
+                // 3.10 counts f_lasti in code units and keeps PEP 626 pairs (PyFrame_GetLineNumber: f_lasti*2); 3.9 bytes and co_lnotab.
+                var line = _offsets.Version.Minor >= 10 ? LineTable.LineOf310(code.LineTable, code.FirstLine, lasti * 2L) : LineTable.LineOfLnotab(code.LineTable, code.FirstLine, lasti);
+                frames.Add(new StackFrame(code.File, line, code.Function,
                     withLocals ? LocalsOrNote(frame + _offsets.FrameObjectLocalsPlus, code) : null));
                 frame = Field(block, _offsets.FrameBack);
             }

@@ -13,7 +13,7 @@ public static class ReadableProcesses
     /// </summary>
     public static ProcessChoice Among(IReadOnlyList<PythonProcess> all, string where)
     {
-        if (all.Count == 0) throw new WandException(ExitCodes.ProcessNotFound, $"no Python processes found in {where}", "run `wand ps` to see what runs there");
+        if (all.Count == 0) throw new WandException(ExitCodes.ProcessNotFound, $"no Python processes found in {where}", remedy: new Remedy(RemedyKind.ListProcesses));
         var recommended = RoleClassifier.Recommend(all) ?? (all.Count == 1 ? all[0] : null);
         return new ProcessChoice(recommended is null ? all : [recommended, .. all.Where(p => p != recommended)], recommended);
     }

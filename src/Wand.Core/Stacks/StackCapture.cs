@@ -92,14 +92,41 @@ public static class StackCapture
     /// The Python frames of one thread (by kernel TID as the target sees it), read through an already
     /// open memory handle; null when they cannot be read. For error messages: it never throws.
     /// </summary>
-    public static IReadOnlyList<StackFrame>? TryReadThread(IProcessMemory memory, ulong runtimeAddress, int nativeThreadId)
-    {
-        try
+    public static IReadOnlyList<StackFrame>? TryReadThread(IProcessMemory memory, ulong runtimeAddress, int nativeThreadId) =>
+        TryReadThread(memory, runtimeAddress, nativeThreadId, () =>
         {
             var table = new byte[StackOffsets.MaxTableSize];
             memory.Read(runtimeAddress, table);
-            var offsets = StackOffsets.Parse(table);
-            return new PythonStackReader(memory, offsets).Read(runtimeAddress, withLocals: false)
+            return StackOffsets.Parse(table);
+        });
+
+    /// <summary>
+    /// The Python frames of thread <paramref name="tid"/> (a host TID) of <paramref name="pid"/>, any
+    /// version wand reads (3.9-3.12 through their layouts): for the ptrace route's withdraw error, which
+    /// holds no memory handle. Null when they cannot be read; it never throws.
+    /// </summary>
+    public static IReadOnlyList<StackFrame>? TryReadThread(int pid, PythonBinary binary, int tid, ProcFs procfs)
+    {
+        try
+        {
+            using var memory = ProcessMemory.Open(pid);
+            // native_thread_id is the TID in the target's own PID namespace: the last of the task's NSpid.
+            var nativeId = procfs.TryReadText(pid, $"task/{tid}/status") is { } status && ProcStatus.Parse(status) is { NamespacePids.Count: > 0 } parsed
+                ? parsed.NamespacePids[^1]
+                : tid;
+            return TryReadThread(memory, binary.RuntimeAddress, nativeId, () => Offsets(memory, binary));
+        }
+        catch (Exception e) when (e is WandException or MemoryAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static IReadOnlyList<StackFrame>? TryReadThread(IProcessMemory memory, ulong runtimeAddress, int nativeThreadId, Func<StackOffsets> offsets)
+    {
+        try
+        {
+            return new PythonStackReader(memory, offsets()).Read(runtimeAddress, withLocals: false)
                 .FirstOrDefault(t => t.NativeId == nativeThreadId)?.Frames;
         }
         catch (Exception e) when (e is WandException or MemoryAccessException)

@@ -157,7 +157,7 @@ public sealed class StackOffsets
     {
         var version = DebugOffsets.ReadVersion(table)
             ?? throw new UnsupportedPythonException("the target's runtime has no _Py_DebugOffsets cookie: it is older than CPython 3.13 or not CPython",
-                $"`wand stacks` reads {Known}; give it one of those");
+                $"wand reads the stacks of {Known}; give it one of those");
         EnsureSupported(version);
         var layout = Layouts[(version.Major, version.Minor)];
         if (table.Length < layout.Count * 8) throw new StackReadException($"the debug offsets table is truncated ({table.Length} bytes)");
@@ -167,7 +167,7 @@ public sealed class StackOffsets
             values[layout[i]] = BinaryPrimitives.ReadUInt64LittleEndian(table[(i * 8)..]);
         var offsets = new StackOffsets(version, values["free_threaded"] != 0, values);
         if (offsets.FreeThreaded)
-            throw new UnsupportedPythonException($"the target runs a free-threaded build of Python {version}, whose frames `wand stacks` cannot decode yet",
+            throw new UnsupportedPythonException($"the target runs a free-threaded build of Python {version}, whose frames wand cannot decode yet",
                 "use the regular (GIL) build of CPython, or py-spy for now");
         offsets.Validate();
         return offsets;
@@ -190,7 +190,7 @@ public sealed class StackOffsets
 
     /// <summary>The error for a Python that has no layout.</summary>
     public static UnsupportedPythonException Unsupported(string? majorMinor) => new(
-        $"the target runs Python {majorMinor ?? "of an unknown version"}; `wand stacks` does not know its memory layout (it reads {Known})",
+        $"the target runs Python {majorMinor ?? "of an unknown version"}; wand does not know its memory layout (it reads {Known})",
         "run the app on one of those versions, or use py-spy dump for this one");
 
     private static string Known => string.Join(", ", LegacyLayouts.Tables.Keys.Concat(Layouts.Keys).Order().Select(k => $"{k.Item1}.{k.Item2}"));

@@ -12,7 +12,7 @@ public static class StacksText
         var b = new StringBuilder();
         b.Append($"PID {stacks.Pid}, Python {stacks.PythonVersion} (read from memory; frames innermost last)\n");
         if (stacks.StoppedFor is { } stopped)
-            b.Append(CultureInfo.InvariantCulture, $"Every thread was stopped for {stopped.TotalMilliseconds:0.0} ms while it was read (--consistent)\n");
+            b.Append(CultureInfo.InvariantCulture, $"Every thread was stopped for {stopped.TotalMilliseconds:0.0} ms while it was read (a consistent read)\n");
         foreach (var t in stacks.Threads.Where(t => t.Python is not null))
         {
             var p = t.Python!;

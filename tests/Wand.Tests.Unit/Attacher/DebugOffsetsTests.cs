@@ -58,7 +58,7 @@ public class DebugOffsetsTests
     {
         var e = Assert.Throws<UnsupportedPythonException>(() => DebugOffsets.Parse(Table(0x030D05F0)));
         Assert.Contains("3.13.5", e.Message);
-        Assert.Contains("rdg debug", e.Hint);
+        Assert.Equal(RemedyKind.StartUnderLauncher, e.Remedy?.Kind);
         Assert.Equal(ExitCodes.UnsupportedPython, e.ExitCode);
     }
 

@@ -55,6 +55,37 @@ public sealed class ErrorWordingTests
     }
 
     /// <summary>
+    /// The library's remedies (what the user can do, by kind) come out as the options and commands that do it,
+    /// after the library's own hint; the texts users saw when the library still spelled them.
+    /// </summary>
+    [Fact]
+    public void RemediesNameTheOptionOrCommandThatDoesIt()
+    {
+        var twoContainers = Assert.Throws<WandException>(() => Wand.Transport.Kubernetes.ContainerChoice.Choose(
+            new("p", "ns", "Running", true, 0, DateTimeOffset.UnixEpoch, "node", new Dictionary<string, string>(), [("api", ""), ("worker", "")], null),
+            [new("api", [Python(1)], null), new("worker", [Python(1)], null)]));
+        Assert.Equal("pass --pod-container api or --pod-container worker", ErrorWording.Of(twoContainers).Hint);
+        Assert.Equal("pass --pod-container NAME", ErrorWording.Hint(null, new Remedy(RemedyKind.NameContainer)));
+
+        var old = Assert.Throws<UnsupportedPythonException>(() => Wand.Injection.Attacher.DebugOffsets.EnsureSupported(new Wand.Injection.Attacher.PythonVersion(3, 13, 5, Wand.Injection.Attacher.PythonVersion.Final, 0)));
+        Assert.DoesNotContain("rdg", old.Hint);
+        Assert.Equal("on this machine wand reaches Python 3.9-3.13 through ptrace instead; or run the app on Python 3.14+, or start it under `rdg debug python ...` (any Python 3.8+)",
+            ErrorWording.Of(old).Hint);
+        Assert.Equal("run `wand ps` to list the Python processes and whether each can be attached", ErrorWording.Of(new ProcessNotFoundException(7)).Hint);
+        Assert.Equal("restart uWSGI with --enable-threads (or --threads N); `wand exec` works as it is",
+            ErrorWording.Of(new UnsupportedPythonException("uWSGI without threads", "restart uWSGI with --enable-threads (or --threads N)", new Remedy(RemedyKind.RunCodeInstead))).Hint);
+        Assert.Equal("wait for a pod to become Ready (kubectl get pods -w), or name the pods with -l SELECTOR or --pod NAME",
+            ErrorWording.Hint("wait for a pod to become Ready (kubectl get pods -w)", new Remedy(RemedyKind.NamePods)));
+        Assert.Equal("fix the file and run rdg init again", ErrorWording.Hint("fix the file", new Remedy(RemedyKind.WriteLaunchConfigAgain)));
+        Assert.StartsWith("usage: rdg debug [OPTIONS] python SCRIPT", ErrorWording.Of(new WandException(ExitCodes.Usage, "-m needs a module name", remedy: new Remedy(RemedyKind.GiveProgramCommand))).Hint);
+        Assert.Equal("--one debugs PID 42 alone", ErrorWording.Words(new Remedy(RemedyKind.DebugOnlyThis, 42)));
+        Assert.All(Enum.GetValues<RemedyKind>(), kind => Assert.NotEmpty(ErrorWording.Words(new Remedy(kind)))); // every kind is worded
+    }
+
+    private static Wand.Discovery.PythonProcess Python(int pid) =>
+        new(pid, 0, 0, "0", "3.14.0", Wand.Discovery.ProcessRole.Main, null, 0, 0, TimeSpan.FromMinutes(1), ["python3", "app.py"], null, null, new(Wand.Discovery.AttachState.Attachable, "attachable"));
+
+    /// <summary>
     /// Typed for their wording, they are still injection failures: DebugSession retries an injection that
     /// failed so once (a reload worker still importing its framework), ExecRoute tries the next interpreter.
     /// </summary>

@@ -1,4 +1,5 @@
 using Wand.Discovery;
+using Wand.Errors;
 using Xunit;
 
 namespace Wand.Tests.Unit.Discovery;
@@ -38,8 +39,9 @@ public class SupervisedWorkersTests
         Assert.NotNull(s);
         Assert.Equal([4729], s.Workers.Select(w => w.Pid));
         Assert.False(s.Several);
-        Assert.Equal("PID 4722 is the uvicorn reloader (it runs no app code); debugging its worker PID 4729 and the workers that replace it (--one debugs PID 4722 itself)",
+        Assert.Equal("PID 4722 is the uvicorn reloader (it runs no app code); debugging its worker PID 4729 and the workers that replace it",
             s.Describe(p => p));
+        Assert.Equal(new Remedy(RemedyKind.DebugOnlyThis, 4722), s.Alternative(p => p)); // the CLI words it: "--one debugs PID 4722 alone"
     }
 
     [Fact]
@@ -51,8 +53,9 @@ public class SupervisedWorkersTests
         Assert.Equal([8, 7], s.Workers.Select(w => w.Pid)); // newest first
         Assert.True(s.Several);
         // Inside a container the user knows the PIDs there: the description uses those.
-        Assert.Equal("PID 1001 is the gunicorn master (it runs no app code); debugging its 2 workers (PIDs 1007, 1008), each a child session in the editor (--one debugs PID 1001 itself)",
+        Assert.Equal("PID 1001 is the gunicorn master (it runs no app code); debugging its 2 workers (PIDs 1007, 1008), each a child session in the editor",
             s.Describe(p => p + 1000));
+        Assert.Equal(1001, s.Alternative(p => p + 1000)?.Pid);
     }
 
     [Fact]
@@ -74,6 +77,7 @@ public class SupervisedWorkersTests
         var s = SupervisedWorkers.Of(all, Pid(all, 10))!;
         Assert.Empty(s.Workers);
         Assert.Equal("PID 10 is the gunicorn master (it runs no app code) and has no worker wand can attach; debugging PID 10 itself", s.Describe(p => p));
+        Assert.Null(s.Alternative(p => p)); // nothing else to choose
     }
 
     [Fact]

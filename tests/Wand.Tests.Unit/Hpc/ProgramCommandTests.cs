@@ -67,7 +67,7 @@ public class ProgramCommandTests
         var e = Assert.Throws<WandException>(() => Parse(argv));
         Assert.Equal(ExitCodes.Usage, e.ExitCode);
         Assert.Contains(message, e.Message);
-        Assert.NotNull(e.Hint);
+        Assert.NotNull(Wand.Cli.ErrorWording.Of(e).Hint); // what to do, or the usage line the CLI words
     }
 
     [Fact]

@@ -82,7 +82,7 @@ public class ContainerChoiceTests
         var e = Assert.Throws<WandException>(() => ContainerChoice.Choose(Pod(("api", ""), ("sidecar-log", ""), ("worker", "/bin/sh")), looks));
         Assert.Equal(ExitCodes.Usage, e.ExitCode);
         Assert.Equal("pod p has 2 containers that run Python: api (PID 1 python3 api.py); worker (PID 7 python3 -m celery)", e.Message);
-        Assert.Equal("pass --pod-container api or --pod-container worker", e.Hint);
+        Assert.Equal(new[] { "api", "worker" }, e.Remedy is { Kind: RemedyKind.NameContainer, Names: { } names } ? names : null);
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public class ContainerChoiceTests
         Assert.Equal("web", ContainerChoice.Choose(Pod(("web", "/usr/bin/python3.14"), ("cache", "/usr/bin/redis-server")), [Failed("web"), Failed("cache")]));
         var e = Assert.Throws<WandException>(() => ContainerChoice.Choose(Pod(("a", ""), ("b", "")), [Failed("a"), Look("b")]));
         Assert.Equal($"no container of pod p was seen running Python (a: {NoInterpreter}; b: no Python process)", e.Message);
-        Assert.Contains("--pod-container", e.Hint);
+        Assert.Equal(new Remedy(RemedyKind.NameContainer), e.Remedy);
     }
 
     [Fact]

@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using Wand.Injection.Attacher;
 using Wand.Injection.Payloads;
 using Wand.Injection.Ptrace;
 using Wand.Transport.Local;
 using Xunit;
+using static Wand.Tests.Unit.Ptrace.PtraceTargets;
 
 namespace Wand.Tests.Unit.Ptrace;
 
@@ -34,7 +34,7 @@ public class PtraceExtendedStateTests
     {
         await WithSleepingPythonAsync(version, pid => OnOwnThread(() =>
         {
-            var strtod = Strtod(pid);
+            var strtod = LibcFunction(pid, "strtod");
             using var memory = ProcessMemory.Open(pid);
             using var session = PtraceSession.Attach(pid, pid, PtraceArchitecture.Current, ProcFs.Default, Timeout);
             var syscall = PendingCallTarget.FindSyscallInstruction(PtraceArchitecture.Current, ProcFs.Default, pid, memory, session.Saved);
@@ -72,7 +72,7 @@ public class PtraceExtendedStateTests
         await WithSleepingPythonAsync(version, async pid =>
         {
             var psi = new ProcessStartInfo("chroot") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in (string[])[RootFor(version), "/usr/bin/python" + version, "-c", Driver, pid.ToString(), Strtod(pid).ToString()]) psi.ArgumentList.Add(a);
+            foreach (var a in (string[])[RootFor(version), "/usr/bin/python" + version, "-c", Driver, pid.ToString(), LibcFunction(pid, "strtod").ToString()]) psi.ArgumentList.Add(a);
             using var agent = Process.Start(psi)!;
             await agent.StandardInput.WriteAsync(Payload.Read("agent_ptrace.py"));
             agent.StandardInput.Close();
@@ -89,34 +89,17 @@ public class PtraceExtendedStateTests
     /// </summary>
     private static async Task WithSleepingPythonAsync(string version, Func<int, Task> inject)
     {
-        // Not our child: .NET reaps its children with waitpid, which would also take the ptrace-stop
-        // notifications meant for the tracer. A parent shell starts it.
-        using var parent = Process.Start(new ProcessStartInfo("/bin/sh",
-            ["-c", "chroot \"$1\" \"$2\" -c 'import time; print(\"ready\", flush=True); time.sleep(1000)' & echo $!; wait", "sh", RootFor(version), "/usr/bin/python" + version])
-        {
-            RedirectStandardOutput = true,
-        })!;
-        // Its PID (from the shell) and "ready" (from Python), in either order.
-        string[] lines = [(await parent.StandardOutput.ReadLineAsync())!, (await parent.StandardOutput.ReadLineAsync())!];
-        var pid = int.Parse(lines.Single(l => l != "ready"));
-        try
-        {
-            // In its sleep (state S), not still on its way there.
-            await Eventually.TrueAsync(() => File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].StartsWith('S') && File.ReadAllText($"/proc/{pid}/wchan") != "0",
-                TimeSpan.FromSeconds(10), $"python{version} to sleep");
-            var written = await OnOwnThread(() => Hold(pid, state => Pattern(state)));
-            await inject(pid);
-            var after = await OnOwnThread(() => Hold(pid, state => state));
-            foreach (var (offset, length, what) in Checked(written))
-                Assert.True(after.AsSpan(offset, length).SequenceEqual(written.AsSpan(offset, length)),
-                    $"{what} of the interrupted thread changed: {Convert.ToHexString(written, offset, length)} before, {Convert.ToHexString(after, offset, length)} after");
-        }
-        finally
-        {
-            Process.Start("kill", ["-9", pid.ToString()])!.WaitForExit();
-            parent.Kill(entireProcessTree: true);
-            await parent.WaitForExitAsync();
-        }
+        await using var python = await ShellStartedPython.StartAsync(version, "import time; print('ready', flush=True); time.sleep(1000)");
+        var pid = python.Pid;
+        // In its sleep (state S), not still on its way there.
+        await Eventually.TrueAsync(() => File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].StartsWith('S') && File.ReadAllText($"/proc/{pid}/wchan") != "0",
+            TimeSpan.FromSeconds(10), $"python{version} to sleep");
+        var written = await OnOwnThread(() => Hold(pid, state => Pattern(state)));
+        await inject(pid);
+        var after = await OnOwnThread(() => Hold(pid, state => state));
+        foreach (var (offset, length, what) in Checked(written))
+            Assert.True(after.AsSpan(offset, length).SequenceEqual(written.AsSpan(offset, length)),
+                $"{what} of the interrupted thread changed: {Convert.ToHexString(written, offset, length)} before, {Convert.ToHexString(after, offset, length)} after");
     }
 
     /// <summary>Holds the thread (nothing run in it, so nothing written back but what <paramref name="change"/> returns) and gives its extended state.</summary>
@@ -155,27 +138,4 @@ public class PtraceExtendedStateTests
         if (written.Length >= YmmHiOffset + YmmHiBytes)
             for (var i = 0; i < 16; i++) yield return (YmmHiOffset + 16 * i, 16, $"the upper half of ymm{i}");
     }
-
-    /// <summary>strtod in <paramref name="pid"/>: its C library's .dynsym value plus where the library is mapped.</summary>
-    private static ulong Strtod(int pid)
-    {
-        var libc = ProcFs.Default.Maps(pid).First(m => m.Offset == 0 && m.FileName.StartsWith("libc", StringComparison.Ordinal) && m.FileName.Contains(".so", StringComparison.Ordinal));
-        using var file = File.OpenRead($"/proc/{pid}/map_files/{libc.Start:x}-{libc.End:x}");
-        var value = ElfImage.Read(file).FindSymbol("strtod", exportedOnly: true) ?? throw new InvalidOperationException("no strtod in " + libc.Path);
-        return libc.Start + value; // a shared library's first segment is at address 0 of the file
-    }
-
-    /// <summary>The rootfs with python<paramref name="version"/> (tests/testbed/provision.sh, oldpythons.sh).</summary>
-    private static string RootFor(string version)
-    {
-        var testbed = Environment.GetEnvironmentVariable("WAND_TESTBED") is { Length: > 0 } t ? t : "/var/cache/wand-testbed";
-        var root = Path.Combine(testbed, version == "3.11" ? "rootfs-3.11" : "rootfs");
-        return File.Exists(Path.Combine(root, "usr/bin/python" + version)) ? root
-            : throw new InvalidOperationException($"python{version} is not provisioned at {root}: run tests/testbed/provision.sh and oldpythons.sh");
-    }
-
-    /// <summary>ptrace requests must come from the thread that attached: one dedicated thread from start to end.</summary>
-    private static Task<T> OnOwnThread<T>(Func<T> work) => Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-    private static Task OnOwnThread(Action work) => Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 }

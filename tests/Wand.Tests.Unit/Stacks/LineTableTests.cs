@@ -26,6 +26,20 @@ public class LineTableTests
         Assert.Equal(3, LineTable.LineOfLnotab([0, 1, 7], 2, 10)); // an odd trailing byte is ignored
     }
 
+    /// <summary>
+    /// 3.10's co_linetable (PEP 626), the example of its Objects/lnotab_notes.txt: bytes 0-5 line 1,
+    /// 6-49 line 2, 50-349 line 7 (split into 254 and 46 bytes, the second with line delta 0), 350-359
+    /// no line (-128), 360-375 line 8; past the table, no line.
+    /// </summary>
+    [Fact]
+    public void Decodes310PairsAsPyCodeAddr2Line()
+    {
+        byte[] table = [6, 1, 44, 1, 254, 5, 46, 0, 10, 0x80, 16, 1];
+        foreach (var (offset, line) in new (long, int?)[] { (0, 1), (4, 1), (6, 2), (48, 2), (50, 7), (300, 7), (349, 7), (350, null), (359, null), (360, 8), (375, 8), (376, null), (-2, 0) })
+            Assert.True(LineTable.LineOf310(table, 0, offset) == line, $"offset {offset}: want {line}, got {LineTable.LineOf310(table, 0, offset)}");
+        Assert.Null(LineTable.LineOf310([5], 0, 0)); // an odd trailing byte is no entry
+    }
+
     [Theory]
     [InlineData(
         "8000d808098d058041d8070888318475dc181d98619c08d30c21990890318a5199088801d00c21f006000e0fd80d0ef003010d108901f006000d118801dc0d1290318e588801f002030911d80c0d8d468a41f105000e16f00a000c0d8834804bf9f219000d22f8f414001019f400010911da0c10f003010911fa",

@@ -177,13 +177,15 @@ public class PythonStackReaderTests
     }
 
     /// <summary>
-    /// The 3.9 and 3.11 layouts (PyFrameObject chains and co_lnotab; cframe and the location table)
+    /// The 3.9-3.12 layouts (PyFrameObject chains and co_lnotab or 3.10's line pairs; cframe and the location table)
     /// over random images in which half the words point back into the image, so the walk follows
     /// long chains of "objects": the reader may only return or throw <see cref="StackReadException"/>.
     /// </summary>
     [Theory(Timeout = 120_000)]
     [InlineData(9)]
+    [InlineData(10)]
     [InlineData(11)]
+    [InlineData(12)]
     public async Task CorruptedLegacyImagesNeverCrashOrHang(int minor)
     {
         await Task.Run(() =>

@@ -76,20 +76,20 @@ public class StackOffsetsTests
         Assert.Equal(184UL, DebugOffsets.Parse(table).ThreadNativeId);
     }
 
-    /// <summary>Versions without a layout name the versions wand reads; 3.9 and 3.11 have layouts without a table.</summary>
+    /// <summary>Versions without a layout name the versions wand reads; 3.9-3.12 have layouts without a table.</summary>
     [Fact]
     public void RefusesVersionsWithoutALayoutNamingTheKnownOnes()
     {
         var table = RealTables.Padded(RealTables.Python313);
         table[0] = (byte)'y';
         var e = Assert.Throws<UnsupportedPythonException>(() => StackOffsets.Parse(table));
-        Assert.Contains("3.9, 3.11, 3.13, 3.14, 3.15", e.Hint);
-        var named = Assert.Throws<UnsupportedPythonException>(() => StackOffsets.ForLegacy(10, null, "3.10"));
-        Assert.Contains("Python 3.10", named.Message);
+        Assert.Contains("3.9, 3.10, 3.11, 3.12, 3.13, 3.14, 3.15", e.Hint);
+        var named = Assert.Throws<UnsupportedPythonException>(() => StackOffsets.ForLegacy(8, null, "3.8"));
+        Assert.Contains("Python 3.8", named.Message);
         Assert.Contains("does not know its memory layout", named.Message);
 
         StackOffsets.EnsureSupported(PythonVersion.FromHex(0x030B02F0));
-        Assert.Throws<UnsupportedPythonException>(() => StackOffsets.EnsureSupported(PythonVersion.FromHex(0x030C00F0)));
+        Assert.Throws<UnsupportedPythonException>(() => StackOffsets.EnsureSupported(PythonVersion.FromHex(0x030800F0)));
         var legacy = StackOffsets.ForLegacy(9, null, "3.9");
         Assert.Equal("3.9", legacy.VersionText);
         Assert.True(legacy.FrameObjects);

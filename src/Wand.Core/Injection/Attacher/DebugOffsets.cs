@@ -58,6 +58,9 @@ public sealed record DebugOffsets(
     public static PythonVersion? ReadVersion(ReadOnlySpan<byte> table) =>
         HasCookie(table) ? PythonVersion.FromHex(BinaryPrimitives.ReadUInt64LittleEndian(table[8..])) : null;
 
+    /// <summary>The way out for a Python PEP 768 cannot reach: rdg's launcher debugs any Python 3.8+ from the program's start.</summary>
+    private static readonly Remedy Launcher = new(RemedyKind.StartUnderLauncher);
+
     /// <summary>
     /// Validates and decodes a table. Throws <see cref="UnsupportedPythonException"/> for versions
     /// before 3.14, pre-releases and unknown layouts, and <see cref="InjectionFailedException"/> for
@@ -67,7 +70,7 @@ public sealed record DebugOffsets(
     {
         var version = ReadVersion(table)
             ?? throw new UnsupportedPythonException("no _Py_DebugOffsets cookie: the runtime is older than CPython 3.13 or not CPython",
-                "PEP 768 needs CPython 3.14+; on this machine wand reaches Python 3.9-3.13 through ptrace instead (`wand ps` says which); or start the program under `rdg debug`");
+                "PEP 768 needs CPython 3.14+; on this machine wand reaches Python 3.9-3.13 through ptrace instead", Launcher);
         EnsureSupported(version);
         var start = DebuggerSupportStart[(version.Major, version.Minor)];
         if (table.Length < start + 48) throw new InjectionFailedException($"debug offsets table truncated ({table.Length} bytes)");
@@ -87,11 +90,11 @@ public sealed record DebugOffsets(
         if (version.Major < 3 || (version.Major == 3 && version.Minor < 14))
             throw new UnsupportedPythonException(
                 $"the target runs Python {version}; attaching through PEP 768 needs CPython 3.14 or newer",
-                "on this machine wand reaches Python 3.9-3.13 through ptrace instead (`wand ps` says which); or run the app on Python 3.14+, or start it under `rdg debug python ...` (works with Python 3.8+)");
+                "on this machine wand reaches Python 3.9-3.13 through ptrace instead; or run the app on Python 3.14+", Launcher);
         if (!version.IsFinal)
             throw new UnsupportedPythonException(
                 $"the target runs pre-release Python {version}, whose debug-offsets layout is not stable",
-                "use a final release of Python 3.14 or later, or start the app under `rdg debug python ...`");
+                "use a final release of Python 3.14 or later", Launcher);
         if (!DebuggerSupportStart.ContainsKey((version.Major, version.Minor)))
             throw new UnsupportedPythonException(
                 $"the target runs Python {version}, whose debug-offsets layout this wand does not know (it knows {string.Join(", ", DebuggerSupportStart.Keys.Select(k => $"{k.Item1}.{k.Item2}"))})",
@@ -104,6 +107,6 @@ public sealed record DebugOffsets(
             ThreadNativeId, EvalBreaker, RemoteDebuggerSupport, RemoteDebuggingEnabled, PendingCall, ScriptPath];
         if (fields.Any(f => f >= SaneOffsetLimit) || ScriptPathSize is < 16 or > 65536)
             throw new InjectionFailedException($"the target's _Py_DebugOffsets table for Python {Version} holds implausible values; memory may be corrupt or the layout changed",
-                "report this with the output of `wand ps --output json`");
+                remedy: new Remedy(RemedyKind.ReportWithProcessListing));
     }
 }

@@ -51,10 +51,11 @@ public sealed class Pep768Target : IScriptInjector
     /// Opens <paramref name="pid"/>: locates the runtime, reads and validates the debug offsets from
     /// the target's memory, finds interpreter 0 and the thread to use.
     /// </summary>
-    public static Pep768Target Open(int pid, ProcFs? procfs = null, TimeProvider? time = null)
+    /// <param name="binary">The runtime's file when the caller has located it already (reading the maps and the ELF file again costs a few ms).</param>
+    public static Pep768Target Open(int pid, ProcFs? procfs = null, TimeProvider? time = null, PythonBinary? binary = null)
     {
         procfs ??= ProcFs.Default;
-        var binary = PythonBinaryLocator.FindOrThrow(pid, procfs);
+        binary ??= PythonBinaryLocator.FindOrThrow(pid, procfs);
         if (binary.Version is { } fileVersion) DebugOffsets.EnsureSupported(fileVersion);
         var memory = ProcessMemory.Open(pid);
         try

@@ -27,9 +27,18 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
     /// </remarks>
     public bool Direct { get; init; }
 
-    public async Task<DebugpyEndpoint> StartAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, CancellationToken cancellationToken)
+    public Task<DebugpyEndpoint> StartAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, CancellationToken cancellationToken) =>
+        StartHeldAsync(pid, host, port, debugpyPath, safePointTimeout, TimeSpan.Zero, cancellationToken);
+
+    /// <summary>
+    /// <see cref="StartAsync"/> for a process that must not run on before an editor's configuration reached it
+    /// (a new reload worker while an editor is connected): the target's main thread waits in the bootstrap
+    /// until pydevd got <c>configurationDone</c>, for at most <paramref name="hold"/> (zero: not at all).
+    /// Returns as soon as debugpy listens, as <see cref="StartAsync"/> does.
+    /// </summary>
+    public async Task<DebugpyEndpoint> StartHeldAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, TimeSpan hold, CancellationToken cancellationToken)
     {
-        var result = await ListenAsync(pid, host, port, null, safePointTimeout, cancellationToken);
+        var result = await ListenAsync(pid, host, port, null, safePointTimeout, hold, cancellationToken);
         string? copiedFrom = null;
         if (Error(result) == "missing")
         {
@@ -37,7 +46,7 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
             progress.Step($"PID {pid} has no debugpy: lending it {copiedFrom}");
             var lent = runner.Lend(pid, copiedFrom, "debugpy")
                 ?? throw new DebugpyMissingException(pid, ["the target (this route cannot copy files into it)"]);
-            result = await ListenAsync(pid, host, port, lent, safePointTimeout, cancellationToken);
+            result = await ListenAsync(pid, host, port, lent, safePointTimeout, hold, cancellationToken);
             if (!result.GetProperty("ok").GetBoolean()) runner.RemoveLent(pid, lent); // else imported from there now; removed by --stop
         }
         if (Error(result) is null && Text(result, "note") is { } note) progress.Warn($"PID {pid}: {note}");
@@ -52,9 +61,10 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
                 $"debugpy failed to import in PID {pid}: {LastLine(result)}", "repair the target's debugpy (pip install --force-reinstall debugpy) or uninstall it so wand can lend one"),
             "uwsgi-no-threads" => throw new UnsupportedPythonException(
                 $"uWSGI in PID {pid} runs without --enable-threads: it holds the GIL between requests, so debugpy's threads could not serve the editor",
-                "restart uWSGI with --enable-threads (or --threads N); `wand exec` works as it is"),
+                "restart uWSGI with --enable-threads (or --threads N)", new Remedy(RemedyKind.RunCodeInstead)),
             "foreign-listener" => throw new InjectionFailedException(
                 $"the application in PID {pid} already started debugpy itself; connect your editor to the port it chose", "look for debugpy.listen in the application's code or logs"),
+            "port-in-use" => throw new DebugpyListenFailedException(pid, host, port, LastLine(result)) { PortInUse = true },
             _ => throw new DebugpyListenFailedException(pid, host, port, LastLine(result)),
         };
     }
@@ -68,8 +78,8 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
         return result.GetProperty("was_listening").GetBoolean();
     }
 
-    private Task<JsonElement> ListenAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, CancellationToken cancellationToken) =>
-        runner.RunAsync(pid, Payload.Debugpy, new JsonObject { ["action"] = "listen", ["host"] = host, ["port"] = port, ["debugpy_path"] = debugpyPath, ["direct"] = Direct },
+    private Task<JsonElement> ListenAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, TimeSpan hold, CancellationToken cancellationToken) =>
+        runner.RunAsync(pid, Payload.Debugpy, new JsonObject { ["action"] = "listen", ["host"] = host, ["port"] = port, ["debugpy_path"] = debugpyPath, ["direct"] = Direct, ["hold"] = hold.TotalSeconds },
             safePointTimeout, ListenTimeout, cancellationToken);
 
     private static string? Error(JsonElement result) =>

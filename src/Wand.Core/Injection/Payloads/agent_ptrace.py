@@ -23,7 +23,7 @@ import os
 import struct
 import time
 
-_PTRACE_CONT, _PTRACE_SINGLESTEP, _PTRACE_GETREGS, _PTRACE_SETREGS, _PTRACE_DETACH = 7, 9, 12, 13, 17
+_PTRACE_POKEUSER, _PTRACE_CONT, _PTRACE_SINGLESTEP, _PTRACE_GETREGS, _PTRACE_SETREGS, _PTRACE_DETACH = 6, 7, 9, 12, 13, 17
 _PTRACE_GETSIGINFO, _PTRACE_SETSIGINFO, _PTRACE_SEIZE, _PTRACE_INTERRUPT = 0x4202, 0x4203, 0x4206, 0x4207
 _PTRACE_GETFPREGS, _PTRACE_SETFPREGS, _PTRACE_GETREGSET, _PTRACE_SETREGSET = 14, 15, 0x4204, 0x4205
 _PTRACE_EVENT_STOP = 128  # status >> 16 of a stop made by PTRACE_INTERRUPT (or a group-stop)
@@ -34,6 +34,8 @@ _MASK = (1 << 64) - 1
 
 # x86-64 only: slots of struct user_regs_struct (sys/user.h), the System V ABI, `syscall`.
 _REGS = 27
+_NAMES = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax",
+          "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs")
 _R10, _R9, _R8, _RAX, _RCX, _RDX, _RSI, _RDI, _ORIG_RAX, _RIP, _RSP = 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 19
 _SYSCALL_ARGS = (_RDI, _RSI, _RDX, _R10, _R8, _R9)
 _CALL_ARGS = (_RDI, _RSI, _RDX, _RCX, _R8, _R9)
@@ -77,25 +79,32 @@ def queue(pid, folder, script, template, timeout):
     try:
         held = _Held(libc, pid, timeout)
         try:
-            insn = _syscall_instruction(pid, mem, held.saved)
-            # PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, fd -1
-            page = held.syscall(insn, _MMAP, 0, size, 3, 0x22, _MASK, 0)
-            if -4096 < page < 0:
-                raise Failure("injection-failed", "mmap of %d bytes in PID %d failed (%s); the process may be out of memory" % (size, pid, os.strerror(-page)))
-            os.pwrite(mem, _bootstrap(template, folder, script, page, size) + b"\0", page)
-            # Return into the page: it is not executable, so the return faults there, and that
-            # SIGSEGV (never delivered) says the call is done.
-            result = held.call(mem, add, page, run, page)
-            if result is None:
-                raise Failure("injection-failed", "Py_AddPendingCall did not return within %d s in PID %d (the interrupted code held its lock?); the thread was restored; retry in a moment"
-                              % (_CALL_TIMEOUT, pid))
-            if ctypes.c_int(result & 0xFFFFFFFF).value != 0:
-                held.syscall(insn, _MUNMAP, page, size)
-                raise Failure("injection-failed", "the pending-call queue of PID %d is full; retry once its main thread runs Python code again" % pid)
-        finally:
-            held.release()
+            _queue_held(held, pid, mem, add, run, template, folder, script, size)
+        except BaseException as e:
+            held.release(e)  # a thread that could not be put back outweighs the failure that got here
+            raise
+        held.release()
     finally:
         os.close(mem)
+
+
+def _queue_held(held, pid, mem, add, run, template, folder, script, size):
+    """The steps with the thread held: a page, the bootstrap in it, the pending call queued."""
+    insn = _syscall_instruction(pid, mem, held.saved)
+    # PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, fd -1
+    page = held.syscall(insn, _MMAP, 0, size, 3, 0x22, _MASK, 0)
+    if -4096 < page < 0:
+        raise Failure("injection-failed", "mmap of %d bytes in PID %d failed (%s); the process may be out of memory" % (size, pid, os.strerror(-page)))
+    os.pwrite(mem, _bootstrap(template, folder, script, page, size) + b"\0", page)
+    # Return into the page: it is not executable, so the return faults there, and that
+    # SIGSEGV (never delivered) says the call is done.
+    result = held.call(mem, add, page, run, page)
+    if result is None:
+        raise Failure("injection-failed", "Py_AddPendingCall did not return within %d s in PID %d (the interrupted code held its lock?); the thread was restored; retry in a moment"
+                      % (_CALL_TIMEOUT, pid))
+    if ctypes.c_int(result & 0xFFFFFFFF).value != 0:
+        held.syscall(insn, _MUNMAP, page, size)
+        raise Failure("injection-failed", "the pending-call queue of PID %d is full; retry once its main thread runs Python code again" % pid)
 
 
 def withdraw(script):
@@ -254,7 +263,7 @@ class _Held(object):
         self.libc, self.pid = libc, pid
         self.deferred = []  # (signal, siginfo) that arrived while held, delivered on release
         self.in_signal_stop = False
-        self.gone = False
+        self.gone = self.released = False
         try:
             libc.ptrace(_PTRACE_SEIZE, pid)
         except OSError as e:
@@ -311,32 +320,69 @@ class _Held(object):
         done = self._run_until(_PTRACE_CONT, _SIGSEGV, trap, _CALL_TIMEOUT)
         return None if done is None else _signed(done[_RAX])
 
-    def release(self):
-        """Writes the saved registers back and lets the thread go, delivering the signals it was spared."""
-        if self.gone:
+    def release(self, cause=None):
+        """Writes the saved registers back, lets the thread go and delivers the signals it was spared.
+        Every step is tried whatever became of the ones before (PtraceSession.Release): a thread left
+        stopped hangs the process, which is worse than a register that could not be put back. Raises
+        Failure("thread-not-restored") after letting go when something could not be restored; cause
+        is the failure being handled meanwhile, if any. A thread that is gone has nothing to put back."""
+        if self.gone or self.released:
             return
+        self.released = True
+        missed = []
         try:
             self._set(self.saved)
-            self._set_extended(self.saved_extended)
         except Failure:
-            return
+            if self.gone:
+                return
+            # PTRACE_SETREGS stops at the first value the kernel refuses (genregs_set, putreg one by
+            # one): put back all that can be, one register at a time.
+            missed.extend(self._set_each(self.saved))
+            if self.gone:
+                return
+        try:
+            self._set_extended(self.saved_extended)
+        except Failure as e:
+            if self.gone:
+                return
+            missed.append("the floating-point and vector registers: %s" % e.detail)
         deferred = self.deferred
+        detached = False
         if deferred and self.in_signal_stop:
             # In a signal-delivery-stop the kernel delivers the signal we detach with, with the siginfo we set.
             info = ctypes.create_string_buffer(deferred[0][1], 128)
             try:
                 self.libc.ptrace(_PTRACE_SETSIGINFO, self.pid, 0, ctypes.addressof(info))
                 self.libc.ptrace(_PTRACE_DETACH, self.pid, 0, deferred[0][0])
+                detached, deferred = True, deferred[1:]
             except OSError:
-                return
-            deferred = deferred[1:]
-        else:
+                pass
+        if not detached:
             try:
                 self.libc.ptrace(_PTRACE_DETACH, self.pid)
-            except OSError:
-                return
+            except OSError as e:
+                if e.errno == errno.ESRCH and not os.path.exists("/proc/%d/task/%d" % (self.pid, self.pid)):
+                    return  # gone
+                missed.append("PTRACE_DETACH: %s (it stays stopped until this agent exits)" % e.strerror)
         for signal, _ in deferred:
             self.libc.tgkill(self.pid, self.pid, signal)
+        if missed:
+            raise Failure("thread-not-restored", "thread %d of PID %d could not be put back exactly as it was (%s); it was released and runs on, but may misbehave%s"
+                          % (self.pid, self.pid, "; ".join(missed), "" if cause is None else " (this happened while handling: %s)" % cause))
+
+    def _set_each(self, values):
+        """PTRACE_POKEUSER per register (struct user starts with the registers: slot i at offset 8 i);
+        the ones refused, as "register NAME: why"."""
+        missed = []
+        for slot, value in enumerate(values):
+            try:
+                self.libc.ptrace(_PTRACE_POKEUSER, self.pid, slot * 8, value)
+            except OSError as e:
+                if e.errno == errno.ESRCH and not os.path.exists("/proc/%d/task/%d" % (self.pid, self.pid)):
+                    self.gone = True
+                    return []
+                missed.append("register %s: %s" % (_NAMES[slot], e.strerror))
+        return missed
 
     def _run_until(self, request, signal, pc, timeout):
         deadline = time.monotonic() + timeout

@@ -3,7 +3,8 @@
 # daemon thread and the application keeps serving. The result is written only after listen()
 # returned, which is wand's readiness signal (a bare TCP probe would disturb debugpy's adapter).
 #
-# Request: {"action": "listen" | "stop", "host": str, "port": int, "debugpy_path": str | None, "direct": bool}
+# Request: {"action": "listen" | "stop", "host": str, "port": int, "debugpy_path": str | None, "direct": bool, "hold": float}
+# ("hold": seconds the main thread waits for the editor's configuration, _wand_hold_until_configured; 0: it returns at once)
 #
 # "direct" (the default): pydevd itself accepts the editor (wand's proxy or an editor given --detach's
 # port) through debugpy's in-process adapter, debugpy.listen(in_process_debug_adapter=True): no adapter
@@ -19,6 +20,9 @@ def _wand_debugpy():
 
     request = _wand_request()
     if request is None:
+        return
+    if request.get("hold") and _wand_import_in_the_way() is not None:
+        _wand_busy(_wand_import_in_the_way())  # see _wand_import_in_the_way; wand sends it again
         return
     # the listen thread runs after this script deleted its global names
     undo_changes, changes_since, start_heartbeat = _wand_undo, _wand_changes, _wand_start_heartbeat
@@ -103,10 +107,10 @@ def _wand_debugpy():
                 endpoint = debugpy.listen((request["host"], request["port"]))
             host, port = endpoint
             trace_main_thread(debugpy)
-        except BaseException:
+        except BaseException as e:
             undo["functions"] = changes_since(before)["functions"]
             undo_changes(undo)
-            _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
+            _wand_result({"ok": False, "error": "port-in-use" if _wand_port_in_use(e) else "listen-failed", "detail": traceback.format_exc()})
             return
         try:
             undo["functions"] = changes_since(before)["functions"]
@@ -124,7 +128,89 @@ def _wand_debugpy():
         except BaseException:
             _wand_result({"ok": False, "error": "listen-failed", "detail": traceback.format_exc()})
 
-    threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True).start()
+    listener = threading.Thread(target=listen, name="wand-debugpy-listen", daemon=True)
+    listener.start()
+    if request.get("hold"):
+        _wand_hold_until_configured(listener, request["hold"], worker)
+
+
+def _wand_hold_until_configured(listener, seconds, worker):
+    """A new worker that wand follows (a reload, a respawn) while an editor is connected: its main thread,
+    where this script runs, stays here until the editor's breakpoints are in place, so that the first
+    request it serves stops at them. PEP 768 and Py_AddPendingCall run this at the worker's next safe
+    point, before it serves; left at once, the worker would import the app and serve while wand's proxy
+    is still connecting and replaying the editor's configuration (about a second). pydevd sets its
+    configuration-done event on the replay's configurationDone (PyDB.on_configuration_done);
+    block_until_configuration_done is what debugpy.wait_for_client() waits with, and it processes
+    pydevd's commands for this thread meanwhile. Bounded by `seconds`, so a wand that dies or an editor
+    that leaves never keeps the app waiting longer; in a gunicorn worker, by its heartbeat timeout
+    too (the arbiter kills a worker silent for longer, Arbiter.murder_workers)."""
+    import sys
+    import time
+
+    if worker is not None and worker.timeout:
+        seconds = min(seconds, worker.timeout)
+    deadline = time.monotonic() + seconds
+    listener.join(seconds)
+    debugpy = sys.modules.get("debugpy")
+    if listener.is_alive() or getattr(debugpy, "_wand_endpoint", None) is None:
+        return  # still listening after all that time, or it failed (wand got the error)
+    py_db = sys.modules["pydevd"].get_global_debugger()
+    if py_db is None:
+        return
+
+    class until_deadline(object):
+        """The cancel flag block_until_configuration_done polls (is_set) and sets once done."""
+
+        done = False
+
+        def is_set(self):
+            return self.done or time.monotonic() > deadline
+
+        def set(self):
+            self.done = True
+
+    py_db.block_until_configuration_done(until_deadline())
+
+
+def _wand_may_hold_while_importing():
+    """Whether a held attach (the request's "hold") may run while the worker is halfway through its imports,
+    which is where PEP 768 and Py_AddPendingCall usually find a worker that has just started. Declining
+    there (prelude.py) would put the attach after the app's imports, where the worker serves at once
+    and the first request would not stop. See _wand_import_in_the_way for when it may not."""
+    if _wand_import_in_the_way() is not None:
+        return False
+    request = _wand_request()
+    return bool(request and request.get("hold"))
+
+
+def _wand_import_in_the_way():
+    """The module, if any, whose import this thread is in the middle of and which debugpy may import too:
+    one of the standard library, debugpy's or typing_extensions. The held main thread keeps the module
+    lock of every import it is in (importlib._bootstrap._find_and_load holds it from finding the module
+    to the end of its body), and debugpy's threads importing that module would wait for it until the
+    hold ends. Each _find_and_load frame names its module ("name"); the app's own modules and their
+    packages are not debugpy's concern. Before 3.10 (no sys.stdlib_module_names) any import is in the way."""
+    import sys
+
+    stdlib = getattr(sys, "stdlib_module_names", None)
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_find_and_load" and code.co_filename.startswith("<frozen importlib"):
+            name = frame.f_locals.get("name")
+            top = name.split(".")[0] if isinstance(name, str) else ""
+            if stdlib is None or top in stdlib or top in ("debugpy", "pydevd", "typing_extensions") or top.startswith("_pydev"):
+                return name or "?"
+        frame = frame.f_back
+    return None
+
+
+def _wand_port_in_use(e):
+    # pydevd's in-process listener raises the OSError itself; debugpy's adapter reports it as text
+    # ("Can't listen for client connections: [Errno 98] Address already in use", debugpy/server/api.py).
+    import errno
+    return getattr(e, "errno", None) == errno.EADDRINUSE or ("[Errno %d]" % errno.EADDRINUSE) in str(e)
 
 
 def _wand_describe():
@@ -432,6 +518,6 @@ def _wand_undo(changes):
         daemon_thread._patched_threading_to_hide_pydevd_threads = False
 
 
-_wand_run(_wand_debugpy)
-del _wand_debugpy, _wand_describe, _wand_stop, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+_wand_run(_wand_debugpy, _wand_may_hold_while_importing)
+del _wand_debugpy, _wand_hold_until_configured, _wand_may_hold_while_importing, _wand_import_in_the_way, _wand_describe, _wand_stop, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
 del _wand_state, _wand_changes, _WAND_PATCHED_MODULES

@@ -39,17 +39,31 @@ def _wand_importing():
     return None
 
 
-def _wand_run(payload):
-    """Runs a payload so that nothing escapes into the application and wand always gets an answer."""
+def _wand_busy(importing):
+    """Answers "busy importing" without importing anything (json and os may be the ones half-imported); wand retries."""
+    try:
+        with open(_WAND_DIR + "/result.json.tmp", "w") as f:
+            f.write('{"ok": false, "error": "busy-importing", "module": "%s"}' % importing)
+        __import__("posix").rename(_WAND_DIR + "/result.json.tmp", _WAND_DIR + "/result.json")
+    except OSError:
+        pass
+
+
+def _wand_asks(question):
+    """question() when there is one, False when it raises (nothing escapes into the application)."""
+    try:
+        return question is not None and bool(question())
+    except BaseException:
+        return False
+
+
+def _wand_run(payload, may_run_while_importing=None):
+    """Runs a payload so that nothing escapes into the application and wand always gets an answer.
+    may_run_while_importing: the payload's own judgement, asked (without arguments) when an import is
+    under way, whether it may run all the same."""
     importing = _wand_importing()
-    if importing is not None:
-        # Answer without importing anything (json and os may be the ones half-imported); wand retries.
-        try:
-            with open(_WAND_DIR + "/result.json.tmp", "w") as f:
-                f.write('{"ok": false, "error": "busy-importing", "module": "%s"}' % importing)
-            __import__("posix").rename(_WAND_DIR + "/result.json.tmp", _WAND_DIR + "/result.json")
-        except OSError:
-            pass
+    if importing is not None and not _wand_asks(may_run_while_importing):
+        _wand_busy(importing)
         return
     try:
         # Tells a waiting agent.py that the safe point was reached: from now on it waits for the

@@ -55,13 +55,13 @@ public sealed class PendingCallTarget : IScriptInjector
     {
         if (binary.MajorMinor is { } v && v.CompareTo((3, 9)) < 0)
             throw new UnsupportedPythonException($"the target runs Python {v.Major}.{v.Minor}; wand attaches to CPython 3.9 and newer",
-                "start it under `rdg debug python ...` (works with Python 3.8+)");
+                null, new Remedy(RemedyKind.StartUnderLauncher));
         var arch = PtraceArchitecture.Current;
         var (add, run) = FindFunctions(binary.OpenedPath);
         if (add is null || run is null)
             throw new UnsupportedPythonException(
                 $"{binary.MappedPath} in PID {pid} does not export {(add is null ? AddPendingCall : RunSimpleString)} (a build without exported symbols?)",
-                "use an interpreter built with its C API exported (every distribution's python3.X and libpython3.X.so are), or start the app under `rdg debug`");
+                "use an interpreter built with its C API exported (every distribution's python3.X and libpython3.X.so are)", new Remedy(RemedyKind.StartUnderLauncher));
         return new PendingCallTarget(pid, procfs, time, arch, binary, add.Value + binary.LoadBias, run.Value + binary.LoadBias);
     }
 
@@ -88,7 +88,7 @@ public sealed class PendingCallTarget : IScriptInjector
                 if (Withdraw(script))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    throw new SafePointTimeoutException(Pid, Pid, timeout, _procfs.WaitChannel(Pid, Pid), uwsgi: IsUwsgi());
+                    throw new SafePointTimeoutException(Pid, Pid, timeout, _procfs.WaitChannel(Pid, Pid), Stacks.StackCapture.TryReadThread(Pid, Binary, Pid, _procfs), IsUwsgi());
                 }
                 break; // the bootstrap claimed it in the meantime: it runs
             }
@@ -136,7 +136,21 @@ public sealed class PendingCallTarget : IScriptInjector
         using var memory = ProcessMemory.Open(Pid);
         // The main thread: any thread would do (Py_AddPendingCall may be called from any thread
         // without the GIL), and it is the one that runs the call anyway.
-        using var session = PtraceSession.Attach(Pid, Pid, _arch, _procfs, timeout);
+        var session = PtraceSession.Attach(Pid, Pid, _arch, _procfs, timeout);
+        try
+        {
+            QueueHeld(session, memory, dirInTarget, scriptName, size);
+        }
+        catch (Exception e)
+        {
+            session.Release(cause: e); // a thread that could not be put back outweighs the failure that got us here
+            throw;
+        }
+        session.Release();
+    }
+
+    private void QueueHeld(PtraceSession session, IProcessMemory memory, string dirInTarget, string scriptName, ulong size)
+    {
         var syscall = FindSyscallInstruction(_arch, _procfs, Pid, memory, session.Saved);
         const ulong ProtReadWrite = 3, MapPrivateAnonymous = 0x22;
         var page = session.Syscall(syscall, _arch.MmapNumber, CallTimeout, 0, size, ProtReadWrite, MapPrivateAnonymous, ulong.MaxValue, 0);

@@ -19,7 +19,7 @@ public abstract class PtraceArchitecture
         Architecture.X64 => X64.Instance,
         var other => throw new UnsupportedPythonException(
             $"attaching to CPython 3.9-3.13 is not supported yet on {other.ToString().ToLowerInvariant()} (only x86-64)",
-            "run the app on Python 3.14+ (PEP 768 works on every architecture), or start it under `rdg debug python ...`"),
+            "run the app on Python 3.14+ (PEP 768 works on every architecture)", new Remedy(RemedyKind.StartUnderLauncher)),
     };
 
     /// <summary>Slots (64-bit each) of the register file as PTRACE_GETREGS returns it.</summary>
@@ -58,6 +58,14 @@ public abstract class PtraceArchitecture
     public abstract void WriteRegisters(int tid, ulong[] registers);
 
     /// <summary>
+    /// Writes <paramref name="registers"/> one at a time, each whatever became of the others: the
+    /// fallback when <see cref="WriteRegisters"/> was refused, which stops at the first value the
+    /// kernel rejects and leaves the ones after it unwritten. Returns the registers not written,
+    /// each with the kernel's errno.
+    /// </summary>
+    public abstract IReadOnlyList<(string Register, int Errno)> WriteRegistersEach(int tid, ulong[] registers);
+
+    /// <summary>
     /// The floating-point and vector registers (everything <see cref="ReadRegisters"/> leaves out),
     /// as opaque bytes that <see cref="WriteExtendedState"/> puts back exactly. The C function wand
     /// calls in the thread may use them all (the ABI makes them caller-saved), while the code the
@@ -83,7 +91,7 @@ public abstract class PtraceArchitecture
         public static X64 Instance { get; } = new();
 
         // Slots of struct user_regs_struct.
-        public const int R10 = 7, R9 = 8, R8 = 9, Rax = 10, Rdx = 12, Rsi = 13, Rdi = 14, OrigRax = 15, Rip = 16, Rsp = 19;
+        public const int R10 = 7, R9 = 8, R8 = 9, Rax = 10, Rdx = 12, Rsi = 13, Rdi = 14, OrigRax = 15, Rip = 16, Cs = 17, Rsp = 19;
         private static readonly int[] SyscallArgs = [Rdi, Rsi, Rdx, R10, R8, R9];
         private static readonly int[] CallArgs = [Rdi, Rsi, Rdx, 11 /* rcx */, R8, R9];
 
@@ -132,6 +140,29 @@ public abstract class PtraceArchitecture
         }
 
         public override long ReturnValue(ulong[] registers) => (long)registers[Rax];
+
+        /// <summary>The slots of struct user_regs_struct, in order.</summary>
+        private static readonly string[] Names =
+        [
+            "r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax",
+            "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs",
+        ];
+
+        /// <summary>x86-64's name of register slot <paramref name="slot"/> (struct user_regs_struct).</summary>
+        public static string NameOf(int slot) => Names[slot];
+
+        /// <summary>
+        /// PTRACE_POKEUSER per slot: struct user starts with struct user_regs_struct, so slot i is at
+        /// offset 8 i (arch/x86/kernel/ptrace.c, arch_ptrace: putreg for offsets inside regs).
+        /// </summary>
+        public override IReadOnlyList<(string Register, int Errno)> WriteRegistersEach(int tid, ulong[] registers)
+        {
+            var refused = new List<(string, int)>();
+            for (var slot = 0; slot < RegisterCount; slot++)
+                if (PtraceNative.ptrace(PtraceNative.PTRACE_POKEUSER, tid, slot * sizeof(ulong), (nint)registers[slot]) < 0)
+                    refused.Add((Names[slot], Marshal.GetLastPInvokeError()));
+            return refused;
+        }
 
         public override unsafe ulong[] ReadRegisters(int tid)
         {

@@ -9,6 +9,7 @@ namespace Wand.Injection.Ptrace;
 /// </summary>
 internal static unsafe partial class PtraceNative
 {
+    public const long PTRACE_POKEUSER = 6;
     public const long PTRACE_CONT = 7;
     public const long PTRACE_SINGLESTEP = 9;
     public const long PTRACE_GETREGS = 12;

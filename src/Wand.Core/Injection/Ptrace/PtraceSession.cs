@@ -34,6 +34,9 @@ internal sealed unsafe class PtraceSession : IDisposable
     private readonly List<(int Signal, byte[] Info)> _deferred = [];
     private bool _inSignalStop;
     private bool _gone;
+    private bool _released;
+    /// <summary>Resumed and not seen stopped since: a step failed in the middle (see <see cref="StopAgain"/>).</summary>
+    private bool _running;
     private byte[]? _savedExtended;
 
     private PtraceSession(int pid, int tid, PtraceArchitecture arch, ulong[] saved)
@@ -47,7 +50,11 @@ internal sealed unsafe class PtraceSession : IDisposable
     public int Pid { get; }
     public int Tid { get; }
 
-    /// <summary>The registers of the thread when it was stopped, written back on dispose.</summary>
+    /// <summary>
+    /// The registers of the thread when it was stopped, written back on release once wand has made it
+    /// run anything (a session that only looks, like a stack capture, has nothing to put back and so
+    /// nothing that can fail).
+    /// </summary>
     public ulong[] Saved { get; }
 
     /// <summary>Signals that arrived while the thread was held, to be delivered on dispose.</summary>
@@ -64,12 +71,12 @@ internal sealed unsafe class PtraceSession : IDisposable
             throw PtraceRefusedException.Diagnose(pid, errno, procfs);
         }
         PtraceSession? session = null;
+        var pending = new List<(int Signal, byte[] Info)>();
         try
         {
             if (PtraceNative.ptrace(PtraceNative.PTRACE_INTERRUPT, tid, 0, 0) < 0)
                 throw Failure("PTRACE_INTERRUPT", tid, Marshal.GetLastPInvokeError());
             var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-            var pending = new List<(int, byte[])>();
             while (true)
             {
                 var (signal, evt) = WaitStop(pid, tid, deadline) ?? throw new InjectionFailedException(
@@ -85,7 +92,12 @@ internal sealed unsafe class PtraceSession : IDisposable
         }
         catch
         {
-            if (session is null) PtraceNative.ptrace(PtraceNative.PTRACE_DETACH, tid, 0, 0);
+            if (session is null)
+            {
+                // Not stopped (the interrupt never landed)? Then the kernel lets go when this thread ends.
+                PtraceNative.ptrace(PtraceNative.PTRACE_DETACH, tid, 0, 0);
+                foreach (var (signal, _) in pending) PtraceNative.syscall(arch.TgkillNumber, pid, tid, signal);
+            }
             throw;
         }
     }
@@ -130,7 +142,7 @@ internal sealed unsafe class PtraceSession : IDisposable
     private ulong[]? RunUntil(long request, int signal, ulong pc, TimeSpan timeout)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        Resume(request, Tid, 0);
+        Go(request);
         _inSignalStop = false;
         while (true)
         {
@@ -141,13 +153,13 @@ internal sealed unsafe class PtraceSession : IDisposable
                 while (Wait(long.MaxValue) is var (s, e) && e != PtraceNative.PTRACE_EVENT_STOP)
                 {
                     _deferred.Add((s, GetSigInfo(Tid)));
-                    Resume(PtraceNative.PTRACE_CONT, Tid, 0);
+                    Go(PtraceNative.PTRACE_CONT);
                 }
                 return null;
             }
             if (evt == PtraceNative.PTRACE_EVENT_STOP)
             {
-                Resume(request, Tid, 0); // a late interrupt or group-stop: go on with what we were doing
+                Go(request); // a late interrupt or group-stop: go on with what we were doing
                 continue;
             }
             _inSignalStop = true;
@@ -159,15 +171,24 @@ internal sealed unsafe class PtraceSession : IDisposable
                     "this is a bug in wand; please report it with the Python version of the target");
             _deferred.Add((sig, GetSigInfo(Tid)));
             _inSignalStop = false;
-            Resume(request, Tid, 0);
+            Go(request);
         }
+    }
+
+    /// <summary>Resumes the held thread; from then on it counts as running until <see cref="Wait"/> sees it stop.</summary>
+    private void Go(long request)
+    {
+        Resume(request, Tid, 0);
+        _running = true;
     }
 
     private (int Signal, int Event)? Wait(long deadline)
     {
         try
         {
-            return WaitStop(Pid, Tid, deadline);
+            var stop = WaitStop(Pid, Tid, deadline);
+            if (stop is not null) _running = false;
+            return stop;
         }
         catch (TargetExitedException)
         {
@@ -212,30 +233,127 @@ internal sealed unsafe class PtraceSession : IDisposable
         ? new TargetExitedException(tid, "during the injection")
         : new InjectionFailedException($"{what} failed for thread {tid}: {Marshal.GetPInvokeErrorMessage(errno)}");
 
-    /// <summary>Writes the saved registers (extended state included) back and releases the thread, delivering the signals it was spared.</summary>
-    public void Dispose()
+    /// <summary>Releases the thread as <see cref="Release"/> does; a session used in a <c>using</c> has no failure in flight to name.</summary>
+    /// <exception cref="ThreadNotRestoredException">A register could not be put back (the thread was released all the same).</exception>
+    public void Dispose() => Release();
+
+    /// <summary>
+    /// Writes the saved registers (extended state included) back when the thread ran anything for
+    /// wand, releases it (PTRACE_DETACH) and delivers the signals it was spared. Every step is tried
+    /// whatever became of the ones before: a thread left stopped under a tracer hangs the process
+    /// (its main thread runs no Python), which is worse than any register wand could not restore.
+    /// A thread that is gone has nothing to put back.
+    /// </summary>
+    /// <param name="cause">The failure being handled while releasing, if any: carried by the error.</param>
+    /// <exception cref="ThreadNotRestoredException">
+    /// A register write was refused for a reason other than the thread being gone; thrown after the
+    /// thread was released, with every other register restored.
+    /// </exception>
+    public void Release(Exception? cause = null)
     {
+        if (_released) return;
+        _released = true;
         if (_gone) return;
+        var notRestored = new List<string>();
+        if (_running && !StopAgain())
+        {
+            // Neither stopped nor gone: it runs on with what wand gave it, and wand cannot reach it any more.
+            if (_gone) return;
+            notRestored.Add("it did not stop again after running wand's code, so nothing could be written back");
+        }
+        else if (_savedExtended is not null && !Restore(notRestored))
+        {
+            return; // gone meanwhile
+        }
+        Detach(notRestored);
+        if (notRestored.Count > 0) throw new ThreadNotRestoredException(Pid, Tid, notRestored, cause);
+    }
+
+    /// <summary>
+    /// Writes back the registers and the extended state, each even if the other failed; false when
+    /// the thread turned out to be gone.
+    /// </summary>
+    private bool Restore(List<string> notRestored)
+    {
         try
         {
             _arch.WriteRegisters(Tid, Saved);
-            if (_savedExtended is not null) _arch.WriteExtendedState(Tid, _savedExtended);
         }
         catch (TargetExitedException)
         {
-            return;
+            return false;
         }
+        catch (InjectionFailedException)
+        {
+            // PTRACE_SETREGS stops at the first value the kernel refuses (genregs_set, putreg one by
+            // one) and leaves the rest as wand's call left them: put back all that can be, one by one.
+            var refused = _arch.WriteRegistersEach(Tid, Saved);
+            if (refused.Count > 0 && refused.All(r => r.Errno == Libc.ESRCH)) return false;
+            notRestored.AddRange(refused.Select(r => $"register {r.Register}: {Marshal.GetPInvokeErrorMessage(r.Errno)}"));
+            if (refused.Count == 0) notRestored.Add("the registers were refused as a whole, then accepted one by one"); // cannot happen; never swallow it
+        }
+        try
+        {
+            _arch.WriteExtendedState(Tid, _savedExtended!);
+        }
+        catch (TargetExitedException)
+        {
+            return false;
+        }
+        catch (InjectionFailedException e)
+        {
+            notRestored.Add($"the floating-point and vector registers: {e.Message}");
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Brings back to a stop a thread left running by a failure in the middle of a step (waitpid or a
+    /// resume refused): false when it does not stop in time or is gone (<see cref="_gone"/>).
+    /// </summary>
+    private bool StopAgain()
+    {
+        PtraceNative.ptrace(PtraceNative.PTRACE_INTERRUPT, Tid, 0, 0);
+        var deadline = Stopwatch.GetTimestamp() + 2 * Stopwatch.Frequency;
+        try
+        {
+            while (WaitStop(Pid, Tid, deadline) is var (signal, evt))
+            {
+                if (evt == PtraceNative.PTRACE_EVENT_STOP)
+                {
+                    _running = false;
+                    _inSignalStop = false;
+                    return true;
+                }
+                _deferred.Add((signal, GetSigInfo(Tid)));
+                if (PtraceNative.ptrace(PtraceNative.PTRACE_CONT, Tid, 0, 0) < 0) break;
+            }
+        }
+        catch (WandException)
+        {
+            _gone = !Directory.Exists($"/proc/{Pid}/task/{Tid}");
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// PTRACE_DETACH, with the first spared signal when the thread is in a signal-delivery-stop (the
+    /// kernel delivers it with the siginfo set), then tgkill for the others. A refused detach is
+    /// named: the kernel lets the thread go only when wand's thread ends.
+    /// </summary>
+    private void Detach(List<string> notRestored)
+    {
         var first = 0;
         if (_deferred.Count > 0 && _inSignalStop)
         {
-            // In a signal-delivery-stop the kernel delivers the signal we detach with, with the siginfo we set.
             fixed (byte* p = _deferred[0].Info) PtraceNative.ptrace(PtraceNative.PTRACE_SETSIGINFO, Tid, 0, (nint)p);
-            PtraceNative.ptrace(PtraceNative.PTRACE_DETACH, Tid, 0, _deferred[0].Signal);
-            first = 1;
+            if (PtraceNative.ptrace(PtraceNative.PTRACE_DETACH, Tid, 0, _deferred[0].Signal) == 0) first = 1;
         }
-        else
+        if (first == 0 && PtraceNative.ptrace(PtraceNative.PTRACE_DETACH, Tid, 0, 0) < 0)
         {
-            PtraceNative.ptrace(PtraceNative.PTRACE_DETACH, Tid, 0, 0);
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.ESRCH && !Directory.Exists($"/proc/{Pid}/task/{Tid}")) return; // gone
+            notRestored.Add($"PTRACE_DETACH: {Marshal.GetPInvokeErrorMessage(errno)} (it stays stopped until wand exits)");
         }
         foreach (var (signal, _) in _deferred.Skip(first))
             PtraceNative.syscall(_arch.TgkillNumber, Pid, Tid, signal);

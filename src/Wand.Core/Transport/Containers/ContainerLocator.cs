@@ -20,17 +20,22 @@ public sealed class ContainerLocator(IReadOnlyList<ContainerRuntime>? runtimes =
         var found = new List<ContainerInfo>();
         var installed = new List<ContainerRuntime>();
         var failures = new List<string>();
-        foreach (var runtime in _runtimes)
+        // Every runtime is asked at once: one after the other, a docker client without its daemon added its
+        // whole answer time to every podman attach.
+        var answers = await Task.WhenAll(_runtimes.Select(async runtime =>
         {
-            ProcessResult r;
             try
             {
-                r = await ProcessRunner.RunAsync(Program(runtime), ["inspect", "--type", "container", "--format", "json", nameOrId], null, Timeout, cancellationToken);
+                return (runtime, Result: (ProcessResult?)await ProcessRunner.RunAsync(Program(runtime), ["inspect", "--type", "container", "--format", "json", nameOrId], null, Timeout, cancellationToken));
             }
             catch (ProcessRunner.NotInstalledException)
             {
-                continue;
+                return (runtime, Result: (ProcessResult?)null);
             }
+        }));
+        foreach (var (runtime, answer) in answers)
+        {
+            if (answer is not { } r) continue;
             installed.Add(runtime);
             if (r.Ok && Parse(runtime, r.Stdout) is { } info) found.Add(info);
             else if (!r.Stderr.Contains("no such", StringComparison.OrdinalIgnoreCase)) failures.Add($"{Program(runtime)}: {r.Stderr.Trim()}");

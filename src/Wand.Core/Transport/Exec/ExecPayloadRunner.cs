@@ -26,7 +26,7 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
     {
         Progress.Step($"asking PID {pid} in {target.Description} (through {target.Verb}) to run wand's {Path.GetFileNameWithoutExtension(payload)}");
         // wand names the request's folder, so that it can withdraw the request on Ctrl+C.
-        var name = "wand-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        var name = "wand-" + RandomName.Hex16();
         // Bounded even when the caller waits as long as the target lives: an agent whose exec was
         // killed (the fuse below) must not poll in the container for ever.
         var answerTimeout = resultTimeout ?? AgentTimeout;
@@ -62,16 +62,35 @@ public sealed class ExecPayloadRunner(IExecTarget target, TimeProvider time, IPr
         }
         return answer.TryGetProperty("error", out var error) ? error.GetString() switch
         {
-            "timeout" => throw new ExecRouteTimeoutException(pid, target.Description),
+            "timeout" => throw new ExecRouteTimeoutException(pid, target.Description, MainThreadStack(pid)),
             "no-answer" => throw new NoAnswerException(pid, answerTimeout),
             "target-exited" => throw new TargetExitedException(pid, "while running wand's code"),
             "ptrace-refused" => throw PtraceRefused(pid, answer.GetProperty("detail").GetString() ?? ""),
             "unsupported" => throw new UnsupportedPythonException($"{answer.GetProperty("detail").GetString()} (in {target.Description})",
-                "run the app on Python 3.14+ (PEP 768), or start it under `rdg debug python ...`"),
+                "run the app on Python 3.14+ (PEP 768)", new Remedy(RemedyKind.StartUnderLauncher)),
             "injection-failed" => throw new InjectionFailedException($"in {target.Description}: {answer.GetProperty("detail").GetString()}"),
             "busy" => throw new TargetBusyException(pid),
+            "thread-not-restored" => throw new ThreadNotRestoredException(pid, $"in {target.Description}: {answer.GetProperty("detail").GetString()}"),
             _ => answer,
         } : answer;
+    }
+
+    /// <summary>
+    /// Where the main thread of <paramref name="pid"/> (the PID inside, which is also its main thread's TID) is blocked,
+    /// read from memory through the same exec as <c>wand stacks</c> does: nothing runs in the target. Null when it cannot
+    /// be read; the timeout is the error the user gets either way.
+    /// </summary>
+    private IReadOnlyList<Stacks.StackFrame>? MainThreadStack(int pid)
+    {
+        try
+        {
+            return Stacks.StackCapture.CaptureThroughExec(target, pid, withLocals: false).Threads.FirstOrDefault(t => t.Tid == pid)?.Python?.Frames;
+        }
+        catch (Exception e) when (e is WandException or IOException or InvalidOperationException or FormatException or KeyNotFoundException)
+        {
+            Progress.Step($"could not read where PID {pid} waits: {e.Message}");
+            return null;
+        }
     }
 
     /// <summary>Runs agent.py with <paramref name="interpreter"/> (a path inside the container, e.g. /proc/PID/exe of the target).</summary>

@@ -21,7 +21,7 @@ public static class ContainerChoice
         var names = pod.Containers.Select(c => c.Name).ToList();
         return names.Contains(requested) ? requested
             : throw new WandException(ExitCodes.KubeNotFound, $"pod {pod.Name} has no container {requested}; its containers: {string.Join(", ", names)}",
-                $"pass --pod-container {names.FirstOrDefault(n => !Sidecars.Contains(n)) ?? names.FirstOrDefault()}");
+                remedy: new Remedy(RemedyKind.NameContainer, Names: (names.FirstOrDefault(n => !Sidecars.Contains(n)) ?? names.FirstOrDefault()) is { } likely ? [likely] : null));
     }
 
     /// <summary>
@@ -44,11 +44,11 @@ public static class ContainerChoice
             if (pod.IsKnative && python.Any(l => l.Container == "user-container")) return "user-container";
             throw new WandException(ExitCodes.Usage,
                 $"pod {pod.Name} has {python.Count} containers that run Python: {string.Join("; ", python.Select(l => $"{l.Container} ({string.Join(", ", AppProcesses(l.Python).Select(p => $"PID {p.Pid} {string.Join(' ', p.CommandLine)}"))})"))}",
-                $"pass --pod-container {string.Join(" or --pod-container ", python.Select(l => l.Container))}");
+                remedy: new Remedy(RemedyKind.NameContainer, Names: [.. python.Select(l => l.Container)]));
         }
         return FromSpec(pod) ?? throw new WandException(ExitCodes.Usage,
             $"no container of pod {pod.Name} was seen running Python ({string.Join("; ", looks.Select(l => $"{l.Container}: {l.Error ?? "no Python process"}"))})",
-            "pass --pod-container NAME");
+            remedy: new Remedy(RemedyKind.NameContainer));
     }
 
     /// <summary>

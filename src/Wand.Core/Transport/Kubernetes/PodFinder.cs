@@ -27,10 +27,10 @@ public sealed class PodFinder(KubectlClient kubectl)
             if ((await BySelectorAsync(knative, cancellationToken)).Count > 0) return knative;
             throw new WandException(ExitCodes.KubeNotFound,
                 $"service {service} is an ExternalName service and no pod in {kubectl.NamespaceDescription} is labelled {PodInfo.KnativeServiceLabel}={service}",
-                "if it is a Knative service scaled to zero, send it a request to start a pod, then retry; otherwise name the pods with -l SELECTOR or --pod NAME");
+                "if it is a Knative service scaled to zero, send it a request to start a pod, then retry", remedy: new Remedy(RemedyKind.NamePods));
         }
         throw new WandException(ExitCodes.KubeNotFound, $"service {service} has no selector, so no pods belong to it",
-            "name the pods with -l SELECTOR or --pod NAME");
+            remedy: new Remedy(RemedyKind.NamePods));
     }
 
     /// <summary>The pods of <paramref name="selector"/>; a Terminating pod (deletionTimestamp set) is never one of them.</summary>
@@ -55,7 +55,7 @@ public sealed class PodFinder(KubectlClient kubectl)
         if (ready.Count == 0)
             throw new WandException(ExitCodes.KubeNotFound,
                 $"no Ready pod behind {what}: {string.Join(", ", pods.Select(p => $"{p.Name} ({(p.Status.Length > 0 ? p.Status : p.Phase)}, not ready)"))}",
-                "wait for a pod to become Ready (kubectl get pods -w), or name one with --pod NAME");
+                "wait for a pod to become Ready (kubectl get pods -w)", remedy: new Remedy(RemedyKind.NamePods));
         return ready.OrderByDescending(RevisionGeneration).ThenByDescending(p => p.Created).First();
     }
 

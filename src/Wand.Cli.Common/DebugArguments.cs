@@ -1,4 +1,4 @@
-namespace Wand.Hpc;
+namespace Wand.Cli;
 
 /// <summary>
 /// Separates rdg's own options from the program's command line before System.CommandLine sees them:

@@ -1,7 +1,7 @@
-using Wand.Hpc;
+using Wand.Cli;
 using Xunit;
 
-namespace Wand.Tests.Unit.Hpc;
+namespace Wand.Tests.Unit.Cli;
 
 public class DebugArgumentsTests
 {
