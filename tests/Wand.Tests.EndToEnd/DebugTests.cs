@@ -182,7 +182,8 @@ public class DebugTests
         await using var target = TargetProcess.StartPython("3.14", [LoopPath]);
         await target.WaitUntilRunningAsync();
         var line = Testbed.BreakpointLine(LoopPath, "tick");
-        foreach (var port in new[] { TestNet.FreePort(), TestNet.FreePort() })
+        var ports = new[] { TestNet.FreePort(), TestNet.FreePort() };
+        foreach (var port in ports)
         {
             var endpoint = await DebugAsync(target.Pid, port);
             Assert.True(endpoint.GetProperty("direct").GetBoolean(), endpoint.ToString());
@@ -195,6 +196,14 @@ public class DebugTests
                 Assert.Equal(line, (await editor.StackTraceAsync(stopped.ThreadId))[0].Line);
                 await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
                 await editor.ContinueAsync(stopped.ThreadId);
+                // The editor's connection as pydevd accepted it: without TCP_NODELAY each response waits 40 ms for a delayed ACK.
+                // (Asked in the last round only: a breakpoint did not stop in the round after a `wand exec` here, issue left open.)
+                if (port == ports[^1])
+                {
+                    var nodelay = await WandCli.RunAsync(["exec", "--pid", target.Pid.ToString(), "-c",
+                        "import pydevd, socket; print(pydevd.get_global_debugger().writer.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0)"]);
+                    Assert.True(nodelay.ExitCode == 0 && nodelay.Stdout == "True\n", nodelay.ToString());
+                }
                 await editor.DisconnectAsync();
             }
             await StopAsync(target.Pid);
@@ -229,6 +238,68 @@ public class DebugTests
         }
         await StopAsync(target.Pid);
         await Eventually.TrueAsync(() => !TestNet.IsListening(port) && AdapterCount(port) == 0, TimeSpan.FromSeconds(20), $"the adapter on port {port} to end");
+    }
+
+    /// <summary>
+    /// Issue 15, bad input: a debugpy too old for the direct mode (no <c>in_process_debug_adapter</c>, before debugpy
+    /// PR 1050) listens through its adapter process with a note, never a hang. The old debugpy is the testbed's own with
+    /// the feature deleted (the keyword and its branch in debugpy/server/api.py and debugpy/public_api.py), put first on
+    /// the target's PYTHONPATH.
+    /// </summary>
+    [Fact(Timeout = TestTimeouts.EndToEnd)]
+    public async Task ADebugpyWithoutTheInProcessAdapterListensThroughItsAdapterWithANote()
+    {
+        var old = $"/tmp/old-debugpy-{Guid.NewGuid():N}"; // not wand-*: other tests look for what wand leaves there
+        var debugpy = Testbed.HostPath($"{old}/debugpy");
+        CopyTree(Testbed.HostPath("/usr/lib/python3/dist-packages/debugpy"), debugpy);
+        try
+        {
+            var api = Path.Combine(debugpy, "server/api.py");
+            var text = File.ReadAllText(api);
+            var branch = text.IndexOf("    if in_process_debug_adapter:\n", StringComparison.Ordinal);
+            var end = text.IndexOf("    import subprocess\n", branch, StringComparison.Ordinal);
+            Assert.True(branch > 0 && end > branch, "debugpy/server/api.py changed: its in-process branch was not found");
+            text = text.Remove(branch, end - branch).Replace("def listen(address, settrace_kwargs, in_process_debug_adapter=False):", "def listen(address, settrace_kwargs):");
+            Assert.DoesNotContain("in_process_debug_adapter", text);
+            File.WriteAllText(api, text);
+            var publicApi = Path.Combine(debugpy, "public_api.py");
+            File.WriteAllText(publicApi, File.ReadAllText(publicApi).Replace(", *, in_process_debug_adapter: bool = False", ""));
+            Assert.DoesNotContain("in_process_debug_adapter: bool", File.ReadAllText(publicApi));
+
+            await using var target = TargetProcess.StartPython("3.14", [LoopPath], env: new Dictionary<string, string> { ["PYTHONPATH"] = old });
+            await target.WaitUntilRunningAsync();
+            var port = TestNet.FreePort();
+            var r = await WandCli.RunAsync(["debug", "--detach", "--pid", target.Pid.ToString(), "--port", port.ToString(), "--output", "json"]);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            var endpoint = JsonDocument.Parse(r.Stdout).RootElement;
+            Assert.False(endpoint.GetProperty("direct").GetBoolean(), r.Stdout);
+            Assert.Contains("no in-process adapter", endpoint.GetProperty("note").GetString());
+            Assert.Contains("no in-process adapter", r.Stderr);
+            Assert.Equal(1, AdapterCount(port));
+            var line = Testbed.BreakpointLine(LoopPath, "tick");
+            await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
+            {
+                await editor.AttachAsync(Breakpoint(LoopPath, line));
+                var stopped = await editor.WaitForStoppedAsync(StopTimeout);
+                Assert.Equal(line, (await editor.StackTraceAsync(stopped.ThreadId))[0].Line);
+                await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
+                await editor.ContinueAsync(stopped.ThreadId);
+                await editor.DisconnectAsync();
+            }
+            await StopAsync(target.Pid);
+            await Eventually.TrueAsync(() => !TestNet.IsListening(port) && AdapterCount(port) == 0, TimeSpan.FromSeconds(20), $"the adapter on port {port} to end");
+        }
+        finally
+        {
+            Directory.Delete(Testbed.HostPath(old), recursive: true);
+        }
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        foreach (var dir in Directory.EnumerateDirectories(from).Where(d => Path.GetFileName(d) != "__pycache__")) CopyTree(dir, Path.Combine(to, Path.GetFileName(dir)));
     }
 
     [Fact(Timeout = TestTimeouts.EndToEnd)]
