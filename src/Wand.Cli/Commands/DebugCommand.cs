@@ -18,6 +18,10 @@ public static class DebugCommand
 {
     public const int DefaultPort = 5679;
 
+    /// <summary>pydevd accepts the editor (or wand's proxy) itself, through debugpy's in-process adapter, unless
+    /// WAND_DEBUGPY_ADAPTER=1 asks for debugpy's adapter process, as <c>debugpy.listen()</c> starts by default.</summary>
+    internal static bool InProcessAdapter => Environment.GetEnvironmentVariable("WAND_DEBUGPY_ADAPTER") != "1";
+
     public static Command Create(IUserInterface ui)
     {
         var pid = new Option<int?>("--pid") { CustomParser = NumberOptions.Pid, Description = "PID of the Python process (inside the container with --container; omit to choose from a list)" };
@@ -84,7 +88,7 @@ public static class DebugCommand
                 }
                 var session = new DebugSession(containerRoute, DebugpyLocator.Default, ui, TimeProvider.System);
                 var options = new DebugSession.Options(result.GetValue(host)!, result.GetValue(port), Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true),
-                    result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal };
+                    result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal, Direct = InProcessAdapter };
                 var observer = new SessionObserver(ui, containerRoute, () => (new System.Text.Json.Nodes.JsonObject { ["container"] = found.Name }, $"{found.RuntimeName} container {found.Name}"), result.GetValue(output) == "json");
                 var followed = new FollowedContainer(new ContainerLocator([found.Runtime]), found, containerRoute);
                 return await SessionEnd.AfterCtrlCAsync(ui, ct => session.RunAsync(followed, Pick, options, observer, null, ct), options.Keep, "the container", cancellationToken);
@@ -108,15 +112,14 @@ public static class DebugCommand
                 if (supervised is not null) target = DetachedTarget(ui, supervised);
                 var listenPort = Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), target: target);
                 ui.Step($"starting debugpy in PID {target} on {result.GetValue(host)}:{listenPort} (the app keeps running)");
-                // pydevd accepts the editor itself (no adapter process) unless WAND_DEBUGPY_ADAPTER=1.
-                var direct = new DebugpyInjector(injectorRunner, DebugpyLocator.Default, ui) { Direct = Environment.GetEnvironmentVariable("WAND_DEBUGPY_ADAPTER") != "1" };
+                var direct = new DebugpyInjector(injectorRunner, DebugpyLocator.Default, ui) { Direct = InProcessAdapter };
                 var endpoint = await direct.StartAsync(target, result.GetValue(host)!, listenPort, result.GetValue(debugpy), safePoint, cancellationToken);
                 if (result.GetValue(output) == "json") await ui.Out.WriteLineAsync(JsonSerializer.Serialize(endpoint, CliJson.Default.DebugpyEndpoint));
                 else Describe(ui, endpoint);
                 return ExitCodes.Ok;
             }
             return await RunLocalSessionAsync(ui, target, new DebugSession.Options(result.GetValue(host)!, result.GetValue(port),
-                Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal },
+                Prompts.ChooseLocalPort(ui, procfs, result.GetValue(port), result.GetValue(yes), forProxy: true), result.GetValue(debugpy), safePoint, result.GetValue(keep), allWorkers) { One = literal, Direct = InProcessAdapter },
                 result.GetValue(output) == "json", cancellationToken);
         });
         return command;

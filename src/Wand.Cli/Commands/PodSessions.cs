@@ -42,7 +42,7 @@ public static class PodSessions
         route.WarnAboutLivenessProbe();
         var session = new DebugSession(route, DebugpyLocator.Default, ui, TimeProvider.System);
         var options = new DebugSession.Options(request.Host, request.Port, Prompts.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true),
-            request.Debugpy, request.SafePoint, request.Keep, request.All) { One = request.One };
+            request.Debugpy, request.SafePoint, request.Keep, request.All) { One = request.One, Direct = DebugCommand.InProcessAdapter };
         var observer = Observer(ui, route, request.Json);
         return await SessionEnd.AfterCtrlCAsync(ui, ct => session.RunAsync(null, Pick, options, observer, null, ct), options.Keep, "the pod", cancellationToken);
     }
@@ -51,7 +51,7 @@ public static class PodSessions
     private static async Task<int> DebugAllPodsAsync(IUserInterface ui, KubeOptions kube, ParseResult result, string? target, DebugRequest request, CancellationToken cancellationToken)
     {
         var options = new DebugSession.Options(request.Host, request.Port, Prompts.ChooseLocalPort(ui, ProcFs.Default, request.Port, request.Yes, forProxy: true),
-            request.Debugpy, request.SafePoint, request.Keep, All: true);
+            request.Debugpy, request.SafePoint, request.Keep, All: true) { Direct = DebugCommand.InProcessAdapter };
         var (watch, what) = await kube.WatchAsync(ui, result, target, cancellationToken);
         await using var pods = watch;
         return await SessionEnd.AfterCtrlCAsync(ui, ct => new AllPodsSession(ui, TimeProvider.System).RunAsync(watch, what, (pod, ct2) => kube.PinnedRouteAsync(ui, result, watch, pod, ct2),

@@ -47,6 +47,10 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
 
         /// <summary>Debug the chosen process itself even when it is a supervisor that runs no app code (--one).</summary>
         public bool One { get; init; }
+
+        /// <summary>pydevd accepts wand's proxy itself (debugpy's in-process adapter): no adapter process, about 0.4 s
+        /// less per attach (issue 15). False: through debugpy's adapter process, as <c>debugpy.listen()</c> does by default.</summary>
+        public bool Direct { get; init; } = true;
     }
 
     /// <summary>What the session reports to its user.</summary>
@@ -62,9 +66,7 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         void Problem(string message);
     }
 
-    // pydevd accepts wand's proxy itself (debugpy's in-process adapter, as --detach does): no adapter process,
-    // about 0.4 s less per attach (issue 15). WAND_DEBUGPY_ADAPTER=1: through debugpy's adapter, as before.
-    private readonly DebugpyInjector _injector = new(route.Runner, debugpyLocator, progress) { Direct = Environment.GetEnvironmentVariable("WAND_DEBUGPY_ADAPTER") != "1" };
+    private readonly DebugpyInjector _injector = new(route.Runner, debugpyLocator, progress);
     private readonly Dictionary<int, DebugpyEndpoint> _attached = [];
     private readonly HashSet<int> _refused = [];
     private readonly HashSet<int> _appParents = [];
@@ -256,7 +258,7 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
             route.PrepareConnect(_remotePort); // a tunnel of the route's own (kubectl port-forward) starts while debugpy does
             try
             {
-                return await _injector.StartHeldAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, hold, cancellationToken);
+                return await _injector.StartHeldAsync(pid, options.Host, _remotePort, options.DebugpyPath, options.SafePointTimeout, hold, options.Direct, cancellationToken);
             }
             catch (DebugpyListenFailedException e) when (e.PortInUse && attempt < PortAttempts && _remotePort < 65535)
             {

@@ -20,25 +20,20 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
     /// pydevd accepts the editor itself (debugpy's in-process adapter, debugpy_bootstrap.py): no adapter process
     /// is started, about 0.4 s less. False: debugpy's adapter process, as debugpy.listen() starts by default.
     /// </summary>
-    /// <remarks>
-    /// Sessions keep the adapter for now: with the in-process adapter, reload and respawn sessions
-    /// (werkzeug child sessions, uvicorn --reload in a container, a respawned gunicorn worker in a pod)
-    /// failed now and then to arm the next worker in the end-to-end tests (bench/README.md).
-    /// </remarks>
     public bool Direct { get; init; }
 
     public Task<DebugpyEndpoint> StartAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, CancellationToken cancellationToken) =>
-        StartHeldAsync(pid, host, port, debugpyPath, safePointTimeout, TimeSpan.Zero, cancellationToken);
+        StartHeldAsync(pid, host, port, debugpyPath, safePointTimeout, TimeSpan.Zero, Direct, cancellationToken);
 
     /// <summary>
     /// <see cref="StartAsync"/> for a process that must not run on before an editor's configuration reached it
     /// (a new reload worker while an editor is connected): the target's main thread waits in the bootstrap
     /// until pydevd got <c>configurationDone</c>, for at most <paramref name="hold"/> (zero: not at all).
-    /// Returns as soon as debugpy listens, as <see cref="StartAsync"/> does.
+    /// Returns as soon as debugpy listens, as <see cref="StartAsync"/> does. <paramref name="direct"/>: as <see cref="Direct"/>.
     /// </summary>
-    public async Task<DebugpyEndpoint> StartHeldAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, TimeSpan hold, CancellationToken cancellationToken)
+    public async Task<DebugpyEndpoint> StartHeldAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, TimeSpan hold, bool direct, CancellationToken cancellationToken)
     {
-        var result = await ListenAsync(pid, host, port, null, safePointTimeout, hold, cancellationToken);
+        var result = await ListenAsync(pid, host, port, null, safePointTimeout, hold, direct, cancellationToken);
         string? copiedFrom = null;
         if (Error(result) == "missing")
         {
@@ -46,7 +41,7 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
             progress.Step($"PID {pid} has no debugpy: lending it {copiedFrom}");
             var lent = runner.Lend(pid, copiedFrom, "debugpy")
                 ?? throw new DebugpyMissingException(pid, ["the target (this route cannot copy files into it)"]);
-            result = await ListenAsync(pid, host, port, lent, safePointTimeout, hold, cancellationToken);
+            result = await ListenAsync(pid, host, port, lent, safePointTimeout, hold, direct, cancellationToken);
             if (!result.GetProperty("ok").GetBoolean()) runner.RemoveLent(pid, lent); // else imported from there now; removed by --stop
         }
         if (Error(result) is null && Text(result, "note") is { } note) progress.Warn($"PID {pid}: {note}");
@@ -78,8 +73,8 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
         return result.GetProperty("was_listening").GetBoolean();
     }
 
-    private Task<JsonElement> ListenAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, TimeSpan hold, CancellationToken cancellationToken) =>
-        runner.RunAsync(pid, Payload.Debugpy, new JsonObject { ["action"] = "listen", ["host"] = host, ["port"] = port, ["debugpy_path"] = debugpyPath, ["direct"] = Direct, ["hold"] = hold.TotalSeconds },
+    private Task<JsonElement> ListenAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, TimeSpan hold, bool direct, CancellationToken cancellationToken) =>
+        runner.RunAsync(pid, Payload.Debugpy, new JsonObject { ["action"] = "listen", ["host"] = host, ["port"] = port, ["debugpy_path"] = debugpyPath, ["direct"] = direct, ["hold"] = hold.TotalSeconds },
             safePointTimeout, ListenTimeout, cancellationToken);
 
     private static string? Error(JsonElement result) =>

@@ -23,6 +23,7 @@ def _wand_stop(debugpy, endpoint):
         pydevd.SetupHolder.setup = None
     except Exception:
         pass
+    _wand_forget_code_info()
     # stoptrace() restores what pydevd patched, but also sets names that were never there
     # (pydev_monkey.undo_patch_thread_modules: _thread._start_new_thread, threading.start_joinable_thread).
     added = dict((k, v) for k, v in _wand_changes(pre_stop)["functions"].items() if v[0] is None)
@@ -40,6 +41,21 @@ def _wand_stop(debugpy, endpoint):
         if hasattr(debugpy, attr):
             delattr(debugpy, attr)
     _wand_result({"ok": True, "was_listening": True, "port": endpoint[1], "adapter_pids": stopped, "debugpy_copy": copy})
+
+
+def _wand_forget_code_info():
+    """On 3.12+ pydevd (sys.monitoring) caches, per code object, what it found about breakpoints there,
+    stamped with PyDB.mtime, its count of breakpoint changes (_pydevd_sys_monitoring._get_func_code_info).
+    The cache is the module's and outlives the PyDB that stoptrace() disposes of, while the next listen()
+    makes a PyDB whose count starts at 0 again: when it reaches the stamp of an entry made by this one
+    ("no breakpoint in tick()"), that stale entry is taken as current and the editor's breakpoint there
+    never stops. Emptied here, every code object is looked at afresh by the next attach."""
+    import sys
+
+    for name in ("_pydevd_sys_monitoring._pydevd_sys_monitoring_cython", "_pydevd_sys_monitoring._pydevd_sys_monitoring"):
+        cache = getattr(sys.modules.get(name), "_code_to_func_code_info_cache", None)
+        if isinstance(cache, dict):
+            cache.clear()
 
 
 def _wand_stop_adapter(token):
