@@ -20,7 +20,7 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
     /// pydevd accepts the editor itself (debugpy's in-process adapter, debugpy_bootstrap.py): no adapter process
     /// is started, about 0.4 s less. False: debugpy's adapter process, as debugpy.listen() starts by default.
     /// </summary>
-    public bool Direct { get; init; }
+    public bool Direct { get; init; } = true;
 
     public Task<DebugpyEndpoint> StartAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, CancellationToken cancellationToken) =>
         StartHeldAsync(pid, host, port, debugpyPath, safePointTimeout, TimeSpan.Zero, Direct, cancellationToken);
