@@ -191,11 +191,7 @@ public class DebugTests
             Assert.Equal(0, AdapterCount(port));
             await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
             {
-                await editor.AttachAsync(Breakpoint(LoopPath, line));
-                var stopped = await editor.WaitForStoppedAsync(StopTimeout);
-                Assert.Equal(line, (await editor.StackTraceAsync(stopped.ThreadId))[0].Line);
-                await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
-                await editor.ContinueAsync(stopped.ThreadId);
+                await StopsOnceInTickAsync(editor, line);
                 // The editor's connection as pydevd accepted it: without TCP_NODELAY each response waits 40 ms for a delayed ACK.
                 // Asked in the first round: the breakpoint of the round after it must stop all the same. It did not
                 // while pydevd kept, across --stop, what it had found about tick() stamped with its count of breakpoint
@@ -232,10 +228,7 @@ public class DebugTests
         var line = Testbed.BreakpointLine(LoopPath, "tick");
         await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
         {
-            await editor.AttachAsync(Breakpoint(LoopPath, line));
-            var stopped = await editor.WaitForStoppedAsync(StopTimeout);
-            await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
-            await editor.ContinueAsync(stopped.ThreadId);
+            await StopsOnceInTickAsync(editor, line);
             await editor.DisconnectAsync();
         }
         await StopAsync(target.Pid);
@@ -281,11 +274,7 @@ public class DebugTests
             var line = Testbed.BreakpointLine(LoopPath, "tick");
             await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
             {
-                await editor.AttachAsync(Breakpoint(LoopPath, line));
-                var stopped = await editor.WaitForStoppedAsync(StopTimeout);
-                Assert.Equal(line, (await editor.StackTraceAsync(stopped.ThreadId))[0].Line);
-                await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
-                await editor.ContinueAsync(stopped.ThreadId);
+                await StopsOnceInTickAsync(editor, line);
                 await editor.DisconnectAsync();
             }
             await StopAsync(target.Pid);
@@ -295,6 +284,16 @@ public class DebugTests
         {
             Directory.Delete(Testbed.HostPath(old), recursive: true);
         }
+    }
+
+    /// <summary>The editor's breakpoint in loop.py's tick() stops the target there once; then it is cleared and the target runs on.</summary>
+    private static async Task StopsOnceInTickAsync(DapClient editor, int line)
+    {
+        await editor.AttachAsync(Breakpoint(LoopPath, line));
+        var stopped = await editor.WaitForStoppedAsync(StopTimeout);
+        Assert.Equal(line, (await editor.StackTraceAsync(stopped.ThreadId))[0].Line);
+        await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
+        await editor.ContinueAsync(stopped.ThreadId);
     }
 
     private static void CopyTree(string from, string to)
@@ -315,11 +314,7 @@ public class DebugTests
         for (var round = 0; round < 2; round++)
         {
             await using var editor = await DapClient.ConnectAsync("127.0.0.1", port);
-            await editor.AttachAsync(Breakpoint(LoopPath, line));
-            var stopped = await editor.WaitForStoppedAsync(StopTimeout);
-            Assert.Equal(line, (await editor.StackTraceAsync(stopped.ThreadId))[0].Line);
-            await editor.RequestAsync("setBreakpoints", new JsonObject { ["source"] = new JsonObject { ["path"] = LoopPath }, ["breakpoints"] = new JsonArray() });
-            await editor.ContinueAsync(stopped.ThreadId);
+            await StopsOnceInTickAsync(editor, line);
             await editor.DisconnectAsync();
         }
         // loop.py prints "ticks N" every 100 ticks: a new line proves it runs on after the editor left.
