@@ -27,6 +27,9 @@ public static class RoleClassifier
     /// <summary>Set to "true" in the child that Django's (RUN_MAIN) and werkzeug's (WERKZEUG_RUN_MAIN) reloaders start.</summary>
     public static IReadOnlyList<string> ReloaderEnvironmentVariables { get; } = ["RUN_MAIN", "WERKZEUG_RUN_MAIN"];
 
+    /// <summary>The role detail of gunicorn's arbiter, which forks the workers.</summary>
+    public const string GunicornMaster = "gunicorn master";
+
     private sealed record Node(RoleInput Input, PythonCommandLine Command)
     {
         public int Pid => Input.Pid;
@@ -76,7 +79,7 @@ public static class RoleClassifier
             var title = cmd.Interpreter is null ? cmd.Script ?? "" : "";
             if (title.StartsWith("gunicorn: worker", StringComparison.Ordinal) || parent?.Tool == "gunicorn")
                 return new(ProcessRole.Worker, parent is null ? "gunicorn worker" : $"gunicorn worker of {parent.Pid}");
-            return new(ProcessRole.ReloaderParent, "gunicorn master");
+            return new(ProcessRole.ReloaderParent, GunicornMaster);
         }
 
         if (sameAsParent)

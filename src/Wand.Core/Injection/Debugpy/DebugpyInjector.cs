@@ -78,6 +78,20 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
         return result.GetProperty("was_listening").GetBoolean();
     }
 
+    /// <summary>
+    /// Makes every child <paramref name="pid"/> forks from now on wait, right after the fork, until wand's attach has
+    /// run in it, for at most <paramref name="wait"/> (fork_hold.py: an <c>os.register_at_fork</c> handler); with
+    /// <paramref name="wait"/> zero, switches that off again. For a gunicorn master, whose forked workers serve
+    /// sooner than an attach from outside lands.
+    /// </summary>
+    public async Task HoldForksAsync(int pid, TimeSpan wait, TimeSpan safePointTimeout, CancellationToken cancellationToken)
+    {
+        var result = await runner.RunAsync(pid, Payload.ForkHold, new JsonObject { ["action"] = wait > TimeSpan.Zero ? "arm" : "disarm", ["seconds"] = wait.TotalSeconds },
+            safePointTimeout, ListenTimeout, cancellationToken);
+        if (Error(result) is { } error)
+            throw new InjectionFailedException($"wand could not {(wait > TimeSpan.Zero ? "hold" : "release")} the new workers of PID {pid}: {error}", "this is a bug in wand; please report it with the Python version of the target");
+    }
+
     private Task<JsonElement> ListenAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, TimeSpan hold, CancellationToken cancellationToken) =>
         runner.RunAsync(pid, Payload.Debugpy, new JsonObject { ["action"] = "listen", ["host"] = host, ["port"] = port, ["debugpy_path"] = debugpyPath, ["direct"] = Direct, ["hold"] = hold.TotalSeconds },
             safePointTimeout, ListenTimeout, cancellationToken);

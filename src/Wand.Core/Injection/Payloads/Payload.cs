@@ -8,6 +8,9 @@ public static class Payload
     public const string Exec = "exec_capture.py";
     public const string Debugpy = "debugpy_bootstrap.py";
 
+    /// <summary>Holds the children a worker-forking parent (a gunicorn master) forks until wand's attach ran in them.</summary>
+    public const string ForkHold = "fork_hold.py";
+
     public static string Read(string fileName)
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"Wand.Payloads.{fileName}")
