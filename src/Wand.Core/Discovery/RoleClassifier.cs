@@ -30,6 +30,9 @@ public static class RoleClassifier
     /// <summary>The role detail of gunicorn's arbiter, which forks the workers.</summary>
     public const string GunicornMaster = "gunicorn master";
 
+    /// <summary>The role detail of werkzeug's reloader, which starts each worker as a new program.</summary>
+    public const string WerkzeugReloader = "werkzeug reloader";
+
     private sealed record Node(RoleInput Input, PythonCommandLine Command)
     {
         public int Pid => Input.Pid;
@@ -94,7 +97,7 @@ public static class RoleClassifier
             return new(ProcessRole.ReloaderParent, framework switch
             {
                 "django" => "django autoreloader",
-                "werkzeug" => "werkzeug reloader",
+                "werkzeug" => WerkzeugReloader,
                 _ => "reloader",
             });
         }

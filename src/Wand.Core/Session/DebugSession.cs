@@ -88,6 +88,12 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     /// <summary>Whether <see cref="_forker"/>'s fork hold is switched on.</summary>
     private bool _forksHeld;
 
+    /// <summary>The app's werkzeug reloader (0: none), whose next worker waits for wand while an editor is connected.</summary>
+    private int _spawner;
+
+    /// <summary>The request pending in <see cref="_spawner"/> until its worker exits (<see cref="DebugpyInjector.HoldNextSpawnAsync"/>), and its cancellation.</summary>
+    private (Task<bool> Request, CancellationTokenSource Cancel)? _spawnHold;
+
     /// <summary>The other processes when the current one was chosen: after it ends, a newcomer (gunicorn's respawned worker) is preferred to them.</summary>
     private HashSet<int> _siblings = [];
 
@@ -124,11 +130,13 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
             await AttachAsync(target.Pid, proxy, options, observer, cancellationToken); // the first failure is the user's error
             RememberApp(target);
             _forker = Forker(first);
+            _spawner = Spawner(first);
             if (_all) await JoinNewWorkersAsync(first, proxy, options, observer, cancellationToken);
             while (true)
             {
                 await route.WaitForChangeAsync(WatchInterval, cancellationToken);
                 await HoldForksAsync(proxy.EditorCount > 0, options, observer, cancellationToken);
+                await HoldSpawnsAsync(proxy.EditorCount > 0, observer);
                 if (_all) await FollowAllAsync(proxy, options, observer, cancellationToken);
                 else await FollowOneAsync(proxy, options, observer, cancellationToken);
             }
@@ -136,6 +144,8 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         finally
         {
             await HoldForksAsync(false, options, observer, CancellationToken.None); // even with --keep: no editor is left to wait for
+            await HoldSpawnsAsync(false, observer);
+            _injector.RemoveSpawnHoldModules();
             if (sharedProxy is not null)
                 foreach (var pid in _attached.Keys) sharedProxy.RemoveBackend(Key(pid), "wand stopped debugging it");
             if (!options.Keep) await StopAllAsync(options, observer);
@@ -184,6 +194,7 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         {
             RememberApp(app);
             _forker = Forker(all);
+            _spawner = Spawner(all);
             _forksHeld = false; // a new master (the container restarted): the old one's switch went with it
         }
         await JoinNewWorkersAsync(all, proxy, options, observer, cancellationToken);
@@ -216,6 +227,54 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     /// </summary>
     private int Forker(IReadOnlyList<PythonProcess> all) =>
         all.FirstOrDefault(p => _appParents.Contains(p.Pid) && p.RoleDetail == RoleClassifier.GunicornMaster && p.Attach.CanAttach)?.Pid ?? 0;
+
+    /// <summary>
+    /// The app's werkzeug reloader, if the followed worker has one on Python 3.14+: it starts each worker as a new program
+    /// (no fork handler runs there) that serves 0.1-0.2 s after it appears, and waits in waitpid meanwhile, where only a
+    /// PEP 768 request can wait for it without stopping it (the ptrace route of older Pythons would).
+    /// </summary>
+    private int Spawner(IReadOnlyList<PythonProcess> all) =>
+        all.FirstOrDefault(p => _appParents.Contains(p.Pid) && p.RoleDetail == RoleClassifier.WerkzeugReloader && p.Attach.CanAttach
+            && Version.TryParse(p.Version, out var v) && v >= new Version(3, 14))?.Pid ?? 0;
+
+    /// <summary>
+    /// While an editor is connected, keeps one request pending in the werkzeug reloader that makes its next worker wait for
+    /// wand (spawn_hold.py); it runs when the current worker exits, and the next one is left once that one is done. Off:
+    /// the pending request is withdrawn, so it never runs.
+    /// </summary>
+    private async Task HoldSpawnsAsync(bool on, IObserver observer)
+    {
+        if (_spawnHold is { Request.IsCompleted: true } done)
+        {
+            _spawnHold = null;
+            done.Cancel.Dispose();
+            if (done.Request.IsFaulted || done.Request is { IsCompletedSuccessfully: true, Result: false })
+            {
+                if (done.Request.Exception?.InnerException is WandException e and not TargetExitedException)
+                    observer.Problem($"the next worker of PID {route.PidInside(_spawner)} starts unheld: {e.Message}");
+                _spawner = 0;
+            }
+        }
+        if (_spawner == 0) return;
+        if (on && _spawnHold is null)
+        {
+            var cancel = new CancellationTokenSource();
+            _spawnHold = (_injector.HoldNextSpawnAsync(_spawner, ForkHold, cancel.Token), cancel);
+        }
+        else if (!on && _spawnHold is { } pending)
+        {
+            _spawnHold = null;
+            await pending.Cancel.CancelAsync();
+            try
+            {
+                await pending.Request;
+            }
+            catch (Exception e) when (e is OperationCanceledException or WandException)
+            {
+            }
+            pending.Cancel.Dispose();
+        }
+    }
 
     /// <summary>
     /// Switches the master's fork hold on while an editor is connected and off otherwise (and at the session's end). A
