@@ -24,8 +24,8 @@ def _wand_debugpy():
     if request.get("hold") and _wand_import_in_the_way() is not None:
         _wand_busy("busy-importing", _wand_import_in_the_way())  # see _wand_import_in_the_way; wand sends it again
         return
-    # A child that a gunicorn master forked while wand held its new workers (fork_hold.py) waits in the
-    # fork handler until this has run here: it goes on once this returns (after the hold below).
+    # A worker that wand holds from its start (a gunicorn master's fork handler, fork_hold.py; werkzeug's
+    # lent usercustomize.py) waits until this has run here: it goes on once this returns (after the hold below).
     fork_hold = getattr(os, "_wand_fork_hold", None)
     if isinstance(fork_hold, dict):
         fork_hold["armed"] = os.getpid()
