@@ -27,6 +27,12 @@ public static class RoleClassifier
     /// <summary>Set to "true" in the child that Django's (RUN_MAIN) and werkzeug's (WERKZEUG_RUN_MAIN) reloaders start.</summary>
     public static IReadOnlyList<string> ReloaderEnvironmentVariables { get; } = ["RUN_MAIN", "WERKZEUG_RUN_MAIN"];
 
+    /// <summary>The role detail of gunicorn's arbiter, which forks the workers.</summary>
+    public const string GunicornMaster = "gunicorn master";
+
+    /// <summary>The role detail of werkzeug's reloader, which starts each worker as a new program.</summary>
+    public const string WerkzeugReloader = "werkzeug reloader";
+
     private sealed record Node(RoleInput Input, PythonCommandLine Command)
     {
         public int Pid => Input.Pid;
@@ -76,7 +82,7 @@ public static class RoleClassifier
             var title = cmd.Interpreter is null ? cmd.Script ?? "" : "";
             if (title.StartsWith("gunicorn: worker", StringComparison.Ordinal) || parent?.Tool == "gunicorn")
                 return new(ProcessRole.Worker, parent is null ? "gunicorn worker" : $"gunicorn worker of {parent.Pid}");
-            return new(ProcessRole.ReloaderParent, "gunicorn master");
+            return new(ProcessRole.ReloaderParent, GunicornMaster);
         }
 
         if (sameAsParent)
@@ -91,7 +97,7 @@ public static class RoleClassifier
             return new(ProcessRole.ReloaderParent, framework switch
             {
                 "django" => "django autoreloader",
-                "werkzeug" => "werkzeug reloader",
+                "werkzeug" => WerkzeugReloader,
                 _ => "reloader",
             });
         }

@@ -33,6 +33,12 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     private static readonly TimeSpan FollowHold = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// How long a worker that a gunicorn master just forked waits for wand's attach to start in it (fork_hold.py):
+    /// wand sees it within a poll (100 ms) and injects; past this it goes on unarmed, as with a wand that died.
+    /// </summary>
+    private static readonly TimeSpan ForkHold = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// The request: where debugpy listens inside, which local port the editor connects to; with
     /// <paramref name="All"/> every worker (all processes that run application code) is debugged, with
     /// false only the chosen process (and its successors), and with null every worker when the chosen
@@ -78,6 +84,18 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     private bool _announced;
     private int _moves;
 
+    /// <summary>The gunicorn master of the followed workers (0: none), whose new workers wait for wand while an editor is connected.</summary>
+    private int _forker;
+
+    /// <summary>Whether <see cref="_forker"/>'s fork hold is switched on.</summary>
+    private bool _forksHeld;
+
+    /// <summary>The app's werkzeug reloader (0: none), whose next worker waits for wand while an editor is connected.</summary>
+    private int _spawner;
+
+    /// <summary>The request pending in <see cref="_spawner"/> until its worker exits (<see cref="DebugpyInjector.HoldNextSpawnAsync"/>), and its cancellation.</summary>
+    private (Task<bool> Request, CancellationTokenSource Cancel)? _spawnHold;
+
     /// <summary>The other processes when the current one was chosen: after it ends, a newcomer (gunicorn's respawned worker) is preferred to them.</summary>
     private HashSet<int> _siblings = [];
 
@@ -113,16 +131,23 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         {
             await AttachAsync(target.Pid, proxy, options, observer, cancellationToken); // the first failure is the user's error
             RememberApp(target);
+            _forker = Forker(first);
+            _spawner = Spawner(first);
             if (_all) await JoinNewWorkersAsync(first, proxy, options, observer, cancellationToken);
             while (true)
             {
                 await route.WaitForChangeAsync(WatchInterval, cancellationToken);
+                await HoldForksAsync(proxy.EditorCount > 0, options, observer, cancellationToken);
+                await HoldSpawnsAsync(proxy.EditorCount > 0, observer);
                 if (_all) await FollowAllAsync(proxy, options, observer, cancellationToken);
                 else await FollowOneAsync(proxy, options, observer, cancellationToken);
             }
         }
         finally
         {
+            await HoldForksAsync(false, options, observer, CancellationToken.None); // even with --keep: no editor is left to wait for
+            await HoldSpawnsAsync(false, observer);
+            _injector.RemoveSpawnHoldModules();
             if (sharedProxy is not null)
                 foreach (var pid in _attached.Keys) sharedProxy.RemoveBackend(Key(pid), "wand stopped debugging it");
             if (!options.Keep) await StopAllAsync(options, observer);
@@ -167,7 +192,13 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
         if (_attached.Count == 0 && await WaitForContainerAsync(cancellationToken))
             _appParents.Clear(); // the container started again: the app's processes are all new
         var all = await route.ScanAsync(cancellationToken);
-        if (_appParents.Count == 0 && RoleClassifier.Recommend(all) is { } app) RememberApp(app);
+        if (_appParents.Count == 0 && RoleClassifier.Recommend(all) is { } app)
+        {
+            RememberApp(app);
+            _forker = Forker(all);
+            _spawner = Spawner(all);
+            _forksHeld = false; // a new master (the container restarted): the old one's switch went with it
+        }
         await JoinNewWorkersAsync(all, proxy, options, observer, cancellationToken);
     }
 
@@ -190,6 +221,90 @@ public sealed class DebugSession(ITargetRoute route, DebugpyLocator debugpyLocat
     /// (a `kubectl exec ... python -c`, a cron job) is left alone.
     /// </summary>
     private bool InTheApp(PythonProcess p) => _appParents.Contains(p.ParentPid);
+
+    /// <summary>
+    /// The app's gunicorn master, if the followed workers have one: it forks each new worker without exec, and the worker
+    /// serves about 0.1 s after it appears, before an attach from outside can land; held from inside, it waits for it
+    /// (fork_hold.py). Reloaders that start a new program (werkzeug, uvicorn's spawn) run no fork handlers in their child.
+    /// </summary>
+    private int Forker(IReadOnlyList<PythonProcess> all) =>
+        all.FirstOrDefault(p => _appParents.Contains(p.Pid) && p.RoleDetail == RoleClassifier.GunicornMaster && p.Attach.CanAttach)?.Pid ?? 0;
+
+    /// <summary>
+    /// The app's werkzeug reloader, if the followed worker has one on Python 3.14+: it starts each worker as a new program
+    /// (no fork handler runs there) that serves 0.1-0.2 s after it appears, and waits in waitpid meanwhile, where only a
+    /// PEP 768 request can wait for it without stopping it (the ptrace route of older Pythons would).
+    /// </summary>
+    private int Spawner(IReadOnlyList<PythonProcess> all) =>
+        all.FirstOrDefault(p => _appParents.Contains(p.Pid) && p.RoleDetail == RoleClassifier.WerkzeugReloader && p.Attach.CanAttach
+            && Version.TryParse(p.Version, out var v) && v >= new Version(3, 14))?.Pid ?? 0;
+
+    /// <summary>
+    /// While an editor is connected, keeps one request pending in the werkzeug reloader that makes its next worker wait for
+    /// wand (spawn_hold.py); it runs when the current worker exits, and the next one is left once that one is done. Off:
+    /// the pending request is withdrawn, so it never runs.
+    /// </summary>
+    private async Task HoldSpawnsAsync(bool on, IObserver observer)
+    {
+        if (_spawnHold is { Request.IsCompleted: true } done)
+        {
+            _spawnHold = null;
+            done.Cancel.Dispose();
+            if (done.Request.IsFaulted || done.Request is { IsCompletedSuccessfully: true, Result: false })
+            {
+                if (done.Request.Exception?.InnerException is WandException e and not TargetExitedException)
+                    observer.Problem($"the next worker of PID {route.PidInside(_spawner)} starts unheld: {e.Message}");
+                _spawner = 0;
+            }
+        }
+        if (_spawner == 0) return;
+        if (on && _spawnHold is null)
+        {
+            var cancel = new CancellationTokenSource();
+            _spawnHold = (_injector.HoldNextSpawnAsync(_spawner, ForkHold, cancel.Token), cancel);
+        }
+        else if (!on && _spawnHold is { } pending)
+        {
+            _spawnHold = null;
+            await pending.Cancel.CancelAsync();
+            try
+            {
+                await pending.Request;
+            }
+            catch (Exception e) when (e is OperationCanceledException or WandException)
+            {
+            }
+            pending.Cancel.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Switches the master's fork hold on while an editor is connected and off otherwise (and at the session's end). A
+    /// failure is reported and the hold given up; a master that exited takes its switch with it.
+    /// </summary>
+    private async Task HoldForksAsync(bool on, Options options, IObserver observer, CancellationToken cancellationToken)
+    {
+        if (_forker == 0 || on == _forksHeld) return;
+        try
+        {
+            await _injector.HoldForksAsync(_forker, on ? ForkHold : TimeSpan.Zero, options.SafePointTimeout, cancellationToken);
+            _forksHeld = on;
+            progress.Step(on
+                ? $"PID {route.PidInside(_forker)} (gunicorn master): each new worker waits for wand's attach before it serves (at most {ForkHold.TotalSeconds:0} s)"
+                : $"PID {route.PidInside(_forker)} (gunicorn master): new workers no longer wait for wand");
+        }
+        catch (TargetExitedException)
+        {
+            _forker = 0;
+            _forksHeld = false;
+        }
+        catch (WandException e)
+        {
+            observer.Problem($"new workers of PID {route.PidInside(_forker)} start unheld: {e.Message}");
+            _forker = 0;
+            _forksHeld = false;
+        }
+    }
 
     /// <summary>The processes that run the application's code: the workers when there are any, else the main processes.</summary>
     private static List<PythonProcess> Workers(IReadOnlyList<PythonProcess> all)

@@ -123,7 +123,8 @@ public sealed class Pep768Target : IScriptInjector
                     throw new SafePointTimeoutException(Pid, ThreadId, timeout, _procfs.WaitChannel(Pid, ThreadId),
                         Stacks.StackCapture.TryReadThread(_memory, Binary.RuntimeAddress, ThreadId));
                 }
-                await Task.Delay(1, cancellationToken);
+                // A request left pending for long (a reloader waiting for its worker: spawn_hold.py) is looked at less often.
+                await Task.Delay(_time.GetElapsedTime(flagSet) < TimeSpan.FromSeconds(1) ? 1 : 20, cancellationToken);
             }
         }
         catch (OperationCanceledException)

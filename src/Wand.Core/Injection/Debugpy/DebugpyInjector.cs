@@ -73,6 +73,66 @@ public sealed class DebugpyInjector(PayloadRunnerBase runner, DebugpyLocator loc
         return result.GetProperty("was_listening").GetBoolean();
     }
 
+    /// <summary>
+    /// Makes every child <paramref name="pid"/> forks from now on wait, right after the fork, until wand's attach has
+    /// run in it, for at most <paramref name="wait"/> (fork_hold.py: an <c>os.register_at_fork</c> handler); with
+    /// <paramref name="wait"/> zero, switches that off again. For a gunicorn master, whose forked workers serve
+    /// sooner than an attach from outside lands.
+    /// </summary>
+    public async Task HoldForksAsync(int pid, TimeSpan wait, TimeSpan safePointTimeout, CancellationToken cancellationToken)
+    {
+        var result = await runner.RunAsync(pid, Payload.ForkHold, new JsonObject { ["action"] = wait > TimeSpan.Zero ? "arm" : "disarm", ["seconds"] = wait.TotalSeconds },
+            safePointTimeout, ListenTimeout, cancellationToken);
+        if (Error(result) is { } error)
+            throw new InjectionFailedException($"wand could not {(wait > TimeSpan.Zero ? "hold" : "release")} the new workers of PID {pid}: {error}", "this is a bug in wand; please report it with the Python version of the target");
+    }
+
+    /// <summary>
+    /// Makes the next worker that the reloader <paramref name="pid"/> starts as a new program (werkzeug) wait at its first
+    /// thread start until wand's attach ran in it, for at most <paramref name="wait"/> (spawn_hold.py, usercustomize.py).
+    /// The reloader runs the request only when its current worker exits (it waits in waitpid meanwhile): this returns then,
+    /// and cancelling it before withdraws the request. Returns false when the route cannot lend the module.
+    /// </summary>
+    public async Task<bool> HoldNextSpawnAsync(int pid, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        // One copy per reloader for the session: each worker imports it at its start.
+        if (!_spawnHoldLent.TryGetValue(pid, out var lent))
+        {
+            if (LendSpawnHoldModule(pid) is not { } fresh) return false;
+            _spawnHoldLent[pid] = lent = fresh;
+        }
+        // No safe-point timeout: the reloader reaches its next one when the worker exits, however long it lives.
+        var result = await runner.RunAsync(pid, Payload.SpawnHold, new JsonObject { ["folder"] = lent + "/" + SpawnHoldFolder, ["seconds"] = wait.TotalSeconds },
+            TimeSpan.MaxValue, ListenTimeout, cancellationToken);
+        if (Error(result) is { } error)
+            throw new InjectionFailedException($"wand could not hold the next worker of PID {pid}: {error}", "this is a bug in wand; please report it with the Python version of the target");
+        return true;
+    }
+
+    /// <summary>Removes the folders <see cref="HoldNextSpawnAsync"/> lent (the session's end, once no request is pending).</summary>
+    public void RemoveSpawnHoldModules()
+    {
+        foreach (var (pid, lent) in _spawnHoldLent) runner.RemoveLent(pid, lent);
+        _spawnHoldLent.Clear();
+    }
+
+    private const string SpawnHoldFolder = "wand-spawn-hold";
+    private readonly Dictionary<int, string> _spawnHoldLent = [];
+
+    private string? LendSpawnHoldModule(int pid)
+    {
+        var host = Directory.CreateTempSubdirectory("wand-spawn-hold-");
+        try
+        {
+            File.WriteAllText(Path.Combine(host.FullName, Payload.SpawnHoldModule), Payload.Read(Payload.SpawnHoldModule));
+            return runner.Lend(pid, host.FullName, SpawnHoldFolder);
+        }
+        finally
+        {
+            host.Delete(recursive: true);
+        }
+    }
+
     private Task<JsonElement> ListenAsync(int pid, string host, int port, string? debugpyPath, TimeSpan safePointTimeout, TimeSpan hold, bool direct, CancellationToken cancellationToken) =>
         runner.RunAsync(pid, Payload.Debugpy, new JsonObject { ["action"] = "listen", ["host"] = host, ["port"] = port, ["debugpy_path"] = debugpyPath, ["direct"] = direct, ["hold"] = hold.TotalSeconds },
             safePointTimeout, ListenTimeout, cancellationToken);

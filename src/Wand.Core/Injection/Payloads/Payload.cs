@@ -8,6 +8,15 @@ public static class Payload
     public const string Exec = "exec_capture.py";
     public const string Debugpy = "debugpy_bootstrap.py";
 
+    /// <summary>Holds the children a worker-forking parent (a gunicorn master) forks until wand's attach ran in them.</summary>
+    public const string ForkHold = "fork_hold.py";
+
+    /// <summary>Makes a reloader's next worker start carry <see cref="SpawnHoldModule"/> (werkzeug: a new program per worker).</summary>
+    public const string SpawnHold = "spawn_hold.py";
+
+    /// <summary>Not a payload to run: the module lent to that worker, which site.py imports at its start.</summary>
+    public const string SpawnHoldModule = "usercustomize.py";
+
     public static string Read(string fileName)
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"Wand.Payloads.{fileName}")

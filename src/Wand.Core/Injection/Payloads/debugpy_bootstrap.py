@@ -24,6 +24,11 @@ def _wand_debugpy():
     if request.get("hold") and _wand_import_in_the_way() is not None:
         _wand_busy("busy-importing", _wand_import_in_the_way())  # see _wand_import_in_the_way; wand sends it again
         return
+    # A worker that wand holds from its start (a gunicorn master's fork handler, fork_hold.py; werkzeug's
+    # lent usercustomize.py) waits until this has run here: it goes on once this returns (after the hold below).
+    fork_hold = getattr(os, "_wand_fork_hold", None)
+    if isinstance(fork_hold, dict):
+        fork_hold["armed"] = os.getpid()
     # the listen thread runs after this script deleted its global names
     undo_changes, changes_since, start_heartbeat = _wand_undo, _wand_changes, _wand_start_heartbeat
 
@@ -406,12 +411,20 @@ def _wand_gunicorn_worker():
     if base is None:
         return None
     workers = os.path.join(os.path.dirname(base.__file__), "")
+    gunicorn = os.path.dirname(os.path.dirname(workers))
     frame = sys._getframe()
     while frame is not None:
+        code = frame.f_code
         # f_locals only of gunicorn's worker frames: before 3.13 it copies every local of the frame.
-        candidate = frame.f_locals.get("self") if frame.f_code.co_filename.startswith(workers) else None
+        candidate = frame.f_locals.get("self") if code.co_filename.startswith(workers) else None
         if isinstance(candidate, base.Worker) and candidate.pid == os.getpid() and getattr(candidate, "tmp", None) is not None:
             return candidate
+        if code.co_name == "spawn_worker" and code.co_filename.startswith(gunicorn):
+            # A worker held right after its fork (fork_hold.py): still in the master's Arbiter.spawn_worker,
+            # which sets worker.pid only once fork() returned; the arbiter (self) is the master's, another PID.
+            candidate, arbiter = frame.f_locals.get("worker"), frame.f_locals.get("self")
+            if isinstance(candidate, base.Worker) and getattr(arbiter, "pid", None) != os.getpid() and getattr(candidate, "tmp", None) is not None:
+                return candidate
         frame = frame.f_back
     return None
 
