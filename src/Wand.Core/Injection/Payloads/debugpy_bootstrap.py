@@ -195,13 +195,20 @@ def _wand_import_in_the_way():
     lock of every import it is in (importlib._bootstrap._find_and_load holds it from finding the module
     to the end of its body), and debugpy's threads importing that module would wait for it until the
     hold ends. Each _find_and_load frame names its module ("name"); the app's own modules and their
-    packages are not debugpy's concern. Before 3.10 (no sys.stdlib_module_names) any import is in the way."""
+    packages are not debugpy's concern. Before 3.10 (no sys.stdlib_module_names) any import is in the way.
+    Any import at all while this thread holds the interpreter-wide import lock: importlib takes it around
+    every finder's find_spec (_find_spec, _ImportLockContext) and in _get_module_lock, and each import of
+    debugpy's threads takes it too, so they would wait for the whole hold (seen: a uvicorn worker stopped
+    in FileFinder._fill_cache, debugpy's listen() waiting 10 s in _get_module_lock)."""
     import sys
 
     stdlib = getattr(sys, "stdlib_module_names", None)
     frame = sys._getframe(1)
     while frame is not None:
         code = frame.f_code
+        if code.co_name in ("_find_spec", "_get_module_lock") and code.co_filename.startswith("<frozen importlib"):
+            name = frame.f_locals.get("name")
+            return name if isinstance(name, str) else "?"
         if code.co_name == "_find_and_load" and code.co_filename.startswith("<frozen importlib"):
             name = frame.f_locals.get("name")
             top = name.split(".")[0] if isinstance(name, str) else ""
