@@ -224,15 +224,7 @@ public class DebugTests
             env: new Dictionary<string, string> { ["WAND_DEBUGPY_ADAPTER"] = "1" });
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.False(JsonDocument.Parse(r.Stdout).RootElement.GetProperty("direct").GetBoolean(), r.Stdout);
-        Assert.Equal(1, AdapterCount(port));
-        var line = Testbed.BreakpointLine(LoopPath, "tick");
-        await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
-        {
-            await StopsOnceInTickAsync(editor, line);
-            await editor.DisconnectAsync();
-        }
-        await StopAsync(target.Pid);
-        await Eventually.TrueAsync(() => !TestNet.IsListening(port) && AdapterCount(port) == 0, TimeSpan.FromSeconds(20), $"the adapter on port {port} to end");
+        await StopsThroughItsAdapterAndStopEndsItAsync(target.Pid, port);
     }
 
     /// <summary>
@@ -270,20 +262,25 @@ public class DebugTests
             Assert.False(endpoint.GetProperty("direct").GetBoolean(), r.Stdout);
             Assert.Contains("no in-process adapter", endpoint.GetProperty("note").GetString());
             Assert.Contains("no in-process adapter", r.Stderr);
-            Assert.Equal(1, AdapterCount(port));
-            var line = Testbed.BreakpointLine(LoopPath, "tick");
-            await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
-            {
-                await StopsOnceInTickAsync(editor, line);
-                await editor.DisconnectAsync();
-            }
-            await StopAsync(target.Pid);
-            await Eventually.TrueAsync(() => !TestNet.IsListening(port) && AdapterCount(port) == 0, TimeSpan.FromSeconds(20), $"the adapter on port {port} to end");
+            await StopsThroughItsAdapterAndStopEndsItAsync(target.Pid, port);
         }
         finally
         {
             Directory.Delete(Testbed.HostPath(old), recursive: true);
         }
+    }
+
+    /// <summary>debugpy listens on <paramref name="port"/> through one adapter process: an editor stops there once in tick(), and --stop ends that adapter.</summary>
+    private static async Task StopsThroughItsAdapterAndStopEndsItAsync(int pid, int port)
+    {
+        Assert.Equal(1, AdapterCount(port));
+        await using (var editor = await DapClient.ConnectAsync("127.0.0.1", port))
+        {
+            await StopsOnceInTickAsync(editor, Testbed.BreakpointLine(LoopPath, "tick"));
+            await editor.DisconnectAsync();
+        }
+        await StopAsync(pid);
+        await Eventually.TrueAsync(() => !TestNet.IsListening(port) && AdapterCount(port) == 0, TimeSpan.FromSeconds(20), $"the adapter on port {port} to end");
     }
 
     /// <summary>The editor's breakpoint in loop.py's tick() stops the target there once; then it is cleared and the target runs on.</summary>

@@ -104,11 +104,7 @@ public class FirstRequestAfterReloadTests
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(200));
         var server = ReloadingServer.Werkzeug;
-        var dir = $"/srv/first-request-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(Testbed.HostPath(dir));
-        foreach (var file in Directory.GetFiles(Testbed.HostPath($"/srv/apps/{server.Sample}"), "*.py"))
-            File.Copy(file, Testbed.HostPath($"{dir}/{Path.GetFileName(file)}"));
-        var appFile = $"{dir}/app.py";
+        var (dir, appFile) = CopySample(server);
         var port = TestNet.FreePort();
         const string Traces = "import os, sys; print([k for k in os.environ if k.startswith('WAND_SPAWN')], 'PYTHONPATH' in os.environ, 'usercustomize' in sys.modules, "
             + "[p for p in sys.path if 'wand-spawn-hold' in p], hasattr(os, '_wand_fork_hold'), __import__('threading').Thread.start.__qualname__)";
@@ -153,14 +149,20 @@ public class FirstRequestAfterReloadTests
         }
     }
 
-    private static async Task FirstRequestsStopAsync(ReloadingServer server)
+    /// <summary>A copy of <paramref name="server"/>'s sample app in a folder of its own in the testbed, which the test edits and deletes.</summary>
+    private static (string Dir, string AppFile) CopySample(ReloadingServer server)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(280));
         var dir = $"/srv/first-request-{Guid.NewGuid():N}";
         Directory.CreateDirectory(Testbed.HostPath(dir));
         foreach (var file in Directory.GetFiles(Testbed.HostPath($"/srv/apps/{server.Sample}"), "*.py"))
             File.Copy(file, Testbed.HostPath($"{dir}/{Path.GetFileName(file)}"));
-        var appFile = $"{dir}/app.py";
+        return (dir, $"{dir}/app.py");
+    }
+
+    private static async Task FirstRequestsStopAsync(ReloadingServer server)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(280));
+        var (dir, appFile) = CopySample(server);
         var port = TestNet.FreePort();
         try
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Wand.Injection.Payloads;
 using Xunit;
 
@@ -13,10 +12,8 @@ namespace Wand.Tests.Unit.Debugpy;
 /// </summary>
 public class ImportInTheWayTests
 {
-    private const string Python = "/usr/bin/python3";
-
     private const string Harness = """
-        import builtins, os, sys, tempfile
+        import builtins, os, shutil, sys, tempfile
         ns = {}
         exec(sys.stdin.read(), ns)
         in_the_way = ns["_wand_import_in_the_way"]
@@ -39,29 +36,18 @@ public class ImportInTheWayTests
         builtins.wand_probe = in_the_way
         sys.path.insert(0, folder)
         import wand_probe_app
-        os.remove(os.path.join(folder, "wand_probe_app.py"))
+        shutil.rmtree(folder)
         print("finder:", seen, "app body:", builtins.wand_probe_body)
         """;
 
     [Fact(Timeout = 60_000)]
     public async Task InsideAFinderTheImportLockIsInTheWayInsideAnAppModulesBodyNothingIs()
     {
-        Assert.True(File.Exists(Python), $"{Python} is needed to run the bootstrap's function");
         var source = Payload.Read(Payload.Debugpy);
         var start = source.IndexOf("def _wand_import_in_the_way():", StringComparison.Ordinal);
         var end = source.IndexOf("\ndef ", start + 1, StringComparison.Ordinal);
         Assert.True(start >= 0 && end > start, "debugpy_bootstrap.py has no _wand_import_in_the_way");
 
-        var psi = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(Harness);
-        using var p = Process.Start(psi)!;
-        await p.StandardInput.WriteAsync(source[start..end]);
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, await stderr);
-        Assert.Equal("finder: ['wand_probe_missing'] app body: None", (await stdout).Trim());
+        Assert.Equal("finder: ['wand_probe_missing'] app body: None", (await HostPython.RunAsync(Harness, source[start..end])).Trim());
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Wand.Injection.Payloads;
 using Xunit;
 
@@ -12,8 +11,6 @@ namespace Wand.Tests.Unit.Kubernetes;
 /// </summary>
 public class AgentEmitTests
 {
-    private const string Python = "/usr/bin/python3";
-
     private const string Harness = """
         import io, json, sys, threading, time
         source = sys.stdin.read()
@@ -57,19 +54,6 @@ public class AgentEmitTests
         """;
 
     [Fact(Timeout = 60_000)]
-    public async Task LinesFromSeveralThreadsStayWhole()
-    {
-        Assert.True(File.Exists(Python), $"{Python} is needed to run agent.py");
-        var psi = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(Harness);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Write(Payload.Read(Payload.Agent));
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, await stderr);
-        Assert.Equal("whole", (await stdout).Trim());
-    }
+    public async Task LinesFromSeveralThreadsStayWhole() =>
+        Assert.Equal("whole", (await HostPython.RunAsync(Harness, Payload.Read(Payload.Agent))).Trim());
 }
