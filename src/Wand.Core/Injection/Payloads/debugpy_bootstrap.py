@@ -24,11 +24,7 @@ def _wand_debugpy():
     if request.get("hold") and _wand_import_in_the_way() is not None:
         _wand_busy("busy-importing", _wand_import_in_the_way())  # see _wand_import_in_the_way; wand sends it again
         return
-    # A worker that wand holds from its start (a gunicorn master's fork handler, fork_hold.py; werkzeug's
-    # lent usercustomize.py) waits until this has run here: it goes on once this returns (after the hold below).
-    fork_hold = getattr(os, "_wand_fork_hold", None)
-    if isinstance(fork_hold, dict):
-        fork_hold["armed"] = os.getpid()
+    _wand_release_start_hold()
     # the listen thread runs after this script deleted its global names
     undo_changes, changes_since, start_heartbeat = _wand_undo, _wand_changes, _wand_start_heartbeat
 
@@ -42,10 +38,9 @@ def _wand_debugpy():
     if endpoint is not None:
         _wand_result(dict(ok=True, reused=True, host=endpoint[0], port=endpoint[1], debugpy=debugpy.__version__, direct=getattr(debugpy, "_wand_direct", False), **_wand_describe()))
         return
-    if debugpy is not None and getattr(getattr(getattr(debugpy, "server", None), "api", None), "listen", None) is not None:
-        if debugpy.server.api.listen.called:
-            _wand_result({"ok": False, "error": "foreign-listener", "detail": "debugpy.listen() was already called by the application itself"})
-            return
+    if getattr(getattr(getattr(getattr(debugpy, "server", None), "api", None), "listen", None), "called", False):
+        _wand_result({"ok": False, "error": "foreign-listener", "detail": "debugpy.listen() was already called by the application itself"})
+        return
 
     # What the attach changes in the process (_wand_state), recorded before debugpy is imported and
     # put back by --stop: our PYDEVD_DISABLE_FILE_VALIDATION and the PYDEVD_USE_FRAME_EVAL that
@@ -137,6 +132,17 @@ def _wand_debugpy():
     listener.start()
     if request.get("hold"):
         _wand_hold_until_configured(listener, request["hold"], worker)
+
+
+def _wand_release_start_hold():
+    """A worker that wand holds from its start (a gunicorn master's fork handler, fork_hold.py; werkzeug's
+    lent usercustomize.py) waits until this mark says wand's attach runs here: it goes on once the
+    bootstrap returns (after _wand_hold_until_configured, when that holds it)."""
+    import os
+
+    hold = getattr(os, "_wand_fork_hold", None)
+    if isinstance(hold, dict):
+        hold["armed"] = os.getpid()
 
 
 def _wand_hold_until_configured(listener, seconds, worker):
@@ -539,5 +545,5 @@ def _wand_undo(changes):
 
 
 _wand_run(_wand_debugpy, _wand_may_hold_while_importing)
-del _wand_debugpy, _wand_hold_until_configured, _wand_may_hold_while_importing, _wand_import_in_the_way, _wand_describe, _wand_stop, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
+del _wand_debugpy, _wand_release_start_hold, _wand_hold_until_configured, _wand_may_hold_while_importing, _wand_import_in_the_way, _wand_describe, _wand_stop, _wand_typing_extensions, _wand_listen_in_process, _wand_close_listener, _wand_trace_main_thread, _wand_adapter_python, _wand_stop_adapter, _wand_forget_code_info, _wand_undo_process_patches, _wand_undo, _wand_gunicorn_worker, _wand_start_heartbeat
 del _wand_state, _wand_changes, _WAND_PATCHED_MODULES
