@@ -45,10 +45,7 @@ public class FirstRequestAfterReloadTests
     public async Task AfterTheSessionARespawnedGunicornWorkerIsNotHeld()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(200));
-        var dir = $"/srv/first-request-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(Testbed.HostPath(dir));
-        foreach (var file in Directory.GetFiles(Testbed.HostPath("/srv/apps/flask_app"), "*.py"))
-            File.Copy(file, Testbed.HostPath($"{dir}/{Path.GetFileName(file)}"));
+        var (dir, _) = CopySample(ReloadingServer.Gunicorn);
         var port = TestNet.FreePort();
         try
         {
@@ -61,11 +58,12 @@ public class FirstRequestAfterReloadTests
             await using var session = WandSession.Start(["debug", "--pid", worker.ToString(), "--yes", "--port", localPort.ToString(), "--timeout", "30", "--output", "json"]);
             // An idle sync worker waits in select() for half its timeout, with no safe point: requests wake it.
             var attached = Task.Run(() => session.NextEvent("attached", EventTimeout), timeout.Token);
-            while (!attached.IsCompleted)
-            {
-                await http.GetStringAsync("/health", timeout.Token);
-                await Task.WhenAny(attached, Task.Delay(200, timeout.Token));
-            }
+            await Eventually.TrueAsync(async () =>
+                {
+                    if (attached.IsCompleted) return true;
+                    await http.GetStringAsync("/health", timeout.Token);
+                    return attached.IsCompleted;
+                }, EventTimeout, "wand to attach to the idle gunicorn worker", () => session.Stderr, interval: TimeSpan.FromMilliseconds(200));
             Assert.Equal(worker, (await attached).GetProperty("pid").GetInt32());
             await using (var editor = await DapClient.ConnectAsync("127.0.0.1", localPort, timeout.Token))
             {
